@@ -1,0 +1,7 @@
+"""`python -m edge_voice`: the same as the `edge-voice` command."""
+
+import sys
+
+from edge_voice.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""OpenAI Realtime: model catalog, voices, cost, the websocket client and model migration."""

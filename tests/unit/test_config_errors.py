@@ -1,0 +1,101 @@
+"""Every bad-input case: one clear message with the file, the key path and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_voice.cli import main
+from edge_voice.config_io import ConfigError, load_config
+
+SECRET = "sk-very-secret-0000"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("openai: [unclosed\n", "broken YAML at line 2"),
+        (
+            "openai:\n  model: gpt-5-voice\n",
+            "openai.model: unknown model 'gpt-5-voice'; known models:",
+        ),
+        ("openai:\n  legacy_model: nope\n", "openai.legacy_model: unknown model 'nope'"),
+        ("voice:\n  primary: nova\n", "voice.primary: unknown voice 'nova'; known voices: alloy"),
+        ("voice:\n  fallback: onyx\n", "voice.fallback: unknown voice 'onyx'"),
+        ("openai:\n  modle: gpt-realtime\n", "openai.modle: unknown key; allowed here: api_key,"),
+        ("colour: blue\n", "colour: unknown key; allowed here: audio, budget, conversation"),
+        ("mqtt:\n  port: many\n", "mqtt.port: Input should be a valid integer"),
+        ("mqtt:\n  port: 70000\n", "mqtt.port: Input should be less than or equal to 65535"),
+        (
+            "openai:\n  model_selection: newest\n",
+            "openai.model_selection: Input should be 'auto', 'new' or 'legacy'",
+        ),
+        ("openai:\n  base_url: https://x\n", "openai.base_url: must start with ws:// or wss://"),
+        (
+            "wakeword:\n  models: [hey_siri]\n",
+            "unknown wake word model 'hey_siri'; built-in models",
+        ),
+        ("tools:\n  - name: 'bad name'\n", "tools.0.name: must be 1-64 characters"),
+        (
+            "tools:\n  - name: t\n    parameters: {type: string}\n",
+            'must be a JSON schema with "type": "object"',
+        ),
+        (
+            "models:\n  x:\n    prices: {audio_in: 1}\n",
+            "a new model needs `like: <existing model>`",
+        ),
+        ("models:\n  gpt-realtime:\n    prices: {speech: 1}\n", "unknown token class 'speech'"),
+        ("- just\n- a list\n", "the top level must be a mapping"),
+        ("device_id: 'Kitchen Speaker'\n", "device_id: String should match pattern"),
+    ],
+)
+def test_bad_config_gets_one_clear_message(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert expected in message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "absent.yaml", env={})
+
+
+def test_broken_yaml_never_echoes_the_line_with_a_secret(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"openai:\n  api_key: {SECRET}\n  model: [gpt\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert SECRET not in str(info.value)
+
+
+def test_type_error_on_a_secret_does_not_echo_it(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"mqtt:\n  password: {{nested: {SECRET}}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert "mqtt.password" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_bad_env_override_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"EDGE_VOICE__MQTT__PORT": "abc"})
+    assert "mqtt.port (from EDGE_VOICE__MQTT__PORT)" in str(info.value)
+
+
+def test_cli_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"openai:\n  api_key: {SECRET}\n  model: gpt-9\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["config", "check", str(path)]) == 2
+    assert main(["config", "migrate", str(path)]) == 2
+    out = capsys.readouterr()
+    assert "openai.model: unknown model 'gpt-9'" in out.err
+    assert SECRET not in out.out + out.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert path.read_text().endswith("model: gpt-9\n")
