@@ -1,0 +1,30 @@
+"""The docs say what the code does: generated tables in the migration guide match the catalog."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from edge_voice import docs_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "OPENAI_MIGRATION.md"
+
+
+@pytest.mark.parametrize("name", ["voice_table", "feature_table", "cost_table", "lifecycle_table"])
+def test_migration_guide_tables_match_the_catalog(name: str) -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {name} [^>]*-->\n(.*?)\n<!-- /{name} -->", text, re.S)
+    assert match, f"{name} block missing from {GUIDE.name}"
+    assert match.group(1) == getattr(docs_tables, name)(), (
+        f"{GUIDE.name}: {name} is stale; regenerate it from edge_voice/docs_tables.py"
+    )
+
+
+def test_readme_and_ci_run_the_same_test_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "```sh\n./scripts/test\n```" in readme
+    assert "\n./scripts/test\n" in ci
