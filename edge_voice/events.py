@@ -1,0 +1,145 @@
+"""Typed internal events and a small async fan-out bus (assistant → bus → MQTT bridge, logs)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every internal event: when it happened."""
+
+    ts: dt.datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WakeDetected(Event):
+    """A wake word model fired."""
+
+    wakeword: str
+    score: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transcript(Event):
+    """What the user said or what the assistant answered."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    item_id: str | None = None
+    response_id: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionCallRequested(Event):
+    """The model called a tool; someone on MQTT (or a built-in) must answer by the deadline."""
+
+    call_id: str
+    name: str
+    arguments: str
+    model: str
+    deadline_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponseCompleted(Event):
+    """A response finished, with its usage, cost and latencies."""
+
+    response_id: str
+    model: str
+    voice: str | None
+    usage: Mapping[str, int]
+    cost_usd: float
+    latency_ms: Mapping[str, float | None]
+    status: str = "completed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FallbackOccurred(Event):
+    """The service moved from one model to another because the first failed."""
+
+    from_model: str
+    to_model: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorOccurred(Event):
+    """Something failed that a user or a flow should know about."""
+
+    code: str
+    message: str
+    source_topic: str | None = None
+    transaction: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceState(Event):
+    """The retained state: what the device is doing and with which model and voice."""
+
+    status: str
+    model: str
+    active_model: str | None
+    model_selection: str
+    voice: str
+    connected: bool
+    fallback_active: bool
+    pending: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsUpdated(Event):
+    """Rolling metrics changed (after a response, a fallback, a connection)."""
+
+    metrics: Mapping[str, Any]
+
+
+class EventBus:
+    """Fan-out to any number of subscribers; a slow subscriber loses its oldest events."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._queue_size = queue_size
+        self._subscribers: list[asyncio.Queue[Event]] = []
+        self.dropped = 0
+
+    def publish(self, event: Event) -> None:
+        """Deliver `event` to every subscriber without waiting."""
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+                self.dropped += 1
+                log.warning("event bus: a subscriber is behind; dropped its oldest event")
+            queue.put_nowait(event)
+
+    def subscribe(self) -> asyncio.Queue[Event]:
+        """A queue that receives every event published from now on."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
+        """Stop delivering to `queue`."""
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    async def stream(self) -> AsyncIterator[Event]:
+        """Iterate over events from now on (unsubscribes when the iteration ends)."""
+        queue = self.subscribe()
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self.unsubscribe(queue)
