@@ -1,0 +1,522 @@
+"""RealtimeSession's connect/setup state machine and commands, over a scripted fake socket."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Close
+from websockets.http11 import Response
+
+from edge_voice.openai_client import realtime
+from edge_voice.openai_client import realtime_events as ev
+from edge_voice.openai_client.errors import (
+    AuthenticationError,
+    ConnectError,
+    ConnectTimeout,
+    HandshakeError,
+    ModelRefusedError,
+    RealtimeError,
+    ServerClosedError,
+    SessionClosedError,
+    SessionExpiredError,
+    SessionSettingError,
+    VoiceNotSupportedError,
+)
+from edge_voice.openai_client.model_catalog import default_catalog
+from edge_voice.openai_client.realtime import RealtimeSession
+from edge_voice.openai_client.session_builders import SessionSettings, build_session_update
+
+CATALOG = default_catalog()
+GA = CATALOG.get("gpt-realtime")
+BETA = CATALOG.get("gpt-4o-realtime-preview")
+KEY = "sk-test-0123456789SECRET"
+
+
+def created(model: str = "gpt-realtime-2025-08-28") -> str:
+    return json.dumps(
+        {"type": "session.created", "session": {"id": "sess_1", "model": model, "expires_at": 7}}
+    )
+
+
+def error(code: str, message: str = "nope", param: str | None = None) -> str:
+    return json.dumps(
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "code": code,
+                "message": message,
+                "param": param,
+            },
+        }
+    )
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class FakeWS:
+    """Plays the server: frames queued in `incoming`, `on_send` reacts to client events."""
+
+    def __init__(self, on_send: Callable[[FakeWS, dict[str, Any]], None] | None = None) -> None:
+        self.incoming: asyncio.Queue[str | Close] = asyncio.Queue()
+        self.sent: list[str] = []
+        self.on_send = on_send
+        self.closed_with: tuple[int, str] | None = None
+        self.transport = FakeTransport()
+        self._rcvd: Close | None = None
+
+    def push(self, *frames: str | Close) -> None:
+        for frame in frames:
+            self.incoming.put_nowait(frame)
+
+    async def recv(self) -> str:
+        if self._rcvd is not None:
+            raise ConnectionClosed(self._rcvd, None)
+        frame = await self.incoming.get()
+        if isinstance(frame, Close):
+            self._rcvd = frame
+            raise ConnectionClosed(frame, None)
+        return frame
+
+    async def send(self, text: str) -> None:
+        if self._rcvd is not None or self.closed_with is not None:
+            raise ConnectionClosed(self._rcvd or Close(1000, ""), None)
+        self.sent.append(text)
+        if self.on_send is not None:
+            self.on_send(self, json.loads(text))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed_with = (code, reason)
+        self.push(Close(code, reason))
+
+    def sent_types(self) -> list[str]:
+        return [json.loads(t)["type"] for t in self.sent]
+
+
+def accept_updates(ws: FakeWS, event: dict[str, Any]) -> None:
+    if event["type"] == "session.update":
+        ws.push(json.dumps({"type": "session.updated", "session": event["session"]}))
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replaces websockets' connect; records its arguments; returns the fake socket."""
+    state: dict[str, Any] = {"ws": FakeWS(accept_updates), "raise": None}
+
+    async def fake_connect(url: str, **kwargs: Any) -> FakeWS:
+        state["url"], state["kwargs"] = url, kwargs
+        if state["raise"] is not None:
+            raise state["raise"]
+        return state["ws"]  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(realtime, "connect", fake_connect)
+    return state
+
+
+def session(model: Any = GA, voice: str = "marin", **kw: Any) -> RealtimeSession:
+    kw.setdefault("setup_timeout_s", 0.5)
+    kw.setdefault("close_grace_s", 0.2)
+    return RealtimeSession(
+        SessionSettings(model=model.name, voice=voice),
+        model,
+        api_key=KEY,
+        base_url="ws://127.0.0.1:1/v1/realtime",
+        **kw,
+    )
+
+
+async def test_connect_ga_happy_path(opened: dict[str, Any]) -> None:
+    ws: FakeWS = opened["ws"]
+    ws.push(created(), json.dumps({"type": "conversation.created", "conversation": {}}))
+    s = session()
+    await s.connect()
+    assert opened["url"] == "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime"
+    assert opened["kwargs"]["additional_headers"] == {"Authorization": f"Bearer {KEY}"}
+    assert opened["kwargs"]["ping_interval"] == 20.0
+    assert ws.sent == [json.dumps(build_session_update(s.settings, GA), separators=(",", ":"))]
+    assert s.connected and s.model_name == "gpt-realtime"
+    assert s.server_model == "gpt-realtime-2025-08-28" and s.session_id == "sess_1"
+    assert s.connect_time_s is not None and s.session_ready_time_s is not None
+    assert s.session_created_time_s is not None
+    assert 0 <= s.connect_time_s <= s.session_created_time_s <= s.session_ready_time_s
+    assert s.session_config is not None
+    assert s.session_config["audio"]["output"]["voice"] == "marin"
+    kinds = []
+    ws.push(Close(1011, "boom"))
+    with pytest.raises(ServerClosedError) as info:
+        async for event in s.events():
+            kinds.append(event.kind)
+    assert kinds == ["session.created", "other", "session.updated"]
+    assert info.value.recoverable and info.value.close_code == 1011
+
+
+async def test_beta_connect_sends_the_beta_header_and_shape(opened: dict[str, Any]) -> None:
+    opened["ws"].push(created("gpt-4o-realtime-preview-2025-06-03"))
+    async with session(BETA, voice="verse") as s:
+        assert opened["kwargs"]["additional_headers"]["OpenAI-Beta"] == "realtime=v1"
+        update = json.loads(opened["ws"].sent[0])
+        assert update["session"]["voice"] == "verse"
+        assert update["session"]["input_audio_format"] == "pcm16"
+    assert opened["ws"].closed_with == (1000, "")
+    assert not s.connected
+
+
+@pytest.mark.parametrize(
+    ("frames", "cls", "code", "close_code"),
+    [
+        (
+            [
+                error("invalid_api_key", f"Incorrect API key provided: {KEY}"),
+                Close(3000, "invalid_request_error.invalid_api_key"),
+            ],
+            AuthenticationError,
+            "invalid_api_key",
+            3000,
+        ),
+        (
+            [
+                error("invalid_model", 'Model "gpt-live-1" is not supported in realtime mode.'),
+                Close(4000, "invalid_request_error.invalid_model"),
+            ],
+            ModelRefusedError,
+            "invalid_model",
+            4000,
+        ),
+        (
+            [error("beta_api_shape_disabled"), Close(4000, "")],
+            ModelRefusedError,
+            "beta_api_shape_disabled",
+            4000,
+        ),
+        (
+            [Close(4000, "invalid_request_error.missing_model")],
+            ModelRefusedError,
+            "missing_model",
+            4000,
+        ),
+        ([error("invalid_model")], ModelRefusedError, "invalid_model", None),
+    ],
+)
+async def test_refusals_before_session_created(
+    opened: dict[str, Any],
+    frames: list[Any],
+    cls: type[RealtimeError],
+    code: str,
+    close_code: int | None,
+) -> None:
+    opened["ws"].push(*frames)
+    s = session()
+    with pytest.raises(cls) as info:
+        await s.connect()
+    assert info.value.code == code
+    assert info.value.close_code == close_code
+    assert KEY not in str(info.value) and KEY not in repr(info.value)
+    assert opened["ws"].sent == []  # no session.update after a refusal
+    assert not s.connected
+    with pytest.raises(SessionClosedError):
+        await s.append_audio(b"\0\0")
+
+
+async def test_model_refusal_message_is_the_servers(opened: dict[str, Any]) -> None:
+    message = 'Model "gpt-live-1" is not supported in realtime mode.'
+    opened["ws"].push(error("invalid_model", message), Close(4000, ""))
+    with pytest.raises(ModelRefusedError, match="not supported in realtime mode") as info:
+        await session().connect()
+    assert info.value.fallback_worthy and info.value.message == message
+
+
+async def test_session_update_error_is_a_setting_error(opened: dict[str, Any]) -> None:
+    ws: FakeWS = opened["ws"]
+
+    def refuse(ws: FakeWS, event: dict[str, Any]) -> None:
+        ws.push(error("invalid_value", "Invalid value: 'marin'.", "session.audio.output.voice"))
+
+    ws.on_send = refuse
+    ws.push(created())
+    s = session()
+    with pytest.raises(SessionSettingError) as info:
+        await s.connect()
+    assert info.value.code == "invalid_value"
+    assert info.value.param == "session.audio.output.voice"
+    assert info.value.fallback_worthy
+    assert ws.closed_with is not None  # we hung up
+
+
+async def test_unsupported_voice_raises_before_opening_a_socket(opened: dict[str, Any]) -> None:
+    with pytest.raises(VoiceNotSupportedError):
+        await session(BETA, voice="cedar").connect()
+    assert "url" not in opened
+
+
+@pytest.mark.parametrize(
+    ("push_created", "phase"), [(False, "session.created"), (True, "session.updated")]
+)
+async def test_setup_timeouts(opened: dict[str, Any], push_created: bool, phase: str) -> None:
+    ws: FakeWS = opened["ws"]
+    ws.on_send = None
+    if push_created:
+        ws.push(created())
+    with pytest.raises(ConnectTimeout) as info:
+        await session(setup_timeout_s=0.05).connect()
+    assert info.value.phase == phase
+    assert info.value.fallback_worthy
+
+
+async def test_closed_during_setup_without_error(opened: dict[str, Any]) -> None:
+    opened["ws"].push(Close(1011, "internal"))
+    with pytest.raises(ServerClosedError) as info:
+        await session().connect()
+    assert info.value.close_code == 1011 and info.value.recoverable
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (TimeoutError(), ConnectTimeout),
+        (ConnectionRefusedError(111, "Connection refused"), ConnectError),
+        (OSError("Name or service not known"), ConnectError),
+    ],
+)
+async def test_socket_failures(
+    opened: dict[str, Any], exc: Exception, cls: type[RealtimeError]
+) -> None:
+    opened["raise"] = exc
+    with pytest.raises(cls) as info:
+        await session().connect()
+    assert info.value.retryable
+
+
+async def test_http_403_at_upgrade(opened: dict[str, Any]) -> None:
+    body = b'{"error":{"type":"invalid_request_error","code":"model_not_allowed","message":"x"}}'
+    opened["raise"] = InvalidStatus(Response(403, "Forbidden", Headers(), body))
+    with pytest.raises(HandshakeError) as info:
+        await session().connect()
+    assert info.value.status_code == 403 and info.value.code == "model_not_allowed"
+    assert info.value.fallback_worthy
+
+
+async def _ready(opened: dict[str, Any], model: Any = GA, voice: str = "marin") -> RealtimeSession:
+    opened["ws"].push(created())
+    s = session(model, voice=voice)
+    await s.connect()
+    return s
+
+
+async def test_events_skip_garbage_and_yield_recoverable_errors(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+    ws: FakeWS = opened["ws"]
+    pcm = b"\x01\x02" * 240
+    ws.push(
+        "not json",
+        json.dumps({"type": "brand.new.event"}),
+        error("response_cancel_not_active"),
+        json.dumps(
+            {
+                "type": "response.output_audio.delta",
+                "response_id": "r",
+                "item_id": "i",
+                "delta": base64.b64encode(pcm).decode(),
+            }
+        ),
+        error("session_expired", "Your session hit the maximum duration of 60 minutes."),
+        Close(1001, ""),
+    )
+    seen: list[ev.RealtimeEvent] = []
+    with pytest.raises(SessionExpiredError) as info:
+        async for event in s.events():
+            seen.append(event)
+    assert [e.kind for e in seen] == [
+        "session.created",
+        "session.updated",
+        "error",
+        "audio.delta",
+        "error",
+    ]
+    assert isinstance(seen[3], ev.AudioDelta) and seen[3].pcm == pcm
+    assert info.value.close_code == 1001 and info.value.retryable
+    assert s.close_code == 1001
+
+
+async def test_an_old_error_does_not_explain_a_later_drop(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+    opened["ws"].push(
+        error("response_cancel_not_active"),
+        json.dumps({"type": "input_audio_buffer.cleared"}),
+        Close(1006, ""),
+    )
+    with pytest.raises(ServerClosedError) as info:
+        async for _ in s.events():
+            pass
+    assert info.value.code is None and info.value.close_code == 1006
+
+
+async def test_close_ends_events_cleanly(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+
+    async def consume() -> list[str]:
+        return [e.kind async for e in s.events()]
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0)
+    await s.close()
+    await s.close()  # idempotent
+    assert await asyncio.wait_for(task, 1) == ["session.created", "session.updated"]
+    with pytest.raises(SessionClosedError):
+        await s.commit_audio()
+
+
+async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+    ws: FakeWS = opened["ws"]
+    ws.sent.clear()
+    await s.append_audio(b"\x00\x01\x02\x03")
+    await s.append_audio(b"")  # nothing to send
+    await s.commit_audio()
+    await s.clear_audio()
+    await s.create_text_item("hello")
+    await s.create_function_call_output("call_1", '{"ok":true}')
+    await s.create_response()
+    await s.create_response(instructions="short", voice="cedar")
+    await s.cancel_response()
+    await s.cancel_response("resp_1")
+    await s.truncate_item("item_1", 1234)
+    await s.delete_item("item_1")
+    assert [json.loads(t) for t in ws.sent] == [
+        {"type": "input_audio_buffer.append", "audio": "AAECAw=="},
+        {"type": "input_audio_buffer.commit"},
+        {"type": "input_audio_buffer.clear"},
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "hello"}],
+            },
+        },
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"ok":true}'},
+        },
+        {"type": "response.create"},
+        {
+            "type": "response.create",
+            "response": {"instructions": "short", "audio": {"output": {"voice": "cedar"}}},
+        },
+        {"type": "response.cancel"},
+        {"type": "response.cancel", "response_id": "resp_1"},
+        {
+            "type": "conversation.item.truncate",
+            "item_id": "item_1",
+            "content_index": 0,
+            "audio_end_ms": 1234,
+        },
+        {"type": "conversation.item.delete", "item_id": "item_1"},
+    ]
+    with pytest.raises(ValueError, match="even"):
+        await s.append_audio(b"\x00")
+
+
+async def test_beta_commands_use_beta_shapes(opened: dict[str, Any]) -> None:
+    s = await _ready(opened, BETA, voice="verse")
+    ws: FakeWS = opened["ws"]
+    ws.sent.clear()
+    await s.create_text_item("noted", role="assistant")
+    await s.create_response(voice="alloy", max_output_tokens=50)
+    assert [json.loads(t) for t in ws.sent] == [
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "text", "text": "noted"}],
+            },
+        },
+        {
+            "type": "response.create",
+            "response": {"voice": "alloy", "max_response_output_tokens": 50},
+        },
+    ]
+    with pytest.raises(VoiceNotSupportedError):
+        await s.create_response(voice="marin")
+
+
+async def test_update_session_checks_then_sends(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+    ws: FakeWS = opened["ws"]
+    ws.sent.clear()
+    new = SessionSettings(model="gpt-realtime", voice="marin", instructions="New")
+    await s.update_session(new)
+    assert json.loads(ws.sent[0])["session"]["instructions"] == "New"
+    assert s.settings is new
+    with pytest.raises(VoiceNotSupportedError):
+        await s.update_session(SessionSettings(model="gpt-realtime", voice="nova"))
+    assert len(ws.sent) == 1
+
+
+async def test_send_after_server_close_raises_the_typed_error(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+    ws: FakeWS = opened["ws"]
+    ws._rcvd = Close(1012, "restart")
+    with pytest.raises(ServerClosedError) as info:
+        await s.commit_audio()
+    assert info.value.close_code == 1012 and info.value.recoverable
+
+
+async def test_connect_twice_is_refused(opened: dict[str, Any]) -> None:
+    s = await _ready(opened)
+    with pytest.raises(SessionClosedError, match="connects once"):
+        await s.connect()
+
+
+def test_key_never_in_repr_or_websocket_debug_log(caplog: pytest.LogCaptureFixture) -> None:
+    s = session()
+    assert KEY not in repr(s) and KEY not in str(vars(s))
+    ws_logger = logging.getLogger("edge_voice.openai_client.realtime.websocket")
+    with caplog.at_level(logging.DEBUG, logger=ws_logger.name):
+        ws_logger.debug("> %s: %s", "Authorization", f"Bearer {KEY}")
+        ws_logger.debug("> %s: %s", "Host", "api.openai.com")
+    assert KEY not in caplog.text
+    assert "Authorization: Bearer ***" in caplog.text and "Host: api.openai.com" in caplog.text
+
+
+async def test_the_close_after_an_error_is_read_even_past_the_setup_timeout(
+    opened: dict[str, Any],
+) -> None:
+    ws: FakeWS = opened["ws"]
+    ws.push(error("brand_new_refusal", "no"))
+    asyncio.get_running_loop().call_later(0.1, ws.push, Close(4000, ""))
+    with pytest.raises(ModelRefusedError) as info:
+        await session(setup_timeout_s=0.05, close_grace_s=1.0).connect()
+    assert info.value.close_code == 4000 and info.value.code == "brand_new_refusal"
+
+
+async def test_an_unexplained_error_without_close_is_not_a_refusal(
+    opened: dict[str, Any],
+) -> None:
+    opened["ws"].push(error("brand_new_refusal", "no"))
+    with pytest.raises(RealtimeError) as info:
+        await session(close_grace_s=0.05).connect()
+    assert type(info.value) is RealtimeError
+    assert not info.value.fallback_worthy and info.value.code == "brand_new_refusal"
+
+
+async def test_a_closed_session_cannot_connect(opened: dict[str, Any]) -> None:
+    s = session()
+    await s.close()
+    with pytest.raises(SessionClosedError):
+        await s.connect()
+    assert "url" not in opened
