@@ -20,6 +20,7 @@ from edge_voice.config_io import (
 )
 from edge_voice.config_legacy import migrate_file
 from edge_voice.config_report import config_warnings
+from edge_voice.sim.cli import add_arguments as add_sim_arguments
 
 EXIT_CONFIG = 2
 
@@ -62,6 +63,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Run the offline Realtime API simulator until interrupted."""
+    import asyncio
+
+    from edge_voice.sim.cli import run_from_args
+
+    return asyncio.run(run_from_args(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="edge-voice", description=__doc__)
@@ -83,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--config", help="apply this config's `models:` section")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(handler=cmd_models)
+
+    sim = sub.add_parser("sim", help="run the offline OpenAI Realtime API simulator")
+    add_sim_arguments(sim)
+    sim.set_defaults(handler=cmd_sim)
 
     for p in (check, migrate, models):
         p.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks

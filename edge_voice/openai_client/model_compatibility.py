@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from pydantic import SecretStr
+
 from edge_voice.config import EdgeVoiceConfig
 from edge_voice.openai_client.errors import (
     ConnectTimeout,
@@ -38,6 +40,7 @@ from edge_voice.openai_client.model_catalog import (
     UnknownModelError,
     default_catalog,
 )
+from edge_voice.openai_client.realtime import RealtimeSession
 from edge_voice.openai_client.session_builders import SessionSettings
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "ModelRecovered",
     "UnknownModelError",
     "default_catalog",
+    "realtime_opener",
 ]
 
 log = logging.getLogger(__name__)
@@ -270,3 +274,27 @@ class ModelMigration(Generic[S]):
             self._on_event(event)
         except Exception:  # a broken listener must not break connecting
             log.exception("migration event listener failed")
+
+
+def realtime_opener(
+    api_key: SecretStr | str | None, base_url: str, *, connect_timeout_s: float = 10.0
+) -> SessionOpener[RealtimeSession]:
+    """The opener every deployment uses: a RealtimeSession to `base_url` (OpenAI or the sim)."""
+
+    async def open_session(model: ModelInfo, settings: SessionSettings) -> RealtimeSession:
+        session = RealtimeSession(
+            settings,
+            model,
+            api_key=api_key,
+            base_url=base_url,
+            connect_timeout_s=connect_timeout_s,
+            setup_timeout_s=connect_timeout_s,
+        )
+        try:
+            await session.connect()
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    return open_session

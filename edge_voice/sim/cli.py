@@ -1,0 +1,107 @@
+"""`edge-voice sim`: arguments and runner, for the main CLI to mount as a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.scenario import Scenario, default_scenario, load_scenario
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to `parser`."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    parser.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: bundled)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this key (repeatable; default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--pacing",
+        type=float,
+        default=1.0,
+        help="seconds of wall clock per second of audio sent (1 real time, 0 unpaced)",
+    )
+    parser.add_argument("--silence-duration-ms", type=int, help="default VAD silence to end a turn")
+    parser.add_argument("--vad-threshold-dbfs", type=float, help="VAD level at threshold 0.5")
+    faults = parser.add_argument_group("faults (override the scenario's `faults:`)")
+    faults.add_argument("--beta-disabled", action="store_true", default=None)
+    faults.add_argument("--refuse-model", action="append", metavar="MODEL", default=None)
+    faults.add_argument("--not-found-model", action="append", metavar="MODEL", default=None)
+    faults.add_argument("--forbid-model", action="append", metavar="MODEL", default=None)
+    faults.add_argument("--stall-model", action="append", metavar="MODEL", default=None)
+    faults.add_argument("--session-max-s", type=float, metavar="S")
+    faults.add_argument("--drop-after-audio-deltas", type=int, metavar="N")
+    faults.add_argument("--drop-mode", choices=["error", "abort"])
+    faults.add_argument("--rate-limit", type=int, metavar="N", help="refuse the next N responses")
+    faults.add_argument("--first-audio-delay-ms", type=int, metavar="MS")
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[SimConfig, Scenario]:
+    """The config and scenario the arguments describe (ValueError on a bad scenario)."""
+    scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    config = SimConfig(host=args.host, port=args.port, pacing=args.pacing)
+    if args.api_keys:
+        config.api_keys = set(args.api_keys)
+    if args.silence_duration_ms is not None:
+        config.default_silence_duration_ms = args.silence_duration_ms
+    if args.vad_threshold_dbfs is not None:
+        config.vad_threshold_dbfs = args.vad_threshold_dbfs
+    if scenario.faults is not None:
+        scenario.faults.apply_to(config)
+    overrides = {
+        "beta_disabled": args.beta_disabled,
+        "refuse_models": args.refuse_model,
+        "not_found_models": args.not_found_model,
+        "forbid_models": args.forbid_model,
+        "stall_models": args.stall_model,
+        "session_max_s": args.session_max_s,
+        "drop_after_audio_deltas": args.drop_after_audio_deltas,
+        "drop_mode": args.drop_mode,
+        "rate_limit_responses": args.rate_limit,
+        "first_audio_delay_ms": args.first_audio_delay_ms,
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(config, name, set(value) if isinstance(value, list) else value)
+    return config, scenario
+
+
+async def run_from_args(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 2 on a bad scenario or busy port."""
+    from edge_voice.sim.realtime_server import RealtimeSimulator
+
+    try:
+        config, scenario = config_from_args(args)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"edge-voice sim: {exc}\n")
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    sim = RealtimeSimulator(config, scenario=scenario)
+    try:
+        await sim.start()
+    except OSError as exc:
+        sys.stderr.write(f"edge-voice sim: cannot listen on {config.host}:{config.port}: {exc}\n")
+        return 2
+    try:
+        sys.stdout.write(f"simulator listening on ws://{config.host}:{sim.port}/v1/realtime\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await sim.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    return 0

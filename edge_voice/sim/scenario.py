@@ -1,0 +1,167 @@
+"""Scenario files: what the simulated model "hears" and says, turn by turn (YAML, validated)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from edge_voice.sim.config import DropMode, SimConfig
+
+
+class ToolCall(BaseModel):
+    """A function call the model makes; only made when the session declares the tool."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Turn(BaseModel):
+    """One user utterance and the model's answer to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: What the sim claims the user said (the input transcript of an audio turn).
+    user: str
+    #: Regex (case-insensitive) over text the client sends; default: the words of `user`.
+    match: str | None = None
+    #: Spoken first; with `call`, in the same response as the call.
+    say: str | None = None
+    call: ToolCall | None = None
+    #: Spoken in the response after the client returns the call's output.
+    after_call: str | None = None
+    #: Spoken instead of the call when the session does not declare the tool.
+    otherwise: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:  # not a ValueError, so pydantic would not report it
+                raise ValueError(f"`match` is not a valid regex: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _has_answer(self) -> Turn:
+        if self.say is None and self.call is None:
+            raise ValueError("a turn needs `say`, `call` or both")
+        if self.after_call is not None and self.call is None:
+            raise ValueError("`after_call` needs `call`")
+        return self
+
+    def matches(self, text: str) -> bool:
+        """Whether text the client sent selects this turn."""
+        if self.match is not None:
+            return re.search(self.match, text, re.IGNORECASE) is not None
+        said, mine = _words(text), _words(self.user)
+        return bool(said) and (said in mine or mine in said)
+
+
+class FaultSettings(BaseModel):
+    """Fault switches a scenario file may set; each one overrides the SimConfig field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    beta_disabled: bool | None = None
+    refuse_models: list[str] | None = None
+    not_found_models: list[str] | None = None
+    forbid_models: list[str] | None = None
+    stall_models: list[str] | None = None
+    session_max_s: float | None = Field(default=None, gt=0)
+    drop_after_audio_deltas: int | None = Field(default=None, ge=0)
+    drop_mode: DropMode | None = None
+    rate_limit_responses: int | None = Field(default=None, ge=0)
+    first_audio_delay_ms: int | None = Field(default=None, ge=0)
+
+    def apply_to(self, config: SimConfig) -> None:
+        """Write the fields that are set into `config`."""
+        for name, value in self.model_dump(exclude_none=True).items():
+            setattr(config, name, set(value) if isinstance(value, list) else value)
+
+
+class Scenario(BaseModel):
+    """A script of turns, matched in order for audio and by text for text items."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "scenario"
+    #: Start again from the first turn once the last one is used.
+    loop: bool = True
+    turns: list[Turn] = Field(min_length=1)
+    #: Used when nothing matches (text) or the turns are used up without `loop`.
+    fallback: Turn = Turn(user="", say="Sorry, I didn't catch that.")
+    #: Said on `response.create` with no new user input.
+    idle_reply: str = "How can I help?"
+    #: Said while a function call has no output yet (models with async function calling).
+    waiting_reply: str = "I'm still waiting for that to finish."
+    faults: FaultSettings | None = None
+
+
+@dataclass
+class ScenarioCursor:
+    """Per-connection position in a scenario."""
+
+    scenario: Scenario
+    position: int = 0
+
+    def next_for_audio(self) -> Turn:
+        """The turn an audio utterance stands for: simply the next one."""
+        turns = self.scenario.turns
+        if self.position >= len(turns):
+            if not self.scenario.loop:
+                return self.scenario.fallback
+            self.position = 0
+        turn = turns[self.position]
+        self.position += 1
+        return turn
+
+    def for_text(self, text: str) -> Turn:
+        """The first turn from the current position on (wrapping if looping) matching `text`."""
+        turns = self.scenario.turns
+        order = list(range(self.position, len(turns)))
+        if self.scenario.loop:
+            order += list(range(self.position))
+        for index in order:
+            if turns[index].matches(text):
+                self.position = index + 1
+                return turns[index]
+        return self.scenario.fallback
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file (raises ValueError with the reason)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: a scenario is a mapping with `turns:`")
+    try:
+        return Scenario.model_validate(data)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+
+
+def default_scenario() -> Scenario:
+    """The scenario shipped in edge_voice/assets/sim/default.yaml."""
+    res = resources.files("edge_voice").joinpath("assets", "sim", "default.yaml")
+    return parse_scenario(res.read_text("utf-8"), source="assets/sim/default.yaml")
