@@ -45,7 +45,11 @@ class CircuitBreaker:
         self._opened_at = self.clock()
 
     def record_success(self) -> None:
-        """The primary worked: close."""
+        """The primary accepted a connection: close (recent drops still count)."""
+        self._opened_at = None
+
+    def reset(self) -> None:
+        """Forget everything (a different primary model)."""
         self._opened_at = None
         self._drops.clear()
 

@@ -183,7 +183,7 @@ class ModelMigration(Generic[S]):
     def update(self, settings: MigrationSettings, catalog: ModelCatalog | None = None) -> None:
         """Apply a new config for the next connection (a running session is not touched)."""
         if settings.model != self.settings.model:
-            self.breaker.record_success()  # a new primary starts with a clean record
+            self.breaker.reset()  # a new primary starts with a clean record
         self.breaker.cooldown_s = settings.fallback_cooldown_s
         self.settings = settings
         if catalog is not None:

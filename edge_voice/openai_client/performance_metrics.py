@@ -145,6 +145,16 @@ class PerformanceMetrics:
         self._count(attempt.model, failures=1)
         log.debug("connection to %s failed: %s", attempt.model, reason or "no reason given")
 
+    def record_attempt(
+        self, model: str, ok: bool, *, connect_s: float | None = None, ready_s: float | None = None
+    ) -> None:
+        """Count a finished attempt measured elsewhere (ModelMigration's ConnectAttempt)."""
+        self._count(model, attempts=1, **({"successes": 1} if ok else {"failures": 1}))
+        if connect_s is not None:
+            self._timers.windows["connect"].add(connect_s * 1000.0)
+        if ready_s is not None:
+            self._timers.windows["session_ready"].add(ready_s * 1000.0)
+
     def disconnected(self) -> None:
         """The connection is gone: drop per-turn timers, fail an attempt still in progress."""
         if self._attempt is not None:

@@ -250,3 +250,21 @@ async def test_connect_timeout_on_the_primary_falls_back(sim: RealtimeSimulator)
         assert result.model.name == OLD
     finally:
         await result.session.close()
+
+
+async def test_attempts_and_fallbacks_reach_the_metrics(sim: RealtimeSimulator) -> None:
+    from edge_voice.openai_client.metrics_listener import metrics_listener
+    from edge_voice.openai_client.performance_metrics import PerformanceMetrics
+
+    metrics = PerformanceMetrics()
+    sim.config.refuse_models.add(NEW)
+    mig = ModelMigration(
+        MigrationSettings(), realtime_opener(KEY, sim.url), on_event=metrics_listener(metrics)
+    )
+    result = await mig.connect(BASE)
+    await result.session.close()
+    assert metrics.success_rate(NEW) == 0.0
+    assert metrics.success_rate(OLD) == 1.0
+    assert metrics.success_rate() == 0.5
+    assert metrics.snapshot().fallbacks == 1
+    assert metrics.latency("session_ready").last is not None

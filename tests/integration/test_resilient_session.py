@@ -1,0 +1,176 @@
+"""The resilient link over real sockets: drops, expiry and renewal keep the conversation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from edge_voice.openai_client import realtime_events as ev
+from edge_voice.openai_client.errors import AuthenticationError, QuotaError
+from edge_voice.openai_client.fallback_policy import Backoff
+from edge_voice.openai_client.feature_degradation import VoicePreference
+from edge_voice.openai_client.model_compatibility import (
+    FallbackEvent,
+    MigrationEvent,
+    MigrationSettings,
+    ModelMigration,
+    realtime_opener,
+)
+from edge_voice.openai_client.resilient_session import LinkRestored, ResilientSession, can_retry
+from edge_voice.openai_client.session_builders import SessionSettings
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
+
+KEY = "sk-test-resilient-0001"
+NEW, OLD = "gpt-realtime", "gpt-4o-realtime-preview"
+SETTINGS = SessionSettings(model=NEW, voice="marin", instructions="Be brief.")
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RealtimeSimulator]:
+    async with RealtimeSimulator(SimConfig(pacing=0, api_keys={KEY})) as server:
+        yield server
+
+
+def link(
+    sim: RealtimeSimulator, events: list[MigrationEvent] | None = None, **kw: Any
+) -> ResilientSession:
+    migration = ModelMigration(
+        MigrationSettings(voice=VoicePreference("marin", "alloy")),
+        realtime_opener(kw.pop("key", KEY), sim.url, connect_timeout_s=5),
+        on_event=(events if events is not None else []).append,
+    )
+    return ResilientSession(migration, SETTINGS, backoff=Backoff(base_s=0.01, cap_s=0.05), **kw)
+
+
+async def next_of(stream: AsyncIterator[ev.RealtimeEvent | LinkRestored], wanted: type[Any]) -> Any:
+    async for event in stream:
+        if isinstance(event, wanted):
+            return event
+    raise AssertionError(f"stream ended before {wanted.__name__}")
+
+
+def replayed(sim: RealtimeSimulator, connection: int) -> list[dict[str, Any]]:
+    return [
+        e["item"]
+        for e in sim.connections[connection].received
+        if e["type"] == "conversation.item.create"
+    ]
+
+
+async def test_drop_mid_answer_reconnects_replays_and_resumes(sim: RealtimeSimulator) -> None:
+    conv = link(sim)
+    await conv.connect()
+    stream = conv.events()
+    await conv.send_text("What time is it?")
+    await conv.create_response()
+    first = await next_of(stream, ev.TranscriptDone)
+    assert first.text == "It's a quarter past ten."
+    await next_of(stream, ev.ResponseDone)
+
+    sim.config.drop_after_audio_deltas = 1  # the next answer is cut off after its first chunk
+    await conv.send_text("Thank you.")
+    await conv.create_response()
+    restored = await next_of(stream, LinkRestored)
+    sim.config.drop_after_audio_deltas = None
+    assert restored == LinkRestored(NEW, "closed_1011", 3, True)
+    items = await sim.wait_for(lambda: replayed(sim, 1)[:3] if len(replayed(sim, 1)) >= 3 else None)
+    assert [(i["role"], i["content"][0]["type"], i["content"][0]["text"]) for i in items] == [
+        ("user", "input_text", "What time is it?"),
+        ("assistant", "output_text", "It's a quarter past ten."),
+        ("user", "input_text", "Thank you."),
+    ]
+    await sim.wait_for_received("response.create", count=3)  # two asked, one resumed
+    done = await next_of(stream, ev.TranscriptDone)
+    assert done.text == "You're welcome."  # the user did not have to start over
+    await conv.close()
+
+
+async def test_abrupt_drop_without_close_frame_also_recovers(sim: RealtimeSimulator) -> None:
+    sim.config.drop_after_audio_deltas = 1
+    sim.config.drop_mode = "abort"
+    conv = link(sim)
+    await conv.connect()
+    stream = conv.events()
+    await conv.send_text("What time is it?")
+    await conv.create_response()
+    restored = await next_of(stream, LinkRestored)
+    assert restored.reason == "closed_1006" and restored.response_resumed
+    await conv.close()
+
+
+async def test_session_expiry_is_handled_not_fatal(sim: RealtimeSimulator) -> None:
+    sim.config.session_max_s = 0.3
+    conv = link(sim)
+    await conv.connect()
+    stream = conv.events()
+    await conv.send_text("What time is it?")
+    await conv.create_response()
+    await next_of(stream, ev.ResponseDone)
+    sim.config.session_max_s = 3600
+    restored = await next_of(stream, LinkRestored)
+    assert restored.reason == "session_expired"
+    assert restored.response_resumed is False
+    items = await sim.wait_for(lambda: replayed(sim, 1) if len(replayed(sim, 1)) >= 2 else None)
+    assert [i["role"] for i in items] == ["user", "assistant"]
+    await conv.close()
+
+
+async def test_warm_session_is_renewed_before_the_limit(sim: RealtimeSimulator) -> None:
+    conv = link(sim, renew_after_s=0.0)
+    await conv.connect()
+    await conv.send_text("What time is it?")
+    await conv.create_response()
+    await next_of(conv.events(), ev.ResponseDone)
+    assert conv.due_for_renewal
+    restored = await conv.renew()
+    assert restored.reason == "renewal" and restored.replayed_items == 2
+    assert sim.connection_count == 2
+    await sim.wait_for(lambda: sim.connections[0].closed)
+    await conv.close()
+
+
+async def test_repeated_drops_fall_back_to_the_legacy_model(sim: RealtimeSimulator) -> None:
+    events: list[MigrationEvent] = []
+    conv = link(sim, events)
+    await conv.connect()
+    stream = conv.events()
+    sim.config.drop_after_audio_deltas = 1
+    for _ in range(3):
+        await conv.send_text("What time is it?")
+        await conv.create_response()
+        restored = await next_of(stream, LinkRestored)
+    assert restored.model == OLD  # the third drop opened the breaker
+    assert FallbackEvent(NEW, OLD, "repeated_drops") in events
+    assert sim.connections[-1].protocol == "beta"
+    last = len(sim.connections) - 1
+    items = await sim.wait_for(lambda: replayed(sim, last) or None)
+    assert items[0]["content"][0]["type"] == "input_text"
+    await conv.close()
+
+
+async def test_bad_key_stops_at_once_without_a_retry_storm(sim: RealtimeSimulator) -> None:
+    conv = link(sim, key="sk-wrong-key-0000", max_connect_attempts=5)
+    with pytest.raises(AuthenticationError):
+        await conv.connect()
+    assert sim.connection_count == 1
+
+
+async def test_transient_failure_is_retried_with_backoff(sim: RealtimeSimulator) -> None:
+    sim.config.stall_models.update({NEW, OLD})
+    migration = ModelMigration(
+        MigrationSettings(), realtime_opener(KEY, sim.url, connect_timeout_s=0.2)
+    )
+    conv = ResilientSession(
+        migration, SETTINGS, max_connect_attempts=2, backoff=Backoff(base_s=0.01, cap_s=0.02)
+    )
+    with pytest.raises(Exception) as info:
+        await conv.connect()
+    assert "connect_timeout" in str(info.value)
+    assert sim.connection_count == 4  # two attempts, each trying both models
+
+
+def test_quota_is_never_retried() -> None:
+    assert not can_retry(QuotaError("You exceeded your current quota", code="insufficient_quota"))
