@@ -16,13 +16,18 @@ from edge_voice.sim.testing import SimClient
 pytestmark = pytest.mark.timeout(30)
 
 
-async def test_cli_serves_a_scenario_and_stops_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command", [["edge_voice.sim"], ["edge_voice", "sim"]], ids=["module", "edge-voice-sim"]
+)
+async def test_cli_serves_a_scenario_and_stops_on_sigterm(
+    tmp_path: Path, command: list[str]
+) -> None:
     scenario = tmp_path / "one.yaml"
     scenario.write_text("turns: [{user: hello, say: Hello from the file.}]\n", "utf-8")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "edge_voice.sim",
+        *command,
         "--port",
         "0",
         "--pacing",
