@@ -1,0 +1,202 @@
+"""Typed incoming MQTT commands, their error type and canonical payloads (parsing: parsing.py)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from edge_voice.mqtt.topics import CommandKind
+
+ModelSelection = Literal["auto", "new", "legacy"]
+RollbackTarget = Literal["last_good", "legacy"]
+ToolScope = Literal["device", "shared"]
+ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+VoiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+CallId = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable reasons in `response.error` codes and `event/error`."""
+
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    NOT_UTF8 = "not_utf8"
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    WRONG_TYPE = "wrong_type"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_FIELD = "unknown_field"
+    UNKNOWN_VALUE = "unknown_value"
+    INVALID_VALUE = "invalid_value"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_COMMAND = "unknown_command"
+    RETAINED_COMMAND = "retained_command"
+
+
+class CommandError(Exception):
+    """A payload that cannot be accepted: a code, a human message and the echoed transaction."""
+
+    def __init__(self, code: ErrorCode, message: str, transaction: JsonValue = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.transaction = transaction
+
+
+class BaseCommand(BaseModel):
+    """Base of every command: immutable, strict about unknown fields, may carry a transaction."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[CommandKind]
+
+    transaction: JsonValue = None
+
+    def to_payload(self) -> bytes:
+        """The canonical JSON payload that parses back to this command."""
+        return dumps(self._wire())
+
+    def _wire(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", exclude_none=True)
+        if "transaction" in data:  # last, as people write it
+            data["transaction"] = data.pop("transaction")
+        return data
+
+
+class ModelSet(BaseCommand):
+    """`<base>/model/set`: use this model."""
+
+    kind: ClassVar[CommandKind] = CommandKind.MODEL_SET
+    model: ModelName
+
+
+class ModelSelectionSet(BaseCommand):
+    """`<base>/model_selection/set`: auto, new or legacy."""
+
+    kind: ClassVar[CommandKind] = CommandKind.MODEL_SELECTION_SET
+    model_selection: ModelSelection
+
+    @field_validator("model_selection", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class VoiceSet(BaseCommand):
+    """`<base>/voice/set`: prefer this voice (or `auto`)."""
+
+    kind: ClassVar[CommandKind] = CommandKind.VOICE_SET
+    voice: VoiceName
+
+
+class ConfigSet(BaseCommand):
+    """`<base>/config/set`: a partial config, deep-merged and validated as a whole later."""
+
+    kind: ClassVar[CommandKind] = CommandKind.CONFIG_SET
+    changes: dict[str, JsonValue]
+
+    def _wire(self) -> dict[str, Any]:
+        tx = {} if self.transaction is None else {"transaction": self.transaction}
+        return {**self.changes, **tx}
+
+
+class ConfigRollback(BaseCommand):
+    """`<base>/config/rollback`: back to the last known good config or the legacy profile."""
+
+    kind: ClassVar[CommandKind] = CommandKind.CONFIG_ROLLBACK
+    target: RollbackTarget = "last_good"
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class FunctionCallResult(BaseCommand):
+    """`<base>/function_call/result`: the answer to a function call, as text for the model."""
+
+    kind: ClassVar[CommandKind] = CommandKind.FUNCTION_CALL_RESULT
+    call_id: CallId
+    output: str | None = None
+    error: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FunctionCallResult:
+        if (self.output is None) == (self.error is None):
+            raise ValueError("exactly one of output or error is required")
+        return self
+
+
+class ConversationStart(BaseCommand):
+    """`<base>/conversation/start`: start listening without the wake word."""
+
+    kind: ClassVar[CommandKind] = CommandKind.CONVERSATION_START
+
+
+class ConversationStop(BaseCommand):
+    """`<base>/conversation/stop`: end the conversation now."""
+
+    kind: ClassVar[CommandKind] = CommandKind.CONVERSATION_STOP
+
+
+def _empty_schema() -> dict[str, JsonValue]:
+    return {"type": "object", "properties": {}}
+
+
+class ToolPayload(BaseCommand):
+    """The wire shape of a tool declaration: `{description, parameters}` (a JSON schema)."""
+
+    kind: ClassVar[CommandKind] = CommandKind.TOOL
+    description: str = ""
+    parameters: dict[str, JsonValue] = Field(default_factory=_empty_schema)
+
+
+class ToolDeclaration(ToolPayload):
+    """A retained tool declaration from `<base>/tools/<name>` or `<base_topic>/tools/<name>`."""
+
+    name: str
+    scope: ToolScope
+
+    def _wire(self) -> dict[str, Any]:
+        return {k: v for k, v in super()._wire().items() if k not in ("name", "scope")}
+
+
+class ToolRemoval(BaseCommand):
+    """An empty retained payload on a tool topic: the tool is gone."""
+
+    kind: ClassVar[CommandKind] = CommandKind.TOOL
+    name: str
+    scope: ToolScope
+
+    def to_payload(self) -> bytes:
+        """The empty payload."""
+        return b""
+
+
+class ArbitrationClaim(BaseModel):
+    """`<mqtt.base_topic>/arbitration/<group>`: a device heard its wake word this well."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    score: Annotated[float, Field(allow_inf_nan=False)]
+    ts: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T", description="ISO-8601 time")
+
+
+Command = (
+    ModelSet
+    | ModelSelectionSet
+    | VoiceSet
+    | ConfigSet
+    | ConfigRollback
+    | FunctionCallResult
+    | ConversationStart
+    | ConversationStop
+    | ToolDeclaration
+    | ToolRemoval
+)
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON (no NaN: a payload must be valid JSON for every consumer)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()

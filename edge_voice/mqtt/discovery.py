@@ -1,0 +1,326 @@
+"""Home Assistant MQTT discovery payloads: pure functions of the config and the model in use.
+
+Per-entity discovery topics (`<prefix>/<component>/edge_voice_<device_id>/<key>/config`),
+because device-based discovery needs HA >= 2024.11. Full key names throughout, never the
+abbreviations. No `object_id`/`default_entity_id`: `object_id` is deprecated and
+`default_entity_id` unknown to older HA, while the default entity id, a slug of
+"<device name> <entity name>", already contains the device_id (`sensor.edge_voice_kitchen_cost`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from edge_voice import __version__
+from edge_voice.config import EdgeVoiceConfig
+from edge_voice.mqtt.topics import CommandKind, Topics
+from edge_voice.openai_client.model_catalog import LifecycleState, ModelCatalog
+
+MODEL_SELECTION_OPTIONS: Final = ("auto", "new", "legacy")
+#: Dated snapshots (`gpt-realtime-2025-08-28`) are pinned in the config file, not offered in HA.
+_DATED_SNAPSHOT: Final = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+#: Rendered by a template for "no value": HA's MQTT platforms read it as unknown.
+_NONE: Final = "None"
+
+#: (component, key) of every entity, in the order they are published.
+ENTITIES: Final[tuple[tuple[str, str], ...]] = (
+    ("select", "model"),
+    ("select", "voice"),
+    ("select", "model_selection"),
+    ("sensor", "status"),
+    ("sensor", "active_model"),
+    ("sensor", "cost_total"),
+    ("sensor", "cost_today"),
+    ("sensor", "cost_last"),
+    ("sensor", "latency"),
+    ("sensor", "latency_p95"),
+    ("sensor", "tokens"),
+    ("sensor", "last_transcript"),
+    ("sensor", "model_shutdown"),
+    ("binary_sensor", "connected"),
+    ("binary_sensor", "fallback_active"),
+    ("event", "wake_word"),
+    ("button", "rollback"),
+    ("button", "start_conversation"),
+)
+
+
+def unique_id(device_id: str, key: str) -> str:
+    """`edge_voice_<device_id>_<key>`: stable, and distinct for every device on the broker."""
+    return f"edge_voice_{device_id}_{key}"
+
+
+def device_block(cfg: EdgeVoiceConfig, sw_version: str = __version__) -> dict[str, Any]:
+    """The HA device shared by all entities of one device_id (name in every entity, as HA asks)."""
+    return {
+        "identifiers": [f"edge_voice_{cfg.device_id}"],
+        "name": f"Edge Voice {cfg.device_id}",
+        "manufacturer": "edge_voice",
+        "model": "Realtime voice assistant",
+        "sw_version": sw_version,
+    }
+
+
+def origin_block(sw_version: str = __version__, support_url: str | None = None) -> dict[str, Any]:
+    """Who published the config (HA logs it); `support_url` only when one is known."""
+    origin: dict[str, Any] = {"name": "edge_voice", "sw_version": sw_version}
+    if support_url:
+        origin["support_url"] = support_url
+    return origin
+
+
+def current_model(cfg: EdgeVoiceConfig) -> str:
+    """The model the config asks for: the legacy model under `model_selection: legacy`."""
+    return cfg.openai.legacy_model if cfg.openai.model_selection == "legacy" else cfg.openai.model
+
+
+def model_options(
+    cfg: EdgeVoiceConfig, today: dt.date | None = None, current: str | None = None
+) -> list[str]:
+    """Models offered in the select: undated names not yet shut down, plus every configured one.
+
+    The configured, legacy, budget and current models are always offered, even past shutdown
+    (proxies still serve them), so the select can always show the state it receives.
+    """
+    catalog = cfg.catalog()
+    today = today or dt.date.today()
+    keep = {cfg.openai.model, cfg.openai.legacy_model, cfg.budget.cheaper_model, current}
+    return [
+        m.name
+        for m in catalog.models()
+        if m.name in keep
+        or (
+            not _DATED_SNAPSHOT.search(m.name)
+            and m.lifecycle.state(today) is not LifecycleState.SHUT_DOWN
+        )
+    ]
+
+
+def voice_options(catalog: ModelCatalog, model: str) -> list[str]:
+    """The voices `model` can speak (every known voice for a model not in the catalog)."""
+    return list(catalog.get(model).voices) if model in catalog else catalog.all_voices()
+
+
+def discovery_configs(
+    cfg: EdgeVoiceConfig,
+    *,
+    model: str | None = None,
+    today: dt.date | None = None,
+    sw_version: str = __version__,
+    support_url: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every discovery config `{config_topic: payload}`; re-publish when the model changes."""
+    topics = Topics.for_config(cfg)
+    catalog = cfg.catalog()
+    model = model or current_model(cfg)
+    common = {
+        "device": device_block(cfg, sw_version),
+        "origin": origin_block(sw_version, support_url),
+        "availability_topic": topics.availability,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "qos": 1,
+    }
+    specs = _entity_specs(cfg, topics, catalog, model, today)
+    configs: dict[str, dict[str, Any]] = {}
+    for component, key in ENTITIES:
+        configs[topics.discovery(component, key)] = {
+            "unique_id": unique_id(cfg.device_id, key),
+            **specs[key],
+            **common,
+        }
+    return configs
+
+
+def stale_topics(previous_keys: Iterable[str], current: Mapping[str, object]) -> list[str]:
+    """Config topics published before but not now: clear each with an empty retained payload.
+
+    Only topics under the node ids of `current` count, so a broad scan of the discovery prefix
+    can never clear another device's (or another program's) entities.
+    """
+    nodes = {_node_of(topic) for topic in current}
+    return sorted(t for t in set(previous_keys) - set(current) if _node_of(t) in nodes)
+
+
+def _node_of(topic: str) -> str | None:
+    parts = topic.split("/")
+    return parts[-3] if len(parts) >= 4 and parts[-1] == "config" else None
+
+
+def _state(topics: Topics, template: str) -> dict[str, Any]:
+    return {"state_topic": topics.state, "value_template": template}
+
+
+def _metric(topics: Topics, field: str) -> dict[str, Any]:
+    return {"state_topic": topics.metrics, "value_template": f"{{{{ value_json.{field} }}}}"}
+
+
+def _command(topics: Topics, kind: CommandKind) -> dict[str, Any]:
+    # Commands are never retained: the service ignores retained commands anyway.
+    return {"command_topic": topics.command(kind), "retain": False}
+
+
+def _entity_specs(
+    cfg: EdgeVoiceConfig,
+    topics: Topics,
+    catalog: ModelCatalog,
+    model: str,
+    today: dt.date | None,
+) -> dict[str, dict[str, Any]]:
+    usd = {"device_class": "monetary", "unit_of_measurement": "USD"}
+    transcript = topics.event("transcript")
+    shutdown_value, shutdown_attributes = _shutdown_templates(catalog)
+    return {
+        "model": {
+            "name": "Model",
+            "icon": "mdi:brain",
+            "options": model_options(cfg, today, model),
+            **_state(topics, "{{ value_json.model }}"),
+            **_command(topics, CommandKind.MODEL_SET),
+        },
+        "voice": {
+            "name": "Voice",
+            "icon": "mdi:account-voice",
+            "options": voice_options(catalog, model),
+            **_state(topics, "{{ value_json.voice }}"),
+            **_command(topics, CommandKind.VOICE_SET),
+        },
+        "model_selection": {
+            "name": "Model selection",
+            "icon": "mdi:swap-horizontal",
+            "entity_category": "config",
+            "options": list(MODEL_SELECTION_OPTIONS),
+            **_state(topics, "{{ value_json.model_selection }}"),
+            **_command(topics, CommandKind.MODEL_SELECTION_SET),
+        },
+        "status": {
+            "name": "Status",
+            "icon": "mdi:list-status",
+            **_state(topics, "{{ value_json.status }}"),
+        },
+        "active_model": {
+            "name": "Active model",
+            "icon": "mdi:brain",
+            "entity_category": "diagnostic",
+            **_state(topics, "{{ value_json.active_model }}"),
+        },
+        # monetary allows only state_class total; a cumulative total needs no last_reset.
+        "cost_total": {
+            "name": "Cost",
+            **usd,
+            "state_class": "total",
+            "suggested_display_precision": 4,
+            **_metric(topics, "cost_total_usd"),
+        },
+        # Resets at local midnight: without a state_class, so no bogus negative statistics
+        # (long-term cost comes from cost_total).
+        "cost_today": {
+            "name": "Cost today",
+            **usd,
+            "suggested_display_precision": 4,
+            **_metric(topics, "cost_today_usd"),
+        },
+        "cost_last": {
+            "name": "Cost of last conversation",
+            **usd,
+            "suggested_display_precision": 4,
+            **_metric(topics, "cost_last_usd"),
+        },
+        "latency": {
+            "name": "Latency",
+            "device_class": "duration",
+            "unit_of_measurement": "ms",
+            "state_class": "measurement",
+            "suggested_display_precision": 0,
+            **_metric(topics, "latency_first_audio_ms"),
+        },
+        "latency_p95": {
+            "name": "Latency p95",
+            "device_class": "duration",
+            "unit_of_measurement": "ms",
+            "state_class": "measurement",
+            "suggested_display_precision": 0,
+            "entity_category": "diagnostic",
+            **_metric(topics, "latency_p95_ms"),
+        },
+        "tokens": {
+            "name": "Tokens",
+            "icon": "mdi:counter",
+            "unit_of_measurement": "tokens",
+            "state_class": "total_increasing",
+            **_metric(topics, "tokens_total"),
+        },
+        # HA keeps at most 255 characters of state; the full text is in the attributes.
+        "last_transcript": {
+            "name": "Last transcript",
+            "icon": "mdi:text-box-outline",
+            "state_topic": transcript,
+            "value_template": "{{ value_json.text[:255] }}",
+            "json_attributes_topic": transcript,
+        },
+        "model_shutdown": {
+            "name": "Model shutdown",
+            "device_class": "timestamp",
+            "entity_category": "diagnostic",
+            **_state(topics, shutdown_value),
+            "json_attributes_topic": topics.state,
+            "json_attributes_template": shutdown_attributes,
+        },
+        "connected": {
+            "name": "Connected",
+            "device_class": "connectivity",
+            "entity_category": "diagnostic",
+            **_state(topics, "{{ 'ON' if value_json.connected else 'OFF' }}"),
+        },
+        "fallback_active": {
+            "name": "Fallback active",
+            "icon": "mdi:swap-horizontal-bold",
+            **_state(topics, "{{ 'ON' if value_json.fallback_active else 'OFF' }}"),
+        },
+        "wake_word": {
+            "name": "Wake word",
+            "icon": "mdi:microphone-message",
+            "state_topic": topics.event("wake"),
+            "event_types": ["detected"],
+        },
+        "rollback": {
+            "name": "Roll back config",
+            "icon": "mdi:restore",
+            "entity_category": "config",
+            "payload_press": "last_good",
+            **_command(topics, CommandKind.CONFIG_ROLLBACK),
+        },
+        "start_conversation": {
+            "name": "Start conversation",
+            "icon": "mdi:microphone",
+            "payload_press": "start",
+            **_command(topics, CommandKind.CONVERSATION_START),
+        },
+    }
+
+
+def _shutdown_templates(catalog: ModelCatalog) -> tuple[str, str]:
+    """Value and attribute templates mapping the model in use to its shutdown and successor.
+
+    The state payload stays as the contract has it; the catalog's dates ride in the template,
+    which is rebuilt with every discovery publish. Midnight UTC stands for the shutdown day.
+    """
+    dates = {
+        m.name: f"{m.lifecycle.shutdown.isoformat()}T00:00:00+00:00"
+        for m in catalog.models()
+        if m.lifecycle.shutdown is not None
+    }
+    successors = {m.name: m.lifecycle.successor for m in catalog.models() if m.lifecycle.successor}
+    # JSON objects of strings are valid Jinja dict literals.
+    dates_js, successors_js = json.dumps(dates), json.dumps(successors)
+    in_use = "{% set m = value_json.active_model or value_json.model %}"
+    value = f"{in_use}{{{{ {dates_js}.get(m, '{_NONE}') }}}}"
+    attributes = (
+        f"{in_use}{{{{ {{'model': m, 'shutdown': {dates_js}.get(m), "
+        f"'successor': {successors_js}.get(m)}} | tojson }}}}"
+    )
+    return value, attributes

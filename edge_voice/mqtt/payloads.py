@@ -1,0 +1,306 @@
+"""Outgoing MQTT payloads: exactly the contract's fields, built from internal events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from edge_voice.config import EdgeVoiceConfig
+from edge_voice.config_io import config_to_dict
+from edge_voice.events import (
+    ErrorOccurred,
+    Event,
+    FallbackOccurred,
+    FunctionCallRequested,
+    MetricsUpdated,
+    ResponseCompleted,
+    ServiceState,
+    Transcript,
+    WakeDetected,
+    utc_now,
+)
+from edge_voice.mqtt.commands import ArbitrationClaim, CommandError, dumps
+from edge_voice.mqtt.topics import EventKind, Topics
+from edge_voice.openai_client.ledger_format import iso_utc
+
+#: QoS of everything we publish (contract: events and states are QoS 1).
+QOS: Final = 1
+
+
+class OutPayload(BaseModel):
+    """Base of outgoing payloads: fixed fields, immutable; `ts` is always ISO-8601 UTC."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    #: Fields marked `?` in the contract are omitted when None; others are sent as null.
+    omit_none: ClassVar[bool] = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the wire names; optional fields left out when unset."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=self.omit_none)
+
+
+class StatePayload(OutPayload):
+    """`<base>/state` (retained)."""
+
+    status: str
+    model: str
+    active_model: str | None
+    model_selection: str
+    voice: str
+    connected: bool
+    fallback_active: bool
+    ts: str
+
+
+class MetricsPayload(OutPayload):
+    """`<base>/metrics` (retained)."""
+
+    cost_total_usd: float
+    cost_today_usd: float
+    cost_last_usd: float
+    tokens_total: int
+    latency_first_audio_ms: float | None
+    latency_p95_ms: float | None
+    conversations: int
+    fallbacks: int
+    ts: str
+
+
+class WakePayload(OutPayload):
+    """`<base>/event/wake`; `event_type` is what the HA event entity needs."""
+
+    event_type: Literal["detected"] = "detected"
+    wakeword: str
+    score: float
+    ts: str
+
+
+class TranscriptPayload(OutPayload):
+    """`<base>/event/transcript`."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    item_id: str | None
+    response_id: str | None
+    model: str | None
+    ts: str
+
+
+class FunctionCallPayload(OutPayload):
+    """`<base>/event/function_call`: answer on `<base>/function_call/result` by the deadline."""
+
+    call_id: str
+    name: str
+    arguments: str
+    model: str
+    deadline_ms: int
+    ts: str
+
+
+class ResponsePayload(OutPayload):
+    """`<base>/event/response`: one finished response with usage, cost and latencies."""
+
+    response_id: str
+    model: str
+    voice: str | None
+    usage: dict[str, int]
+    cost_usd: float
+    latency_ms: dict[str, float | None]
+    ts: str
+
+
+class FallbackPayload(OutPayload):
+    """`<base>/event/fallback`."""
+
+    from_model: str = Field(alias="from")
+    to_model: str = Field(alias="to")
+    reason: str
+    ts: str
+
+
+class ErrorPayload(OutPayload):
+    """`<base>/event/error`; `source_topic` and `transaction` only when a command caused it."""
+
+    omit_none: ClassVar[bool] = True
+    code: str
+    message: str
+    source_topic: str | None = None
+    transaction: JsonValue = None
+    ts: str
+
+
+class CommandResponse(OutPayload):
+    """`<base>/response`: the answer to every command, with its transaction echoed."""
+
+    omit_none: ClassVar[bool] = True
+    topic: str
+    status: Literal["ok", "error"]
+    error: str | None = None
+    transaction: JsonValue = None
+    ts: str
+
+
+class ArbitrationPayload(ArbitrationClaim):
+    """`<mqtt.base_topic>/arbitration/<group>` (same shape in and out)."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One message for the bridge to publish."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int = QOS
+
+
+def iso(ts: dt.datetime | None = None) -> str:
+    """ISO-8601 UTC with milliseconds and `Z` (now when `ts` is None)."""
+    return iso_utc(ts if ts is not None else utc_now())
+
+
+def encode(payload: OutPayload | Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of a payload model or dict."""
+    return dumps(payload.to_dict() if isinstance(payload, OutPayload) else dict(payload))
+
+
+def state_payload(state: ServiceState) -> dict[str, Any]:
+    """The retained state (internal-only fields such as `pending` stay internal)."""
+    return StatePayload(
+        status=state.status,
+        model=state.model,
+        active_model=state.active_model,
+        model_selection=state.model_selection,
+        voice=state.voice,
+        connected=state.connected,
+        fallback_active=state.fallback_active,
+        ts=iso(state.ts),
+    ).to_dict()
+
+
+def metrics_payload(update: MetricsUpdated) -> dict[str, Any]:
+    """The retained metrics; keys beyond the contract (details) are left out."""
+    fields = {k: v for k, v in update.metrics.items() if k in MetricsPayload.model_fields}
+    return MetricsPayload.model_validate({**fields, "ts": iso(update.ts)}).to_dict()
+
+
+def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
+    """The `event/<kind>` and payload of an internal event; TypeError for states/metrics."""
+    ts = iso(event.ts)
+    payload: OutPayload
+    kind: EventKind
+    match event:
+        case WakeDetected():
+            kind = "wake"
+            payload = WakePayload(wakeword=event.wakeword, score=event.score, ts=ts)
+        case Transcript():
+            kind = "transcript"
+            payload = TranscriptPayload(
+                role=event.role,
+                text=event.text,
+                item_id=event.item_id,
+                response_id=event.response_id,
+                model=event.model,
+                ts=ts,
+            )
+        case FunctionCallRequested():
+            kind = "function_call"
+            payload = FunctionCallPayload(
+                call_id=event.call_id,
+                name=event.name,
+                arguments=event.arguments,
+                model=event.model,
+                deadline_ms=event.deadline_ms,
+                ts=ts,
+            )
+        case ResponseCompleted():
+            kind = "response"
+            payload = ResponsePayload(
+                response_id=event.response_id,
+                model=event.model,
+                voice=event.voice,
+                usage=dict(event.usage),
+                cost_usd=event.cost_usd,
+                latency_ms=dict(event.latency_ms),
+                ts=ts,
+            )
+        case FallbackOccurred():
+            kind = "fallback"
+            payload = FallbackPayload(
+                from_model=event.from_model, to_model=event.to_model, reason=event.reason, ts=ts
+            )
+        case ErrorOccurred():
+            kind = "error"
+            payload = ErrorPayload(
+                code=event.code,
+                message=event.message,
+                source_topic=event.source_topic,
+                transaction=event.transaction,
+                ts=ts,
+            )
+        case _:
+            raise TypeError(f"{type(event).__name__} has no event/* topic")
+    return kind, payload.to_dict()
+
+
+def publication_for(event: Event, topics: Topics) -> Publication:
+    """Topic, payload and retain flag of any internal event the bridge forwards."""
+    if isinstance(event, ServiceState):
+        return Publication(topics.state, encode(state_payload(event)), retain=True)
+    if isinstance(event, MetricsUpdated):
+        return Publication(topics.metrics, encode(metrics_payload(event)), retain=True)
+    kind, payload = event_payload(event)
+    return Publication(topics.event(kind), encode(payload), retain=False)
+
+
+def response_payload(
+    topic: str,
+    error: CommandError | str | None = None,
+    transaction: JsonValue = None,
+    ts: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The `<base>/response` answer to the command received on `topic`."""
+    if isinstance(error, CommandError):
+        transaction = transaction if transaction is not None else error.transaction
+        error = error.message
+    return CommandResponse(
+        topic=topic,
+        status="ok" if error is None else "error",
+        error=error,
+        transaction=transaction,
+        ts=iso(ts),
+    ).to_dict()
+
+
+def command_error_payload(
+    error: CommandError, source_topic: str, ts: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The `event/error` payload for a rejected command."""
+    return ErrorPayload(
+        code=error.code.value,
+        message=error.message,
+        source_topic=source_topic,
+        transaction=error.transaction,
+        ts=iso(ts),
+    ).to_dict()
+
+
+def config_payload(
+    cfg: EdgeVoiceConfig, version: int, ts: dt.datetime | None = None
+) -> dict[str, Any]:
+    """`<base>/config` or `config/last_good`: the config without secrets, with a version."""
+    data = config_to_dict(cfg, secrets="drop")
+    return {**data, "version": version, "ts": iso(ts)}
+
+
+def arbitration_payload(
+    device_id: str, score: float, ts: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Our claim on the arbitration topic after hearing the wake word."""
+    claim = ArbitrationPayload(device_id=device_id, score=score, ts=iso(ts))
+    return claim.model_dump(mode="json")

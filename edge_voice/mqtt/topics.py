@@ -1,0 +1,252 @@
+"""Every MQTT topic of the contract (docs/MQTT_API.md), derived from the config in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final, Literal, get_args
+
+if TYPE_CHECKING:
+    from edge_voice.config import EdgeVoiceConfig
+
+EventKind = Literal["wake", "transcript", "function_call", "response", "fallback", "error"]
+EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
+
+#: device_id, node_id and tool names are single topic levels and HA discovery ids.
+_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: These device ids would put `<base>` on top of the shared `<mqtt.base_topic>/<x>/...` topics.
+RESERVED_DEVICE_IDS: Final = frozenset({"tools", "arbitration"})
+
+
+class CommandKind(StrEnum):
+    """What an incoming topic means; the value is the topic suffix (for the `response` payload)."""
+
+    MODEL_SET = "model/set"
+    MODEL_SELECTION_SET = "model_selection/set"
+    VOICE_SET = "voice/set"
+    CONFIG_SET = "config/set"
+    CONFIG_ROLLBACK = "config/rollback"
+    FUNCTION_CALL_RESULT = "function_call/result"
+    CONVERSATION_START = "conversation/start"
+    CONVERSATION_STOP = "conversation/stop"
+    TOOL = "tools"  # <base>/tools/<name>: a tool for this device
+    SHARED_TOOL = "shared_tools"  # <mqtt.base_topic>/tools/<name>: a tool for every device
+    ARBITRATION = "arbitration"  # <mqtt.base_topic>/arbitration/<group>
+    HA_STATUS = "ha_status"  # Home Assistant's birth/will
+
+
+#: Commands answered on `<base>/response` (tools, arbitration and HA status are not requests).
+REQUEST_KINDS: Final = frozenset(
+    k
+    for k in CommandKind
+    if k
+    not in (
+        CommandKind.TOOL,
+        CommandKind.SHARED_TOOL,
+        CommandKind.ARBITRATION,
+        CommandKind.HA_STATUS,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """An incoming topic, classified: the kind and, for tools/arbitration, the name in the topic."""
+
+    kind: CommandKind
+    name: str | None = None
+
+
+def validate_topic(topic: str, what: str) -> str:
+    """`topic` if it is a publishable topic name (no wildcards, no empty level), else ValueError."""
+    if not topic or any(c in topic for c in "+#\0"):
+        raise ValueError(f"{what}: {topic!r} must be a non-empty topic without '+', '#' or NUL")
+    if topic.startswith("$") or "" in topic.split("/"):
+        # `$...` topics belong to the broker; an empty level is nearly always a typo ("a//b").
+        raise ValueError(f"{what}: {topic!r} must not start with '$' or contain an empty level")
+    return topic
+
+
+def validate_segment(value: str, what: str) -> str:
+    """`value` if it is one safe topic level (letters, digits, '_', '-'), else ValueError."""
+    if not _ID.match(value):
+        raise ValueError(
+            f"{what}: {value!r} must be 1-64 characters of letters, digits, '_' or '-'"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Topics:
+    """All topics of one device; build it with `Topics.for_config(cfg)`."""
+
+    base_topic: str
+    device_id: str
+    discovery_prefix: str = "homeassistant"
+    ha_status_topic: str = "homeassistant/status"
+    arbitration_group: str | None = None
+    base: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        validate_topic(self.base_topic, "mqtt.base_topic")
+        validate_topic(self.discovery_prefix, "mqtt.discovery_prefix")
+        validate_topic(self.ha_status_topic, "mqtt.ha_status_topic")
+        validate_segment(self.device_id, "device_id")
+        if self.device_id in RESERVED_DEVICE_IDS:
+            raise ValueError(
+                f"device_id: {self.device_id!r} is reserved "
+                f"(it would collide with {self.base_topic}/{self.device_id}/...)"
+            )
+        if self.arbitration_group is not None:
+            validate_segment(self.arbitration_group, "wakeword.arbitration_group")
+        # Like zigbee2mqtt: with equal roots HA's discovery tree and our state would interleave.
+        if self.discovery_prefix == self.base_topic:
+            raise ValueError("mqtt.discovery_prefix must differ from mqtt.base_topic")
+        object.__setattr__(self, "base", f"{self.base_topic}/{self.device_id}")
+        if self.ha_status_topic.startswith(f"{self.base}/"):
+            raise ValueError("mqtt.ha_status_topic must not be one of this device's topics")
+
+    @classmethod
+    def for_config(cls, cfg: EdgeVoiceConfig) -> Topics:
+        """The topics of the device configured by `cfg`."""
+        return cls(
+            base_topic=cfg.mqtt.base_topic,
+            device_id=cfg.device_id,
+            discovery_prefix=cfg.mqtt.discovery_prefix,
+            ha_status_topic=cfg.mqtt.ha_status_topic,
+            arbitration_group=cfg.wakeword.arbitration_group,
+        )
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    @property
+    def availability(self) -> str:
+        """Retained `online`/`offline`, also the LWT."""
+        return f"{self.base}/availability"
+
+    @property
+    def state(self) -> str:
+        """Retained service state."""
+        return f"{self.base}/state"
+
+    @property
+    def metrics(self) -> str:
+        """Retained metrics."""
+        return f"{self.base}/metrics"
+
+    @property
+    def config(self) -> str:
+        """Retained effective config (secrets removed)."""
+        return f"{self.base}/config"
+
+    @property
+    def config_last_good(self) -> str:
+        """Retained last known good config."""
+        return f"{self.base}/config/last_good"
+
+    @property
+    def response(self) -> str:
+        """Answers to commands."""
+        return f"{self.base}/response"
+
+    def event(self, kind: EventKind) -> str:
+        """`<base>/event/<kind>`."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
+        return f"{self.base}/event/{kind}"
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def command(self, kind: CommandKind) -> str:
+        """The topic of a request command (`<base>/model/set`, ...)."""
+        if kind not in REQUEST_KINDS:
+            raise ValueError(f"{kind.name} has no fixed command topic")
+        return f"{self.base}/{kind.value}"
+
+    def tool(self, name: str) -> str:
+        """`<base>/tools/<name>`: a tool declared for this device only."""
+        return f"{self.base}/tools/{validate_segment(name, 'tool name')}"
+
+    def shared_tool(self, name: str) -> str:
+        """`<mqtt.base_topic>/tools/<name>`: a tool declared for every device."""
+        return f"{self.base_topic}/tools/{validate_segment(name, 'tool name')}"
+
+    def arbitration(self, group: str | None = None) -> str:
+        """`<mqtt.base_topic>/arbitration/<group>` (the configured group by default)."""
+        group = group if group is not None else self.arbitration_group
+        if group is None:
+            raise ValueError("no arbitration group configured (wakeword.arbitration_group)")
+        return f"{self.base_topic}/arbitration/{validate_segment(group, 'arbitration group')}"
+
+    def subscriptions(self) -> tuple[str, ...]:
+        """The filters the bridge subscribes to (QoS 1); none matches one of our own outputs."""
+        # `+/set` and `conversation/+` on purpose: a typo such as `<base>/modle/set` still
+        # reaches the bridge, which answers it with an error instead of silence. The only
+        # overlap (a tool named `set`) may arrive twice; re-declaring a tool is idempotent.
+        filters = [
+            f"{self.base}/+/set",
+            self.command(CommandKind.CONFIG_ROLLBACK),
+            self.command(CommandKind.FUNCTION_CALL_RESULT),
+            f"{self.base}/conversation/+",
+            f"{self.base}/tools/+",
+            f"{self.base_topic}/tools/+",
+            self.ha_status_topic,
+        ]
+        # Arbitration is shared in/out: our own claim comes back and the bridge drops it by
+        # its device_id (MQTT 5 no_local would avoid the echo; v3.1.1 brokers lack it).
+        if self.arbitration_group is not None:
+            filters.append(self.arbitration())
+        return tuple(filters)
+
+    def classify(self, topic: str) -> Route | None:
+        """The route of an incoming topic, or None when the topic is not one we handle."""
+        if topic == self.ha_status_topic:
+            return Route(CommandKind.HA_STATUS)
+        prefix = f"{self.base}/"
+        if topic.startswith(prefix):
+            rest = topic[len(prefix) :]
+            if rest.startswith("tools/"):
+                return _named(CommandKind.TOOL, rest[len("tools/") :])
+            try:
+                kind = CommandKind(rest)
+            except ValueError:
+                return None
+            return Route(kind) if kind in REQUEST_KINDS else None
+        shared = f"{self.base_topic}/tools/"
+        if topic.startswith(shared):
+            return _named(CommandKind.SHARED_TOOL, topic[len(shared) :])
+        arbitration = f"{self.base_topic}/arbitration/"
+        if topic.startswith(arbitration):
+            return _named(CommandKind.ARBITRATION, topic[len(arbitration) :])
+        return None
+
+    def is_own_command_topic(self, topic: str) -> bool:
+        """Whether `topic` is under `<base>/` and so deserves an error answer if unclassified."""
+        return topic.startswith(f"{self.base}/")
+
+    # -- Home Assistant discovery ------------------------------------------------------------
+
+    @property
+    def discovery_node_id(self) -> str:
+        """The `<node_id>` level of our discovery topics; it contains the device_id."""
+        return f"edge_voice_{self.device_id}"
+
+    def discovery(self, component: str, key: str) -> str:
+        """`<discovery_prefix>/<component>/<node_id>/<key>/config`."""
+        validate_segment(component, "HA component")
+        validate_segment(key, "entity key")
+        return f"{self.discovery_prefix}/{component}/{self.discovery_node_id}/{key}/config"
+
+    @property
+    def discovery_filter(self) -> str:
+        """Matches every discovery config of this device: only for the start-up stale scan."""
+        return f"{self.discovery_prefix}/+/{self.discovery_node_id}/+/config"
+
+
+def _named(kind: CommandKind, name: str) -> Route | None:
+    # A deeper topic (`tools/a/b`) is not ours; a bad but single-level name is routed so the
+    # parser can reject it with a message.
+    if not name or "/" in name:
+        return None
+    return Route(kind, name)

@@ -1,0 +1,57 @@
+"""docs/MQTT_API.md says what the code does: its generated sections match the current output."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from edge_voice.mqtt import api_doc
+from edge_voice.mqtt.commands import ErrorCode
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "MQTT_API.md"
+
+
+@pytest.mark.parametrize("name", list(api_doc.SECTIONS))
+def test_generated_section_is_current(name: str) -> None:
+    match = api_doc.block_pattern(name).search(DOC.read_text(encoding="utf-8"))
+    assert match, f"{DOC.name}: markers for {name} missing"
+    assert match.group(2) == api_doc.SECTIONS[name]() + "\n", (
+        f"{DOC.name}: {name} is stale; run `python -m edge_voice.mqtt.api_doc`"
+    )
+
+
+def test_render_is_idempotent_and_check_mode_agrees() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert api_doc.render(text) == text
+    assert api_doc.main(["--check", str(DOC)]) == 0
+
+
+def test_check_mode_reports_a_stale_doc(tmp_path: Path) -> None:
+    stale = tmp_path / "MQTT_API.md"
+    stale.write_text(
+        DOC.read_text(encoding="utf-8").replace("| `<base>/state` |", "| `<base>/status` |"),
+        encoding="utf-8",
+    )
+    assert api_doc.main(["--check", str(stale)]) == 1
+    assert api_doc.main([str(stale)]) == 0
+    assert stale.read_text(encoding="utf-8") == DOC.read_text(encoding="utf-8")
+
+
+def test_missing_marker_is_an_error() -> None:
+    with pytest.raises(ValueError, match="topics_table"):
+        api_doc.render("no markers here")
+
+
+def test_every_error_code_is_described() -> None:
+    assert set(api_doc.ERROR_DESCRIPTIONS) == set(ErrorCode)
+
+
+def test_doc_covers_every_payload_model_and_json_examples_parse() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for model in api_doc.INCOMING_MODELS + api_doc.OUTGOING_MODELS:
+        assert f"`{model.__name__}`" in text
+    for block in re.findall(r"```json\n(.*?)\n```", text, re.S):
+        json.loads(block)

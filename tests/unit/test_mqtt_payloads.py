@@ -1,0 +1,262 @@
+"""Outgoing payloads: exactly the contract's fields, ISO timestamps, compact UTF-8, no secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from pydantic import SecretStr
+
+from edge_voice.config_io import validate_config
+from edge_voice.events import (
+    ErrorOccurred,
+    Event,
+    FallbackOccurred,
+    FunctionCallRequested,
+    MetricsUpdated,
+    ResponseCompleted,
+    ServiceState,
+    Transcript,
+    WakeDetected,
+)
+from edge_voice.mqtt.commands import CommandError, ErrorCode
+from edge_voice.mqtt.payloads import (
+    Publication,
+    arbitration_payload,
+    command_error_payload,
+    config_payload,
+    encode,
+    event_payload,
+    metrics_payload,
+    publication_for,
+    response_payload,
+    state_payload,
+)
+from edge_voice.mqtt.topics import Topics
+
+TS = dt.datetime(2026, 11, 24, 18, 30, 5, 123456, tzinfo=dt.UTC)
+ISO = "2026-11-24T18:30:05.123Z"
+TOPICS = Topics("edge_voice", "kitchen")
+
+STATE = ServiceState(
+    status="listening",
+    model="gpt-realtime",
+    active_model=None,
+    model_selection="auto",
+    voice="cedar",
+    connected=False,
+    fallback_active=False,
+    pending={"voice": "marin"},
+    ts=TS,
+)
+METRICS = {
+    "cost_total_usd": 1.5,
+    "cost_today_usd": 0.25,
+    "cost_last_usd": 0.01,
+    "tokens_total": 1234,
+    "latency_first_audio_ms": 512.3,
+    "latency_p95_ms": None,
+    "conversations": 3,
+    "fallbacks": 1,
+    "ts": "ignored: the event's ts wins",
+    "cost_by_day_usd": {"2026-11-24": 0.25},
+}
+
+
+def test_state_payload_has_exactly_the_contract_fields() -> None:
+    assert state_payload(STATE) == {
+        "status": "listening",
+        "model": "gpt-realtime",
+        "active_model": None,
+        "model_selection": "auto",
+        "voice": "cedar",
+        "connected": False,
+        "fallback_active": False,
+        "ts": ISO,
+    }
+
+
+def test_metrics_payload_keeps_the_contract_fields_only() -> None:
+    assert metrics_payload(MetricsUpdated(metrics=METRICS, ts=TS)) == {
+        "cost_total_usd": 1.5,
+        "cost_today_usd": 0.25,
+        "cost_last_usd": 0.01,
+        "tokens_total": 1234,
+        "latency_first_audio_ms": 512.3,
+        "latency_p95_ms": None,
+        "conversations": 3,
+        "fallbacks": 1,
+        "ts": ISO,
+    }
+
+
+def test_metrics_payload_refuses_a_missing_field() -> None:
+    with pytest.raises(ValueError, match="tokens_total"):
+        metrics_payload(
+            MetricsUpdated(metrics={k: v for k, v in METRICS.items() if k != "tokens_total"})
+        )
+
+
+@pytest.mark.parametrize(
+    ("event", "kind", "payload"),
+    [
+        (
+            WakeDetected(wakeword="hey_jarvis", score=0.93, ts=TS),
+            "wake",
+            {"event_type": "detected", "wakeword": "hey_jarvis", "score": 0.93, "ts": ISO},
+        ),
+        (
+            Transcript(role="assistant", text="Done.", response_id="r1", ts=TS),
+            "transcript",
+            {
+                "role": "assistant",
+                "text": "Done.",
+                "item_id": None,
+                "response_id": "r1",
+                "model": None,
+                "ts": ISO,
+            },
+        ),
+        (
+            FunctionCallRequested(
+                call_id="c1",
+                name="set_light",
+                arguments="{}",
+                model="gpt-realtime",
+                deadline_ms=8000,
+                ts=TS,
+            ),
+            "function_call",
+            {
+                "call_id": "c1",
+                "name": "set_light",
+                "arguments": "{}",
+                "model": "gpt-realtime",
+                "deadline_ms": 8000,
+                "ts": ISO,
+            },
+        ),
+        (
+            ResponseCompleted(
+                response_id="r1",
+                model="gpt-realtime",
+                voice=None,
+                usage={"total_tokens": 10},
+                cost_usd=0.001,
+                latency_ms={"first_audio": 500.0, "total": None},
+                status="cancelled",
+                ts=TS,
+            ),
+            "response",
+            {
+                "response_id": "r1",
+                "model": "gpt-realtime",
+                "voice": None,
+                "usage": {"total_tokens": 10},
+                "cost_usd": 0.001,
+                "latency_ms": {"first_audio": 500.0, "total": None},
+                "ts": ISO,
+            },
+        ),
+        (
+            FallbackOccurred(from_model="a", to_model="b", reason="model_not_found", ts=TS),
+            "fallback",
+            {"from": "a", "to": "b", "reason": "model_not_found", "ts": ISO},
+        ),
+        (
+            ErrorOccurred(code="x", message="m", ts=TS),
+            "error",
+            {"code": "x", "message": "m", "ts": ISO},
+        ),
+        (
+            ErrorOccurred(code="x", message="m", source_topic="t", transaction=[1], ts=TS),
+            "error",
+            {"code": "x", "message": "m", "source_topic": "t", "transaction": [1], "ts": ISO},
+        ),
+    ],
+)
+def test_event_payloads(event: Event, kind: str, payload: dict[str, object]) -> None:
+    assert event_payload(event) == (kind, payload)
+    pub = publication_for(event, TOPICS)
+    assert pub == Publication(f"edge_voice/kitchen/event/{kind}", encode(payload), retain=False)
+    assert json.loads(pub.payload) == payload
+
+
+def test_states_are_retained_and_not_events() -> None:
+    assert publication_for(STATE, TOPICS).topic == "edge_voice/kitchen/state"
+    assert publication_for(STATE, TOPICS).retain
+    metrics = publication_for(MetricsUpdated(metrics=METRICS, ts=TS), TOPICS)
+    assert (metrics.topic, metrics.retain, metrics.qos) == ("edge_voice/kitchen/metrics", True, 1)
+    with pytest.raises(TypeError, match="ServiceState has no event"):
+        event_payload(STATE)
+
+
+def test_encoding_is_compact_utf8() -> None:
+    raw = encode({"text": "Küche an", "n": 1})
+    assert raw == '{"text":"Küche an","n":1}'.encode()
+    with pytest.raises(ValueError):
+        encode({"x": float("nan")})
+
+
+def test_response_payloads() -> None:
+    ok = response_payload("edge_voice/kitchen/model/set", transaction="t", ts=TS)
+    assert ok == {
+        "topic": "edge_voice/kitchen/model/set",
+        "status": "ok",
+        "transaction": "t",
+        "ts": ISO,
+    }
+    err = CommandError(ErrorCode.UNKNOWN_VALUE, "voice/set: unknown voice 'x'", transaction=5)
+    assert response_payload("edge_voice/kitchen/voice/set", err, ts=TS) == {
+        "topic": "edge_voice/kitchen/voice/set",
+        "status": "error",
+        "error": "voice/set: unknown voice 'x'",
+        "transaction": 5,
+        "ts": ISO,
+    }
+    assert response_payload("t", "busy", ts=TS) == {
+        "topic": "t",
+        "status": "error",
+        "error": "busy",
+        "ts": ISO,
+    }
+    assert command_error_payload(err, "edge_voice/kitchen/voice/set", TS) == {
+        "code": "unknown_value",
+        "message": "voice/set: unknown voice 'x'",
+        "source_topic": "edge_voice/kitchen/voice/set",
+        "transaction": 5,
+        "ts": ISO,
+    }
+
+
+def test_config_payload_never_contains_secrets() -> None:
+    cfg = validate_config(
+        {
+            "device_id": "kitchen",
+            "openai": {"api_key": "sk-very-secret"},
+            "mqtt": {"password": "hunter2", "username": "ev"},
+        }
+    )
+    assert isinstance(cfg.openai.api_key, SecretStr)
+    payload = config_payload(cfg, version=4, ts=TS)
+    raw = encode(payload)
+    assert b"sk-very-secret" not in raw and b"hunter2" not in raw
+    assert "api_key" not in payload["openai"] and "password" not in payload["mqtt"]
+    assert payload["version"] == 4 and payload["ts"] == ISO
+    assert payload["mqtt"]["username"] == "ev"
+    assert payload["device_id"] == "kitchen"
+
+
+def test_arbitration_payload() -> None:
+    assert arbitration_payload("kitchen", 0.9, TS) == {
+        "device_id": "kitchen",
+        "score": 0.9,
+        "ts": ISO,
+    }
+
+
+def test_naive_and_now_timestamps_are_utc() -> None:
+    naive = ServiceState(**{**STATE.__dict__, "ts": dt.datetime(2026, 1, 2, 3, 4, 5)})
+    assert state_payload(naive)["ts"] == "2026-01-02T03:04:05.000Z"
+    assert response_payload("t")["ts"].endswith("Z")
