@@ -51,6 +51,8 @@ ERROR_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
     ErrorCode.FORBIDDEN: "a local-only setting in `config/set` (credentials, paths, endpoints)",
     ErrorCode.UNKNOWN_COMMAND: "a topic under `<base>/` that is not a command",
     ErrorCode.RETAINED_COMMAND: "a retained command: ignored, answered once so the sender knows",
+    ErrorCode.UNKNOWN_CALL: "a function-call result for a call that is not pending "
+    "(unknown, already answered or past its deadline)",
 }
 
 _DIRECTIONS: Final[tuple[tuple[str, str, str, str], ...]] = (

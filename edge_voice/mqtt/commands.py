@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     UNKNOWN_COMMAND = "unknown_command"
     RETAINED_COMMAND = "retained_command"
+    UNKNOWN_CALL = "unknown_call"
 
 
 class CommandError(Exception):
