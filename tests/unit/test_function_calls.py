@@ -1,0 +1,106 @@
+"""Tools and calls in flight: first valid result wins, deadlines, built-ins, undeclared tools."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+
+from edge_voice.config import ToolConfig
+from edge_voice.events import EventBus, FunctionCallRequested
+from edge_voice.function_calls import FunctionCallBroker, ToolRegistry
+from edge_voice.mqtt.commands import CommandError, ErrorCode
+
+LIGHT = ToolConfig(name="set_light", description="Switch a light")
+
+
+def broker(deadline_ms: int = 5000) -> tuple[FunctionCallBroker, asyncio.Queue[object]]:
+    bus = EventBus()
+    queue = bus.subscribe()
+    fixed = dt.datetime(2026, 11, 24, 10, 15, tzinfo=dt.UTC)
+    return FunctionCallBroker(
+        ToolRegistry([LIGHT]), bus, deadline_ms=deadline_ms, now=lambda: fixed
+    ), queue  # type: ignore[return-value]
+
+
+async def test_result_from_mqtt_goes_back_to_the_model() -> None:
+    calls, published = broker()
+    task = asyncio.create_task(
+        calls.call("call_1", "set_light", '{"room":"kitchen"}', "gpt-realtime")
+    )
+    event = await asyncio.wait_for(published.get(), 5)
+    assert isinstance(event, FunctionCallRequested)
+    assert (event.call_id, event.name, event.deadline_ms, event.model) == (
+        "call_1",
+        "set_light",
+        5000,
+        "gpt-realtime",
+    )
+    calls.result("call_1", '{"ok":true}', None)
+    assert await asyncio.wait_for(task, 5) == '{"ok":true}'
+    with pytest.raises(CommandError) as info:  # a second answer is refused
+        calls.result("call_1", '{"ok":false}', None)
+    assert info.value.code is ErrorCode.UNKNOWN_CALL
+
+
+async def test_error_result_is_wrapped_for_the_model() -> None:
+    calls, published = broker()
+    task = asyncio.create_task(calls.call("c2", "set_light", "{}", "gpt-realtime"))
+    await asyncio.wait_for(published.get(), 5)
+    calls.result("c2", None, "the bulb is unreachable")
+    assert json.loads(await task) == {"error": "the bulb is unreachable"}
+
+
+async def test_deadline_gives_the_model_an_error_and_late_results_are_refused() -> None:
+    calls, _ = broker(deadline_ms=100)
+    output = await asyncio.wait_for(calls.call("c3", "set_light", "{}", "gpt-realtime"), 5)
+    assert json.loads(output) == {"error": "no answer from set_light within 100 ms"}
+    with pytest.raises(CommandError, match="no pending function call 'c3'"):
+        calls.result("c3", "{}", None)
+
+
+def test_unknown_call_id_is_refused() -> None:
+    calls, _ = broker()
+    with pytest.raises(CommandError) as info:
+        calls.result("nope", "{}", None)
+    assert info.value.code is ErrorCode.UNKNOWN_CALL
+
+
+async def test_undeclared_tool_never_runs() -> None:
+    calls, published = broker()
+    output = await calls.call("c4", "unlock_front_door", "{}", "gpt-realtime")
+    assert json.loads(output) == {"error": "unknown tool 'unlock_front_door'"}
+    assert published.empty()
+
+
+async def test_builtins_answer_locally() -> None:
+    calls, published = broker()
+    assert json.loads(await calls.call("c5", "get_time", "{}", "m")) == {
+        "local_time": "2026-11-24T10:15+00:00",
+        "weekday": "Tuesday",
+    }
+    assert not calls.end_requested
+    assert json.loads(await calls.call("c6", "end_conversation", "{}", "m")) == {"ok": True}
+    assert calls.end_requested
+    assert published.empty()
+
+
+def test_registry_layers_and_session_shape() -> None:
+    registry = ToolRegistry([LIGHT])
+    registry.set_declared(
+        {
+            "set_light": ("from a flow", {"type": "object", "properties": {"x": {}}}),
+            "read_sensor": ("", {"type": "object"}),
+        }
+    )
+    tools = registry.tools()
+    assert set(tools) == {"get_time", "end_conversation", "set_light", "read_sensor"}
+    assert tools["set_light"].source == "mqtt" and tools["set_light"].description == "from a flow"
+    assert registry.session_tools()[0] == {
+        "type": "function",
+        "name": "get_time",
+        "description": "The current local date and time of the home.",
+        "parameters": {"type": "object", "properties": {}},
+    }
