@@ -141,7 +141,7 @@ class WakewordConfig(Section):
     @classmethod
     def _known_models(cls, value: list[str]) -> list[str]:
         for name in value:
-            if name not in BUILTIN_WAKEWORDS and not name.endswith((".tflite", ".onnx")):
+            if name not in BUILTIN_WAKEWORDS and not name.endswith(".tflite"):
                 raise ValueError(
                     f"unknown wake word model {name!r}; built-in models: "
                     f"{', '.join(BUILTIN_WAKEWORDS)}, or a path to a .tflite file"
