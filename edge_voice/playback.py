@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 #: 24 kHz mono PCM16: 48 bytes per millisecond.
 BYTES_PER_MS_24K = 48
-
-
-class AudioSink(Protocol):
-    """Where the answer is played: speaker, WAV file or nothing."""
-
-    def begin_response(self, item_id: str) -> None: ...
-    async def write(self, pcm24k: bytes) -> None: ...
-    def flush_now(self) -> int: ...
-    async def drain(self) -> None: ...
 
 
 @dataclass
