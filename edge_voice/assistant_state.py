@@ -1,4 +1,4 @@
-"""The conversation state machine in one place: idle → awake → listening → responding → follow-up."""
+"""The conversation state machine: idle → awake → listening → responding → follow-up."""
 
 from __future__ import annotations
 
