@@ -105,6 +105,17 @@ def voices_for_next_session(cfg: EdgeVoiceConfig) -> list[str]:
     return list(cfg.catalog().get(model_for_next_session(cfg)).voices)
 
 
+def voice_for_next_session(cfg: EdgeVoiceConfig) -> str:
+    """The voice the next session will speak with (the preferred one, or its replacement)."""
+    return select_voice(
+        cfg.voice.primary,
+        model_for_next_session(cfg),
+        fallback=cfg.voice.fallback,
+        auto_select=cfg.voice.auto_select,
+        catalog=cfg.catalog(),
+    ).voice
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

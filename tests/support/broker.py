@@ -62,6 +62,7 @@ class LocalMosquitto:
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "max_packet_size 1048576\n"
+            "set_tcp_nodelay true\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
 

@@ -1,0 +1,56 @@
+"""Wake word arbitration: several devices heard the same word; the best score answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from edge_voice.mqtt.commands import ArbitrationClaim
+
+log = logging.getLogger(__name__)
+
+#: Claims kept for looking back; more devices than this in one group would be unusual.
+_HISTORY: Final = 64
+
+
+def beats(a: ArbitrationClaim, b: ArbitrationClaim) -> bool:
+    """Whether claim `a` wins over `b`: higher score; on a tie the lower device_id."""
+    return a.score > b.score or (a.score == b.score and a.device_id < b.device_id)
+
+
+class Arbiter:
+    """Collects the group's claims and decides whether our claim is the best in the window."""
+
+    def __init__(self, device_id: str, window_s: float) -> None:
+        self.device_id = device_id
+        self.window_s = window_s
+        self._claims: deque[tuple[float, ArbitrationClaim]] = deque(maxlen=_HISTORY)
+
+    def observe(self, claim: ArbitrationClaim) -> None:
+        """A claim from the arbitration topic; our own echo is ignored."""
+        if claim.device_id == self.device_id:
+            return
+        self._claims.append((asyncio.get_running_loop().time(), claim))
+
+    async def claim(
+        self, ours: ArbitrationClaim, publish: Callable[[ArbitrationClaim], Awaitable[bool]]
+    ) -> bool:
+        """Publish `ours`, wait the window, and say whether it is the best claim."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if not await publish(ours):
+            log.info("arbitration: not connected; answering without asking the group")
+            return True
+        await asyncio.sleep(self.window_s)  # the window itself is the protocol, not a sync hack
+        # A claim up to a window before ours counts too: another device may hear the wake
+        # word a few milliseconds earlier and publish first.
+        rivals = [c for t, c in self._claims if t >= started - self.window_s]
+        winner = next((c for c in rivals if beats(c, ours)), None)
+        if winner is not None:
+            rival, score = winner.device_id, winner.score
+            log.info("arbitration: %s wins (%.3f, ours %.3f)", rival, score, ours.score)
+            return False
+        return True

@@ -1,0 +1,394 @@
+"""The MQTT bridge: one aiomqtt connection, kept up forever, wiring the bus and the commands.
+
+Per connection: publish `online`, subscribe, replay retained messages up to a sentinel of our
+own (tools, retained commands, and at start-up the discovery scan and config adoption), then
+publish HA discovery and the latest retained values, and run the receive and send loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import aiomqtt
+
+from edge_voice.config_store import ConfigChange, ConfigChangeError
+from edge_voice.events import Event, EventBus, ServiceState
+from edge_voice.mqtt import snapshots
+from edge_voice.mqtt.arbitration import Arbiter
+from edge_voice.mqtt.command_router import CommandRouter
+from edge_voice.mqtt.commands import ArbitrationClaim
+from edge_voice.mqtt.connection import (
+    ReconnectPolicy,
+    client_identifier,
+    resume_cancellation,
+    stay_connected,
+)
+from edge_voice.mqtt.control import ConversationControl
+from edge_voice.mqtt.discovery import stale_topics
+from edge_voice.mqtt.outbox import Outbox
+from edge_voice.mqtt.payloads import QOS, Publication, arbitration_payload, encode, publication_for
+from edge_voice.mqtt.replay import (
+    payload_bytes,
+    resubscribe,
+    sentinel_prefix,
+    subscribe_and_replay,
+)
+from edge_voice.mqtt.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BridgeOptions:
+    """Tuning of the bridge; the defaults suit a real deployment, tests shorten them."""
+
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    #: How long a wake word claim waits for the other devices of the group.
+    arbitration_window_s: float = 0.3
+    #: Upper bound on waiting for our sentinel behind the retained messages.
+    sync_timeout_s: float = 5.0
+    #: After HA's `online`: wait this long plus up to as much again (many devices, one HA).
+    ha_birth_delay_s: float = 1.0
+    #: Bound on each publish and on the goodbye at shutdown.
+    publish_timeout_s: float = 10.0
+    #: MQTT client id; None: `edge_voice-<device_id>-<random>` (fixed for this process).
+    identifier: str | None = None
+    #: Adopt a retained `<base>/config` at start-up; None: when the store says it can.
+    adopt_retained_config: bool | None = None
+
+
+class MqttBridge:
+    """Keeps the device on MQTT: availability, events, retained state, commands, HA discovery."""
+
+    def __init__(
+        self,
+        *,
+        store: snapshots.ConfigSource,
+        bus: EventBus,
+        control: ConversationControl,
+        on_config_change: Callable[[ConfigChange], None] | None = None,
+        options: BridgeOptions | None = None,
+    ) -> None:
+        cfg = store.effective
+        self.options = options or BridgeOptions()
+        self.store = store
+        self.topics = Topics.for_config(cfg)
+        self._mqtt = cfg.mqtt  # local-only settings: config/set cannot change them
+        self.identifier = self.options.identifier or client_identifier(cfg.device_id)
+        self.outbox = Outbox(cfg.mqtt.queue_size)
+        self.retained = snapshots.RetainedConfig(store, self.topics)
+        self.router = CommandRouter(
+            store=store,
+            control=control,
+            retained=self.retained,
+            current_state=lambda: self._state,
+            on_config_change=on_config_change,
+        )
+        self.arbiter = Arbiter(cfg.device_id, self.options.arbitration_window_s)
+        self.connections = 0
+        self._events = bus.subscribe()  # now, so events raised before run() are kept
+        self._bus = bus
+        self._state: ServiceState | None = None
+        self._client: aiomqtt.Client | None = None
+        self._online = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._started_up = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._run_task: asyncio.Task[None] | None = None
+        self._remember = {
+            self.topics.state,
+            self.topics.metrics,
+            self.topics.config,
+            self.topics.config_last_good,
+        }
+        self._queue(self.retained.config())
+        last_good = self.retained.last_good()
+        if last_good is not None:
+            self._queue(last_good)
+
+    # -- public API ----------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether the bridge is connected and done with its connect sequence."""
+        return self._online.is_set()
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped because the outbox was full while the broker was unreachable."""
+        return self.outbox.dropped
+
+    async def wait_connected(self) -> None:
+        """Return once the bridge is connected and has published its retained values."""
+        await self._online.wait()
+
+    async def run(self) -> None:
+        """Run until `stop()` (or cancellation): then say `offline` and disconnect cleanly."""
+        pump = asyncio.create_task(self._pump(), name="edge_voice.mqtt.pump")
+        try:
+            await stay_connected(
+                self._mqtt,
+                self.topics,
+                self.identifier,
+                self.options.reconnect,
+                serve=self._serve,
+                stop=self._stop,
+            )
+        finally:
+            background = [pump, *self._tasks]
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            self._bus.unsubscribe(self._events)
+
+    def stop(self) -> None:
+        """Ask `run()` to publish `offline`, disconnect and return."""
+        self._stop.set()
+
+    async def __aenter__(self) -> Self:
+        self._run_task = asyncio.create_task(self.run(), name="edge_voice.mqtt.bridge")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if self._run_task is not None:
+            await self._run_task
+
+    async def claim(self, score: float) -> bool:
+        """Wake word arbitration: publish our score, wait the window, True if ours is best."""
+        if self.topics.arbitration_group is None:
+            return True
+        payload = arbitration_payload(self.topics.device_id, score)
+        return await self.arbiter.claim(ArbitrationClaim.model_validate(payload), self._send_claim)
+
+    def publish_config(self) -> None:
+        """Re-publish what moved after a change made outside MQTT (e.g. `store.mark_good()`)."""
+        for publication in self.retained.after_change():
+            self._queue(publication)
+
+    # -- the connection ------------------------------------------------------------------------
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        self.connections += 1
+        log.info("MQTT: connected (connection %d)", self.connections)
+        try:
+            await self._connect_sequence(client)
+            loops = [
+                self._spawn(self._receive(client), "receive"),
+                self._spawn(self._send(client), "send"),
+                self._spawn(self._stop.wait(), "stop"),
+            ]
+            try:
+                done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in loops:
+                    task.cancel()
+                await asyncio.gather(*loops, return_exceptions=True)
+            for task in done:
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    raise error
+        except asyncio.CancelledError:
+            await self._goodbye(client)
+            raise
+        finally:
+            self._online.clear()
+            self._client = None
+        await self._goodbye(client)
+
+    async def _connect_sequence(self, client: aiomqtt.Client) -> None:
+        topics = self.topics
+        await self._publish(client, snapshots.availability(topics, online=True))
+        first = not self._started_up
+        scan = [topics.discovery_filter] if first and self._mqtt.discovery else []
+        adopt = first and (
+            self.options.adopt_retained_config
+            if self.options.adopt_retained_config is not None
+            else self.store.can_adopt
+        )
+        if adopt:
+            scan.append(topics.config)
+        self.router.tools.begin_resync()
+        found = await subscribe_and_replay(
+            client,
+            topics.subscriptions(),
+            scan=scan,
+            base=topics.base,
+            timeout_s=self.options.sync_timeout_s,
+            handle=self._handle,
+        )
+        self.router.tools_resynced()
+        if adopt:
+            self._adopt(found.get(topics.config))
+        pubs = self.retained.discovery()
+        if first and self._mqtt.discovery:
+            discovered = [t for t, payload in found.items() if payload and t != topics.config]
+            for topic in stale_topics(discovered, self.retained.discovery_topics()):
+                log.info("HA discovery: clearing %s (the entity no longer exists)", topic)
+                pubs.append(snapshots.cleared(topic))
+        pubs.extend(self.outbox.take_retained())
+        for publication in pubs:
+            await self._publish(client, publication)
+        resume_cancellation()
+        self._started_up = True
+        self._online.set()
+
+    def _adopt(self, payload: bytes | None) -> None:
+        if not payload:
+            return
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            change = self.store.adopt_retained(data)
+        except (ConfigChangeError, ValueError) as exc:
+            log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
+            return
+        if change is not None:
+            log.info("MQTT: adopted the retained config (version %d)", change.version)
+            # Discovery follows in the connect sequence; config and last_good go out with it.
+            self._queue(self.retained.config())
+            last_good = self.retained.last_good(only_if_changed=True)
+            if last_good is not None:
+                self._queue(last_good)
+            self._follow_topics()
+            self.router.config_published(change)
+
+    async def _goodbye(self, client: aiomqtt.Client) -> None:
+        """Flush what is pending, then `offline` (retained); the caller disconnects cleanly."""
+        self._online.clear()
+        try:
+            async with asyncio.timeout(self.options.publish_timeout_s):
+                while len(self.outbox):
+                    publication = await self.outbox.next()
+                    await self._publish(client, publication)
+                    self.outbox.done(publication)
+                await self._publish(client, snapshots.availability(self.topics, online=False))
+        except (aiomqtt.MqttError, TimeoutError) as exc:
+            log.warning("MQTT: could not say goodbye cleanly: %s", exc)
+
+    # -- loops -------------------------------------------------------------------------------
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._handle(message)
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        while True:
+            publication = await self.outbox.next()
+            try:
+                await self._publish(client, publication)
+            except (ValueError, TypeError) as exc:  # unpublishable: retrying would jam the queue
+                log.error("MQTT: dropping a message for %s: %s", publication.topic, exc)
+            self.outbox.done(publication)
+            resume_cancellation()
+
+    async def _pump(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                self._forward(event)
+            except Exception:  # one bad event must not stop every later one
+                log.exception("MQTT: cannot forward %s", type(event).__name__)
+
+    def _forward(self, event: Event) -> None:
+        try:
+            publication = publication_for(event, self.topics)
+        except TypeError:
+            return  # an internal event without an MQTT topic
+        except ValueError as exc:  # a producer's bug (e.g. metrics missing a field): say so
+            log.warning("MQTT: cannot publish %s: %s", type(event).__name__, exc)
+            return
+        if isinstance(event, ServiceState):
+            self._state = event
+        self._queue(publication)
+
+    async def _handle(self, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        if topic.startswith(sentinel_prefix(self.topics.base)):
+            return  # a late sentinel of an earlier replay
+        payload = payload_bytes(message)
+        try:
+            dispatch = await self.router.handle(topic, payload, retained=message.retain)
+        except Exception:  # the router answers bad input itself; this is a bug: keep running
+            log.exception("MQTT: failed to handle a message on %s", topic)
+            return
+        for publication in dispatch.publications:
+            self._queue(publication)
+        if any(p.topic == self.topics.config for p in dispatch.publications):
+            self._follow_topics()
+        if dispatch.claim is not None:
+            self.arbiter.observe(dispatch.claim)
+        if dispatch.ha_online:
+            self._spawn(self._ha_birth(), "ha_birth")
+
+    def _follow_topics(self) -> None:
+        """`config/set` may move the arbitration group: subscribe to the new one."""
+        topics = Topics.for_config(self.store.effective)
+        if topics == self.topics:
+            return
+        old, self.topics = self.topics, topics
+        self.retained.topics = topics
+        client = self._client
+        if client is not None and self._online.is_set():
+            moved = resubscribe(client, old.subscriptions(), topics.subscriptions())
+            self._spawn(moved, "resubscribe")
+
+    async def _ha_birth(self) -> None:
+        """HA restarted: re-publish discovery, availability and the retained state."""
+        delay = self.options.ha_birth_delay_s
+        await asyncio.sleep(delay + secrets.SystemRandom().uniform(0, delay))
+        log.info("MQTT: Home Assistant is online; re-publishing discovery and state")
+        for publication in self.retained.discovery():
+            self._queue(publication)
+        self._queue(snapshots.availability(self.topics, online=True))
+        for publication in self.outbox.take_retained():
+            self._queue(publication)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _queue(self, publication: Publication) -> None:
+        remember = publication.retain and publication.topic in self._remember
+        self.outbox.put(publication, remember=remember)
+
+    async def _publish(self, client: aiomqtt.Client, publication: Publication) -> None:
+        await client.publish(
+            publication.topic,
+            publication.payload,
+            qos=publication.qos,
+            retain=publication.retain,
+            timeout=self.options.publish_timeout_s,
+        )
+
+    async def _send_claim(self, claim: ArbitrationClaim) -> bool:
+        client = self._client
+        if client is None or not self._online.is_set():
+            return False
+        payload = encode(claim.model_dump(mode="json"))
+        # A claim not acknowledged within the window cannot have reached the group in time.
+        window = self.options.arbitration_window_s
+        try:
+            await client.publish(self.topics.arbitration(), payload, qos=QOS, timeout=window)
+        except aiomqtt.MqttError as exc:
+            log.warning("MQTT: arbitration claim not sent: %s", exc)
+            return False
+        return True
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=f"edge_voice.mqtt.{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

@@ -1,0 +1,158 @@
+"""Retained publications built from the config store and the latest state: config, HA, state."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from edge_voice.config import EdgeVoiceConfig
+from edge_voice.config_store import ConfigChange, voice_for_next_session
+from edge_voice.events import ServiceState, utc_now
+from edge_voice.mqtt.connection import OFFLINE, ONLINE
+from edge_voice.mqtt.discovery import discovery_configs
+from edge_voice.mqtt.payloads import Publication, encode, iso, publication_for
+from edge_voice.mqtt.topics import Topics
+
+#: The status of a device that is not in a conversation.
+IDLE = "idle"
+
+
+class ConfigSource(Protocol):
+    """The part of `ConfigStore` the bridge uses (so tests and tools can pass any store)."""
+
+    @property
+    def effective(self) -> EdgeVoiceConfig:
+        """The config in force."""
+
+    @property
+    def can_adopt(self) -> bool:
+        """Whether a retained `<base>/config` would be adopted (a device without state)."""
+
+    def set_model(self, name: str) -> ConfigChange:
+        """`model/set`."""
+
+    def set_model_selection(self, selection: str) -> ConfigChange:
+        """`model_selection/set`."""
+
+    def set_voice(self, name: str) -> ConfigChange:
+        """`voice/set`."""
+
+    def apply_patch(self, partial: Mapping[str, Any]) -> ConfigChange:
+        """`config/set`."""
+
+    def rollback(self, target: str = "last_good") -> ConfigChange:
+        """`config/rollback`."""
+
+    def adopt_retained(self, payload: Mapping[str, Any]) -> ConfigChange | None:
+        """Take a retained `<base>/config` found on the broker; None if not adoptable."""
+
+    def public_config(self) -> dict[str, Any]:
+        """The `<base>/config` payload."""
+
+    def public_last_good(self) -> dict[str, Any] | None:
+        """The `<base>/config/last_good` payload, None before the first good config."""
+
+
+class RetainedConfig:
+    """`config`, `config/last_good` and HA discovery publications, and what changed since."""
+
+    def __init__(self, store: ConfigSource, topics: Topics) -> None:
+        self.store = store
+        self.topics = topics
+        self._last_good: dict[str, Any] | None = None
+        self._discovery: dict[str, Publication] = {}
+
+    def config(self) -> Publication:
+        """Retained `<base>/config` (always new: its version or ts moved)."""
+        return Publication(self.topics.config, encode(self.store.public_config()), retain=True)
+
+    def last_good(self, *, only_if_changed: bool = False) -> Publication | None:
+        """Retained `<base>/config/last_good`; None while there is none (or it is unchanged)."""
+        payload = self.store.public_last_good()
+        if payload is None or (only_if_changed and payload == self._last_good):
+            return None
+        self._last_good = payload
+        # The store's payload has no `ts`; every payload of the contract has one.
+        return Publication(
+            self.topics.config_last_good, encode({**payload, "ts": iso()}), retain=True
+        )
+
+    def discovery(self, *, only_if_changed: bool = False) -> list[Publication]:
+        """HA discovery configs (none when `mqtt.discovery` is off), remembered for comparison."""
+        cfg = self.store.effective
+        if not cfg.mqtt.discovery:
+            return []
+        current = discovery(cfg)
+        changed = [p for t, p in current.items() if self._discovery.get(t) != p]
+        self._discovery = current
+        return changed if only_if_changed else list(current.values())
+
+    def discovery_topics(self) -> dict[str, Publication]:
+        """The config of every entity that exists now, by topic."""
+        return discovery(self.store.effective)
+
+    def after_change(self) -> list[Publication]:
+        """What to publish after the config changed: config, and last_good/HA if they moved."""
+        pubs = [self.config()]
+        last_good = self.last_good(only_if_changed=True)
+        if last_good is not None:
+            pubs.append(last_good)
+        pubs.extend(self.discovery(only_if_changed=True))
+        return pubs
+
+
+def availability(topics: Topics, *, online: bool) -> Publication:
+    """Retained `online` / `offline` on `<base>/availability`."""
+    return Publication(topics.availability, ONLINE if online else OFFLINE, retain=True)
+
+
+def discovery(cfg: EdgeVoiceConfig) -> dict[str, Publication]:
+    """Every HA discovery config, retained, keyed by topic."""
+    return {
+        topic: Publication(topic, encode(payload), retain=True)
+        for topic, payload in discovery_configs(cfg).items()
+    }
+
+
+def cleared(topic: str) -> Publication:
+    """An empty retained payload: HA removes the entity and the broker forgets the config."""
+    return Publication(topic, b"", retain=True)
+
+
+def state_after_change(previous: ServiceState | None, cfg: EdgeVoiceConfig) -> ServiceState:
+    """The state right after a config change, before the assistant reports its own."""
+    # The settings follow the new config at once (HA's selects wait for this echo); status,
+    # connection and `active_model` stay, so during a conversation `model` ≠ `active_model`
+    # shows that the change applies from the next conversation.
+    model, selection = cfg.openai.model, cfg.openai.model_selection
+    # The voice the next session will speak with (docs: "the state shows the voice actually
+    # used"), so HA's voice select, whose options follow the model, can always show it.
+    voice = voice_for_next_session(cfg)
+    if previous is None:
+        return ServiceState(
+            status=IDLE,
+            model=model,
+            active_model=None,
+            model_selection=selection,
+            voice=voice,
+            connected=False,
+            fallback_active=False,
+        )
+    pending: dict[str, str] = dict(previous.pending)
+    if previous.status != IDLE:
+        wanted = {"model": model, "model_selection": selection, "voice": voice}
+        pending.update({k: v for k, v in wanted.items() if getattr(previous, k) != v})
+    return dataclasses.replace(
+        previous,
+        model=model,
+        model_selection=selection,
+        voice=voice,
+        pending=pending,
+        ts=utc_now(),
+    )
+
+
+def state(event: ServiceState, topics: Topics) -> Publication:
+    """Retained `<base>/state`."""
+    return publication_for(event, topics)

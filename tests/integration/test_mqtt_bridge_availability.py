@@ -1,0 +1,154 @@
+"""Availability: `online` on every connect, retained `offline` as Last Will and at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge_voice.events import MetricsUpdated, ServiceState
+from edge_voice.mqtt.connection import describe
+from tests.integration.test_mqtt_harness import (
+    TIMEOUT,
+    build_device,
+    make_config,
+    observer,
+    running,
+    unique_base,
+)
+from tests.support.broker import BrokerAddress, LocalMosquitto
+
+pytestmark = pytest.mark.broker
+ROOT = Path(__file__).resolve().parents[2]
+METRICS = {
+    "cost_total_usd": 1.0,
+    "cost_today_usd": 0.5,
+    "cost_last_usd": 0.01,
+    "tokens_total": 1000,
+    "latency_first_audio_ms": 600.0,
+    "latency_p95_ms": None,
+    "conversations": 2,
+    "fallbacks": 0,
+}
+
+
+async def test_online_on_connect_and_offline_retained_after_graceful_stop(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    base = unique_base()
+    device = build_device(make_config(mqtt_broker, tmp_path, base=base))
+    availability = device.topics.availability
+    async with observer(mqtt_broker, availability) as obs:
+        async with running(device):
+            await obs.expect(availability, lambda m: m.payload == b"online")
+        await obs.expect(availability, lambda m: m.payload == b"offline")
+    # A client arriving later (HA after a restart) finds the retained `offline`.
+    async with observer(mqtt_broker, availability) as late:
+        seen = await late.expect(availability)
+        assert (seen.payload, seen.retain) == (b"offline", True)
+
+
+async def test_last_will_marks_a_killed_device_offline(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    base = unique_base()
+    cfg = make_config(mqtt_broker, tmp_path, base=base)
+    availability = f"{base}/{cfg.device_id}/availability"
+    async with observer(mqtt_broker, availability) as obs:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            mqtt_broker.host,
+            str(mqtt_broker.port),
+            base,
+            str(tmp_path),
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        try:
+            await obs.expect(availability, lambda m: m.payload == b"online", within=20)
+            child.send_signal(signal.SIGKILL)  # no DISCONNECT: only the broker's will can tell
+            await obs.expect(availability, lambda m: m.payload == b"offline")
+        finally:
+            if child.returncode is None:
+                child.kill()
+            await child.wait()
+    async with observer(mqtt_broker, availability) as late:
+        assert (await late.expect(availability)).retain
+
+
+async def test_reconnect_republishes_online_and_the_latest_retained_values(
+    restartable_broker: LocalMosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge_voice.mqtt")
+    broker = restartable_broker.address
+    device = build_device(make_config(broker, tmp_path, base=unique_base()))
+    topics = device.topics
+    state = ServiceState(
+        status="idle",
+        model="gpt-realtime",
+        active_model="gpt-realtime",
+        model_selection="auto",
+        voice="cedar",
+        connected=True,
+        fallback_active=False,
+    )
+    async with running(device):
+        device.bus.publish(state)
+        device.bus.publish(MetricsUpdated(metrics=METRICS))
+        async with observer(broker, topics.metrics) as obs:
+            await obs.expect(topics.metrics)
+        restartable_broker.stop()  # no persistence: the broker forgets every retained message
+        restartable_broker.start()
+        async with observer(broker, f"{topics.base}/#") as obs:
+            # The observer may connect before the device: wait for what the device re-publishes.
+            await obs.expect(topics.availability, lambda m: m.payload == b"online")
+            assert (await obs.expect(topics.state)).json()["active_model"] == "gpt-realtime"
+            assert (await obs.expect(topics.metrics)).json()["conversations"] == 2
+            assert (await obs.expect(topics.config)).json()["version"] == device.store.version
+        assert device.bridge.connections >= 2
+    attempts = [r for r in caplog.records if "connecting to" in r.getMessage()]
+    assert len(attempts) >= 2, "each attempt is logged"
+
+
+async def test_credentials_are_used_but_the_password_is_never_logged_or_published(
+    mqtt_broker: BrokerAddress, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    password = "pw-" + unique_base()
+    cfg = make_config(
+        mqtt_broker,
+        tmp_path,
+        base=unique_base(),
+        mqtt={"username": "edge_voice", "password": password},
+    )
+    device = build_device(cfg)
+    async with observer(mqtt_broker, f"{device.topics.base}/#") as obs, running(device):
+        config = await obs.expect(device.topics.config)
+    assert password.encode() not in config.payload
+    assert "mqtt" in config.json() and "password" not in config.json()["mqtt"]
+    assert password not in caplog.text
+    assert "edge_voice@" in describe(cfg.mqtt) and password not in describe(cfg.mqtt)
+
+
+def _child(host: str, port: str, base: str, state_dir: str) -> None:
+    """The bridge of the LWT test, in a process of its own so the test can SIGKILL it."""
+    from tests.integration.test_mqtt_harness import FAST
+
+    cfg = make_config(BrokerAddress(host, int(port)), Path(state_dir), base=base)
+    device = build_device(cfg, options=FAST)
+
+    async def main() -> None:
+        async with asyncio.timeout(TIMEOUT * 12):
+            await device.bridge.run()
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    _child(*sys.argv[1:])
