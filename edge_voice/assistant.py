@@ -13,8 +13,10 @@ from edge_voice.assistant_state import ConversationStateMachine, Status, Trigger
 from edge_voice.audio.resample import upsampler
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.config import EdgeVoiceConfig
+from edge_voice.config_store import voice_for_next_session
 from edge_voice.events import ErrorOccurred, EventBus, ServiceState, WakeDetected
 from edge_voice.function_calls import FunctionCallBroker
+from edge_voice.mqtt.commands import ToolDeclaration
 from edge_voice.openai_client.errors import RealtimeError
 from edge_voice.openai_client.model_compatibility import MigrationSettings, ModelMigration
 from edge_voice.openai_client.performance_metrics import PerformanceMetrics
@@ -273,9 +275,11 @@ class Assistant:
         """function_call/result (CommandError for an unknown or expired call)."""
         self.calls.result(call_id, output, error)
 
-    def tools_changed(self, declared: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+    def tools_changed(self, tools: Mapping[str, ToolDeclaration]) -> None:
         """The MQTT-declared tools changed; they apply from the next session."""
-        self.calls.registry.set_declared(declared)
+        self.calls.registry.set_declared(
+            {n: (t.description, t.parameters) for n, t in tools.items()}
+        )
 
     def config_changed(self) -> None:
         """The effective config changed: the next session uses it."""
@@ -315,7 +319,7 @@ class Assistant:
         """Publish the retained state."""
         cfg = self.config
         link = self.link
-        voice = link.result.fitted.voice.voice if link is not None else cfg.voice.primary
+        voice = link.result.fitted.voice.voice if link is not None else voice_for_next_session(cfg)
         self.bus.publish(
             ServiceState(
                 status=self.status.value,

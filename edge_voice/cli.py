@@ -11,6 +11,8 @@ from pathlib import Path
 
 from edge_voice import __version__
 from edge_voice.cli_catalog import print_models
+from edge_voice.cli_demo import add_demo_arguments
+from edge_voice.cli_run import add_run_arguments
 from edge_voice.config_io import (
     ConfigError,
     config_to_dict,
@@ -72,6 +74,24 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return asyncio.run(run_from_args(args))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the service (microphone, or a WAV/stdin source)."""
+    import asyncio
+
+    from edge_voice.cli_run import run_service
+
+    return asyncio.run(run_service(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the offline demo end to end."""
+    import asyncio
+
+    from edge_voice.cli_demo import run_demo
+
+    return asyncio.run(run_demo(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="edge-voice", description=__doc__)
@@ -93,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--config", help="apply this config's `models:` section")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(handler=cmd_models)
+
+    run = sub.add_parser("run", help="run the voice assistant service")
+    add_run_arguments(run)
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", help="the whole job offline: bundled audio, simulator, MQTT")
+    add_demo_arguments(demo)
+    demo.set_defaults(handler=cmd_demo)
 
     sim = sub.add_parser("sim", help="run the offline OpenAI Realtime API simulator")
     add_sim_arguments(sim)

@@ -1,0 +1,57 @@
+"""An in-process MQTT broker (aMQTT, pure Python) for the offline demo when none answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedBrokerUnavailable(RuntimeError):
+    """aMQTT is not installed (it is the `demo` extra)."""
+
+
+def broker_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    """Whether something accepts TCP connections at host:port."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout_s):
+        return True
+    return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(port: int | None = None) -> AsyncIterator[tuple[str, int]]:
+    """Run an aMQTT broker on loopback for the duration; yields (host, port)."""
+    try:
+        from amqtt.broker import Broker
+    except ImportError as exc:
+        raise EmbeddedBrokerUnavailable(
+            "no MQTT broker answers and aMQTT is not installed: "
+            "pip install 'edge-voice[demo]', or start Mosquitto (apt-get install mosquitto)"
+        ) from exc
+    port = port or _free_port()
+    config: dict[str, Any] = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    # aMQTT logs every connection at INFO; the demo prints the traffic itself.
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    broker = Broker(config)
+    await broker.start()
+    log.info("embedded MQTT broker on 127.0.0.1:%d", port)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(broker.shutdown(), 10)
