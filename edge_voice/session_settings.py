@@ -19,4 +19,3 @@ def session_settings(cfg: EdgeVoiceConfig, tools: ToolRegistry) -> SessionSettin
         speed=cfg.voice.speed,
         temperature=cfg.openai.temperature,
     )
-
