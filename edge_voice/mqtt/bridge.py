@@ -77,6 +77,7 @@ class MqttBridge:
         options: BridgeOptions | None = None,
     ) -> None:
         cfg = store.effective
+        self._in_flight: asyncio.Future[None] | None = None
         self.options = options or BridgeOptions()
         self.store = store
         self.topics = Topics.for_config(cfg)
@@ -272,6 +273,9 @@ class MqttBridge:
         self._online.clear()
         try:
             async with asyncio.timeout(self.options.publish_timeout_s):
+                in_flight, self._in_flight = self._in_flight, None
+                if in_flight is not None:
+                    await asyncio.gather(in_flight, return_exceptions=True)
                 while len(self.outbox):
                     publication = await self.outbox.next()
                     await self._publish(client, publication)
@@ -289,12 +293,18 @@ class MqttBridge:
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:
             publication = await self.outbox.next()
-            try:
-                await self._publish(client, publication)
-            except (ValueError, TypeError) as exc:  # unpublishable: retrying would jam the queue
-                log.error("MQTT: dropping a message for %s: %s", publication.topic, exc)
-            self.outbox.done(publication)
+            # Shielded: a stop while the PUBLISH is on the wire must not send it twice (the
+            # goodbye flush would otherwise take it again from the head of the outbox).
+            self._in_flight = asyncio.ensure_future(self._send_one(client, publication))
+            await asyncio.shield(self._in_flight)
             resume_cancellation()
+
+    async def _send_one(self, client: aiomqtt.Client, publication: Publication) -> None:
+        try:
+            await self._publish(client, publication)
+        except (ValueError, TypeError) as exc:  # unpublishable: retrying would jam the queue
+            log.error("MQTT: dropping a message for %s: %s", publication.topic, exc)
+        self.outbox.done(publication)
 
     async def _pump(self) -> None:
         while True:
