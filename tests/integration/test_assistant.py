@@ -182,3 +182,33 @@ async def test_wake_word_over_the_answer_barges_in_and_truncates_at_the_played_p
     statuses = [s.status for s in rig.of(ServiceState)]
     assert "listening" in statuses[statuses.index("responding") :]
     assert len(rig.of(WakeDetected)) == 2
+
+
+async def test_with_echo_cancellation_speech_over_the_answer_barges_in_by_server_vad(
+    sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    from edge_voice.audio.sources import parse_source
+    from tests.support.speech import Speech, SpeechCache
+
+    stop_please = SpeechCache(tmp_path).wav(Speech("stop, stop please", voice="en", speed=150))
+    cfg = make_config(sim.url, tmp_path, tools=[], audio={"echo_cancelled": True})
+    rig = build_rig(cfg, tmp_path / "reply.wav", sink_realtime=True)
+    sink = rig.assistant.sink
+
+    async def user() -> AsyncIterator[bytes]:
+        async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav"), silence_s=0):
+            yield frame
+        while not (rig.assistant.status is Status.RESPONDING and sink.played_ms >= 300):
+            yield bytes(2560)
+            await asyncio.sleep(0.08)  # the microphone's own pace while the answer plays
+        async with parse_source(f"wav:{stop_please}", fast=True) as source:
+            async for frame in source:
+                yield frame
+
+    async with asyncio.timeout(30):
+        await rig.assistant.run(user(), exit_on_eof=True)
+    assert len(rig.of(WakeDetected)) == 1  # no wake word needed to interrupt
+    truncates = [e for _, e in sim.received if e["type"] == "conversation.item.truncate"]
+    assert len(truncates) == 1 and truncates[0]["audio_end_ms"] >= 300
+    statuses = [s.status for s in rig.of(ServiceState)]
+    assert "listening" in statuses[statuses.index("responding") :]
