@@ -22,12 +22,22 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_io import ConfigError, config_to_dict, validate_config
+from edge_voice.config_io import config_to_dict
+from edge_voice.config_rules import (
+    ChangeCode,
+    ConfigChangeError,
+    check_voice,
+    model_for_next_session,
+    refuse_non_finite,
+    validate_change,
+    voice_for_next_session,
+    voice_note,
+    voices_for_next_session,
+)
 from edge_voice.config_state_file import (
     RUNTIME_LOCKED,
     ConfigChange,
@@ -39,14 +49,12 @@ from edge_voice.config_state_file import (
     dotted,
     leaf_diff,
     locked_paths_in,
-    non_finite_paths,
     quarantine,
     read_state,
     without_locked,
     write_state,
 )
 from edge_voice.openai_client.model_catalog import UnknownModelError
-from edge_voice.openai_client.voice_manager import AUTO, select_voice
 
 __all__ = [
     "RUNTIME_LOCKED",
@@ -56,6 +64,7 @@ __all__ = [
     "ConfigChangeError",
     "ConfigStore",
     "model_for_next_session",
+    "voice_for_next_session",
     "voices_for_next_session",
 ]
 
@@ -72,48 +81,6 @@ _VOICE_KEYS: Final = ("openai.model", "openai.legacy_model", "voice.")
 LEGACY_PROFILE: Final[Mapping[str, Any]] = {
     "openai": {"model_selection": "legacy", "disable_new_features": True}
 }
-
-
-class ChangeCode(StrEnum):
-    """Why a config change was refused."""
-
-    INVALID_CONFIG = "invalid_config"
-    UNKNOWN_MODEL = "unknown_model"
-    UNKNOWN_VOICE = "unknown_voice"
-    VOICE_NOT_ON_MODEL = "voice_not_on_model"
-    FORBIDDEN = "forbidden"
-    NOTHING_TO_ROLL_BACK = "nothing_to_roll_back"
-    UNKNOWN_TARGET = "unknown_target"
-
-
-class ConfigChangeError(Exception):
-    """A refused change: nothing changed; `code` for machines, `message` for people."""
-
-    def __init__(self, code: ChangeCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def model_for_next_session(cfg: EdgeVoiceConfig) -> str:
-    """The model the next session asks for: the legacy model under `legacy`, else the primary."""
-    return cfg.openai.legacy_model if cfg.openai.model_selection == "legacy" else cfg.openai.model
-
-
-def voices_for_next_session(cfg: EdgeVoiceConfig) -> list[str]:
-    """The voices of the model the next session asks for."""
-    return list(cfg.catalog().get(model_for_next_session(cfg)).voices)
-
-
-def voice_for_next_session(cfg: EdgeVoiceConfig) -> str:
-    """The voice the next session will speak with (the preferred one, or its replacement)."""
-    return select_voice(
-        cfg.voice.primary,
-        model_for_next_session(cfg),
-        fallback=cfg.voice.fallback,
-        auto_select=cfg.voice.auto_select,
-        catalog=cfg.catalog(),
-    ).voice
 
 
 def _utc_now() -> dt.datetime:
@@ -226,7 +193,7 @@ class ConfigStore:
 
     def set_voice(self, name: str, *, source: str = "mqtt:voice/set") -> ConfigChange:
         """Prefer voice `name` (or `auto`); refused if the model of the next session lacks it."""
-        self._check_voice(self._effective, name)
+        check_voice(self._effective, name)
         return self._change({"voice": {"primary": name}}, source)
 
     def apply_patch(
@@ -311,8 +278,8 @@ class ConfigStore:
         retained_version = payload.get("version")
         if isinstance(retained_version, bool) or not isinstance(retained_version, int):
             retained_version = 0
-        self._refuse_non_finite(data)
-        cfg = self._validate(deep_merge(self._file_raw, without_locked(data)), source)
+        refuse_non_finite(data)
+        cfg = validate_change(deep_merge(self._file_raw, without_locked(data)), source)
         if retained_version <= self._version and not config_diff(
             _public(self._effective), _public(cfg)
         ):
@@ -325,47 +292,12 @@ class ConfigStore:
     def _change(
         self, patch: Mapping[str, Any], source: str, *, voice_checked: bool = False
     ) -> ConfigChange:
-        self._refuse_non_finite(patch)
+        refuse_non_finite(patch)
         merged = deep_merge(config_to_dict(self._effective, secrets="reveal"), patch)
-        cfg = self._validate(merged, source)
+        cfg = validate_change(merged, source)
         if voice_checked and cfg.voice.primary != self._effective.voice.primary:
-            self._check_voice(cfg, cfg.voice.primary)
+            check_voice(cfg, cfg.voice.primary)
         return self._commit(cfg, source)
-
-    @staticmethod
-    def _validate(raw: Mapping[str, Any], source: str) -> EdgeVoiceConfig:
-        try:
-            return validate_config(raw, source)
-        except ConfigError as exc:
-            raise ConfigChangeError(ChangeCode.INVALID_CONFIG, str(exc)) from None
-
-    @staticmethod
-    def _refuse_non_finite(data: Mapping[str, Any]) -> None:
-        bad = list(non_finite_paths(data))
-        if bad:
-            raise ConfigChangeError(
-                ChangeCode.INVALID_CONFIG, f"{bad[0]}: must be a finite number (no NaN/Infinity)"
-            )
-
-    @staticmethod
-    def _check_voice(cfg: EdgeVoiceConfig, voice: str) -> None:
-        if voice == AUTO:
-            return
-        catalog = cfg.catalog()
-        known = catalog.all_voices()
-        if voice not in known:
-            raise ConfigChangeError(
-                ChangeCode.UNKNOWN_VOICE,
-                f"unknown voice {voice!r}; known voices: {', '.join(known)}, or auto",
-            )
-        model = model_for_next_session(cfg)
-        allowed = voices_for_next_session(cfg)
-        if voice not in allowed:
-            raise ConfigChangeError(
-                ChangeCode.VOICE_NOT_ON_MODEL,
-                f"{model} (the model of the next session) has no voice {voice!r}; "
-                f"allowed: {', '.join(allowed)}, or auto",
-            )
 
     def _commit(
         self, cfg: EdgeVoiceConfig, source: str, *, version: int | None = None
@@ -378,26 +310,13 @@ class ConfigStore:
         self._version = self._version + 1 if version is None else version
         self._effective = cfg
         self._overrides = without_locked(leaf_diff(self._file_public, new_public))
-        note = self._voice_note(cfg) if any(k.startswith(_VOICE_KEYS) for k in diff) else None
+        note = voice_note(cfg) if any(k.startswith(_VOICE_KEYS) for k in diff) else None
         change = ConfigChange(self._version, source, ts, diff, note)
         self._history.append(change)
         self._adoptable = False
         self._persist()
         log.info("config version %d from %s: %s", self._version, source, ", ".join(diff) or "-")
         return change
-
-    @staticmethod
-    def _voice_note(cfg: EdgeVoiceConfig) -> str | None:
-        # Voices map per connection (design §3), so a model without the preferred voice is
-        # accepted; the note tells the user which voice the next session will actually use.
-        choice = select_voice(
-            cfg.voice.primary,
-            model_for_next_session(cfg),
-            fallback=cfg.voice.fallback,
-            auto_select=cfg.voice.auto_select,
-            catalog=cfg.catalog(),
-        )
-        return choice.explain() if choice.changed else None
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
