@@ -179,3 +179,24 @@ async def test_tools_device_overrides_shared_and_empty_payload_removes(
         for topic in (f"{base}/tools/set_light", f"{device.topics.base}/tools/set_light"):
             await obs.publish(topic, b"", retain=True)
         await obs.publish(f"{device.topics.base}/tools/bad", b"", retain=True)
+
+
+async def test_runtime_changes_and_last_good_survive_a_device_restart(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    cfg = make_config(mqtt_broker, tmp_path, base=unique_base())
+    first = build_device(cfg)
+    topics = first.topics
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(first):
+        await _ok(obs, first, "voice/set", {"voice": "marin"})
+        assert first.store.mark_good()
+        first.bridge.publish_config()
+        await obs.expect(topics.config_last_good)
+    again = build_device(cfg)  # a new process on the same state file
+    assert again.store.effective.voice.primary == "marin"
+    assert again.store.last_good is not None and again.store.last_good.voice.primary == "marin"
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(again):
+        config = (await obs.expect(topics.config)).json()
+        assert config["voice"]["primary"] == "marin"
+        assert config["version"] == first.store.version
+        assert (await obs.expect(topics.state)).json()["voice"] == "marin"
