@@ -164,6 +164,10 @@ class Assistant:
 
     async def _open_session(self) -> None:
         cfg = self.config
+        allowed, preferred = await self._budget()
+        if not allowed:
+            self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
+            return
         try:
             if self.link is None:
                 link = ResilientSession(
@@ -171,7 +175,7 @@ class Assistant:
                     session_settings(cfg, self.calls.registry),
                     renew_after_s=cfg.conversation.session_renew_s,
                 )
-                await link.connect()
+                await link.connect(preferred)
                 self.link = link
                 self._events_task = self.spawn(self._consume(link))
             elif self.link.due_for_renewal and not self.link.response_active:
@@ -186,6 +190,20 @@ class Assistant:
             return  # stopped while connecting
         while self._preroll:
             await self._send_mic(self._preroll.popleft())
+
+    async def _budget(self) -> tuple[bool, str | None]:
+        """Whether a conversation may start, and the model to use instead of the primary."""
+        budget = self.config.budget
+        if not self.metrics.over_budget(budget.daily_usd):
+            return True, None
+        spent = f"today's cost ${self.metrics.cost_today_usd:.4f} reached budget.daily_usd"
+        if budget.action == "refuse":
+            self.report_error("budget_exceeded", f"{spent}: no new conversations until tomorrow")
+            return False, None
+        if self.link is not None and self.link.result.model.name != budget.cheaper_model:
+            await self.close_link()  # the warm session is on the expensive model
+        log.info("%s: using %s", spent, budget.cheaper_model)
+        return True, budget.cheaper_model
 
     async def _consume(self, link: ResilientSession) -> None:
         try:

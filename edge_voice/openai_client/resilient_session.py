@@ -79,6 +79,8 @@ class ResilientSession:
         self._opened_at = 0.0
         self._active_response: str | None = None
         self._closed = False
+        #: The model to ask for instead of the configured primary (e.g. a budget's cheaper one).
+        self.preferred_model: str | None = None
 
     @property
     def session(self) -> RealtimeSession:
@@ -101,6 +103,9 @@ class ResilientSession:
 
     async def connect(self, preferred_model: str | None = None) -> ConnectResult[RealtimeSession]:
         """Connect (with fallback), retrying transient failures with jittered backoff."""
+        if preferred_model is not None:
+            self.preferred_model = preferred_model  # reconnects after a drop keep it
+        preferred_model = self.preferred_model
         attempt = 0
         while True:
             attempt += 1

@@ -212,3 +212,28 @@ async def test_with_echo_cancellation_speech_over_the_answer_barges_in_by_server
     assert len(truncates) == 1 and truncates[0]["audio_end_ms"] >= 300
     statuses = [s.status for s in rig.of(ServiceState)]
     assert "listening" in statuses[statuses.index("responding") :]
+
+
+@pytest.mark.parametrize("action", ["switch_model", "refuse"])
+async def test_daily_budget_switches_to_the_cheaper_model_or_refuses(
+    sim: RealtimeSimulator, tmp_path: Path, action: str
+) -> None:
+    cfg = make_config(sim.url, tmp_path, tools=[], budget={"daily_usd": 0.01, "action": action})
+    rig = build_rig(cfg, tmp_path / "reply.wav")
+    spent = rig.assistant.metrics.record_response(
+        "earlier", "gpt-realtime", {"input": 500, "output": 500}
+    )
+    assert spent.cost_usd > 0.01  # today's budget is already used up
+    async with asyncio.timeout(30):
+        await rig.assistant.run(
+            frames_of(demo_wav("hey_jarvis_kitchen_light.wav")), exit_on_eof=True
+        )
+    if action == "switch_model":
+        assert [c.model for c in sim.connections] == ["gpt-realtime-mini"]
+        assert [r.model for r in rig.of(ResponseCompleted)] == ["gpt-realtime-mini"]
+    else:
+        assert sim.connection_count == 0
+        errors = rig.of(ErrorOccurred)
+        assert [e.code for e in errors] == ["budget_exceeded"]
+        assert "no new conversations until tomorrow" in errors[0].message
+    assert rig.assistant.status is Status.IDLE
