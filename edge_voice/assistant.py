@@ -299,6 +299,10 @@ class Assistant:
             {n: (t.description, t.parameters) for n, t in tools.items()}
         )
 
+    def replace_wake_word(self, wake: WakeWord) -> None:
+        """Listen with another wake word detector from now on (wakeword.* changed)."""
+        self._wake = wake
+
     def config_changed(self) -> None:
         """The effective config changed: the next session uses it."""
         cfg = self.config

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from edge_voice.assistant import Assistant
 from edge_voice.audio.sinks import AudioSink
-from edge_voice.audio.wakeword import WakeWordDetector
+from edge_voice.audio.wakeword import WakeWordDetector, WakeWordModelError
 from edge_voice.config import EdgeVoiceConfig
 from edge_voice.config_report import config_warnings
 from edge_voice.config_store import ConfigChange, ConfigStore
@@ -120,6 +120,11 @@ def build_service(
 
     def config_changed(change: ConfigChange) -> None:
         log.info("config version %d (%s)", change.version, change.source)
+        if any(key.startswith("wakeword.") for key in change.diff):
+            try:
+                assistant.replace_wake_word(WakeWordDetector.from_config(store.effective.wakeword))
+            except (WakeWordModelError, ValueError) as exc:  # keep listening with the old one
+                assistant.report_error("wakeword_unavailable", str(exc))
         assistant.config_changed()
 
     bridge = MqttBridge(

@@ -70,6 +70,8 @@ async def test_model_and_voice_set_over_mqtt_apply_to_the_next_session(
             refused = await command("model/set", "gpt-5-voice")
             assert refused["status"] == "error"
             assert "gpt-5-voice" in str(refused["error"])
+            wake = '{"wakeword": {"models": ["alexa", "hey_jarvis"]}}'
+            assert (await command("config/set", wake))["status"] == "ok"
             assert (await command("conversation/start", ""))["status"] == "ok"
             updates = await sim.wait_for_received("session.update", within=10)
             stop.set()
@@ -78,3 +80,4 @@ async def test_model_and_voice_set_over_mqtt_apply_to_the_next_session(
     assert record.model == "gpt-realtime-2.1"
     assert updates[0][1]["session"]["audio"]["output"]["voice"] == "marin"
     assert service.store.effective.openai.model == "gpt-realtime-2.1"
+    assert service.assistant._wake.names == ("alexa", "hey_jarvis")  # reloaded at once
