@@ -263,6 +263,12 @@ class Assistant:
             await link.close()
         self.publish_state()
 
+    def _drop_link(self) -> None:
+        """Detach the warm session at once (nothing can reuse it) and close it in the background."""
+        link, self.link = self.link, None
+        if link is not None:
+            self.spawn(link.close())
+
     async def finish(self) -> None:
         """After the source ended: wait for the conversation to complete, then close."""
         if self.status is Status.FOLLOW_UP:
@@ -311,6 +317,10 @@ class Assistant:
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms
         if self.status is not Status.IDLE:
             self._pending_config = {"model": cfg.openai.model, "voice": cfg.voice.primary}
+        elif self.link is not None:
+            # The warm session carries the old model, voice and tools: the next conversation
+            # must start on the new config, so let it go now.
+            self._drop_link()
         self.publish_state()
 
     # --- state, timers, tasks ----------------------------------------------------------------
@@ -324,6 +334,8 @@ class Assistant:
             self.set_timer(0.0 if self.source_ended else self.config.conversation.follow_up_s)
         if new is Status.IDLE:
             self.metrics.end_conversation()
+            if self._pending_config:
+                self._drop_link()  # the config changed during the conversation
             self._pending_config = {}
             self.idle.set()
             if self.link is not None:

@@ -237,3 +237,30 @@ async def test_daily_budget_switches_to_the_cheaper_model_or_refuses(
         assert [e.code for e in errors] == ["budget_exceeded"]
         assert "no new conversations until tomorrow" in errors[0].message
     assert rig.assistant.status is Status.IDLE
+
+
+async def test_a_config_change_between_conversations_is_not_hidden_by_the_warm_session(
+    sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    cfg = make_config(sim.url, tmp_path, tools=[])
+    rig = build_rig(cfg, tmp_path / "reply.wav")
+    changed = cfg.model_copy(
+        update={"openai": cfg.openai.model_copy(update={"model": "gpt-realtime-mini"})}
+    )
+
+    async def user() -> AsyncIterator[bytes]:
+        async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav"), silence_s=0):
+            yield frame
+        while not (rig.assistant.status is Status.IDLE and rig.assistant.completed_in_conversation):
+            yield bytes(2560)
+            await asyncio.sleep(0.02)
+        assert rig.assistant.link is not None  # a warm session waits for the next conversation
+        rig.assistant._config = lambda: changed  # what the config store does on model/set
+        rig.assistant.config_changed()
+        async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav")):
+            yield frame
+
+    async with asyncio.timeout(40):
+        await rig.assistant.run(user(), exit_on_eof=True)
+    assert [c.model for c in sim.connections] == ["gpt-realtime", "gpt-realtime-mini"]
+    assert [r.model for r in rig.of(ResponseCompleted)] == ["gpt-realtime", "gpt-realtime-mini"]
