@@ -21,6 +21,7 @@ from edge_voice.events import (
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.assistant_rig import (
+    Rig,
     answer_calls,
     build_rig,
     demo_wav,
@@ -151,29 +152,34 @@ async def test_drop_mid_answer_with_no_way_back_ends_with_an_error_and_idle(
     assert rig.assistant.status is Status.IDLE
 
 
-async def test_wake_word_over_the_answer_barges_in_and_truncates_at_the_played_position(
-    sim: RealtimeSimulator, tmp_path: Path
-) -> None:
+async def interrupt_the_answer(rig: Rig, tmp_path: Path, words: str, after_ms: int) -> None:
+    """Ask for the light, then say `words` once `after_ms` of the answer has been played."""
     from edge_voice.audio.sources import parse_source
     from tests.support.speech import Speech, SpeechCache
 
-    hey_jarvis = SpeechCache(tmp_path).wav(Speech("hey jarvis", voice="en", speed=150))
-    cfg = make_config(sim.url, tmp_path, tools=[])
-    rig = build_rig(cfg, tmp_path / "reply.wav", sink_realtime=True)  # a speaker's pace
+    interruption = SpeechCache(tmp_path).wav(Speech(words, voice="en", speed=150))
     sink = rig.assistant.sink
 
     async def user() -> AsyncIterator[bytes]:
         async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav"), silence_s=0):
             yield frame
-        while not (rig.assistant.status is Status.RESPONDING and sink.played_ms >= 400):
+        while not (rig.assistant.status is Status.RESPONDING and sink.played_ms >= after_ms):
             yield bytes(2560)
             await asyncio.sleep(0.08)  # the microphone's own pace while the answer plays
-        async with parse_source(f"wav:{hey_jarvis}", fast=True) as source:
+        async with parse_source(f"wav:{interruption}", fast=True) as source:
             async for frame in source:
                 yield frame
 
     async with asyncio.timeout(30):
         await rig.assistant.run(user(), exit_on_eof=True)
+
+
+async def test_wake_word_over_the_answer_barges_in_and_truncates_at_the_played_position(
+    sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    cfg = make_config(sim.url, tmp_path, tools=[])
+    rig = build_rig(cfg, tmp_path / "reply.wav", sink_realtime=True)  # a speaker's pace
+    await interrupt_the_answer(rig, tmp_path, "hey jarvis", after_ms=400)
     truncates = [e for _, e in sim.received if e["type"] == "conversation.item.truncate"]
     assert len(truncates) == 1
     cut = truncates[0]["audio_end_ms"]
@@ -187,26 +193,9 @@ async def test_wake_word_over_the_answer_barges_in_and_truncates_at_the_played_p
 async def test_with_echo_cancellation_speech_over_the_answer_barges_in_by_server_vad(
     sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
-    from edge_voice.audio.sources import parse_source
-    from tests.support.speech import Speech, SpeechCache
-
-    stop_please = SpeechCache(tmp_path).wav(Speech("stop, stop please", voice="en", speed=150))
     cfg = make_config(sim.url, tmp_path, tools=[], audio={"echo_cancelled": True})
     rig = build_rig(cfg, tmp_path / "reply.wav", sink_realtime=True)
-    sink = rig.assistant.sink
-
-    async def user() -> AsyncIterator[bytes]:
-        async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav"), silence_s=0):
-            yield frame
-        while not (rig.assistant.status is Status.RESPONDING and sink.played_ms >= 300):
-            yield bytes(2560)
-            await asyncio.sleep(0.08)  # the microphone's own pace while the answer plays
-        async with parse_source(f"wav:{stop_please}", fast=True) as source:
-            async for frame in source:
-                yield frame
-
-    async with asyncio.timeout(30):
-        await rig.assistant.run(user(), exit_on_eof=True)
+    await interrupt_the_answer(rig, tmp_path, "stop, stop please", after_ms=300)
     assert len(rig.of(WakeDetected)) == 1  # no wake word needed to interrupt
     truncates = [e for _, e in sim.received if e["type"] == "conversation.item.truncate"]
     assert len(truncates) == 1 and truncates[0]["audio_end_ms"] >= 300
