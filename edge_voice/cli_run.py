@@ -46,15 +46,17 @@ async def run_service(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    source_spec, sink_spec = args.source or cfg.audio.source, args.sink or cfg.audio.sink
     try:
         source = parse_source(
-            args.source or cfg.audio.source,
-            fast=args.fast,
-            pad_silence_s=1.5 if args.exit_on_eof else 0.0,
+            source_spec, fast=args.fast, pad_silence_s=1.5 if args.exit_on_eof else 0.0
         )
-        sink = parse_sink(args.sink or cfg.audio.sink)
+        sink = parse_sink(sink_spec)
         service = build_service(cfg, api_key=api_key, sink=sink)
-    except (AudioUnavailableError, WakeWordModelError, OSError) as exc:
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename}: no such file (source {source_spec})", file=sys.stderr)
+        return 2
+    except (AudioUnavailableError, WakeWordModelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     task = asyncio.current_task()
