@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 
 from edge_voice.openai_client import performance_metrics as pm
 from edge_voice.openai_client.cost_ledger import CostLedger
-from edge_voice.openai_client.latency_stats import MAX_PENDING, RollingWindow, percentile
 from edge_voice.openai_client.model_catalog import UnknownModelError, default_catalog
 from edge_voice.openai_client.performance_metrics import (
-    PerformanceMetrics,
     TokenUsage,
     calculate_cost,
 )
+from tests.unit.metrics_support import FakeClock, FakeDay, make
 
 METRICS_FIELDS = {
     "cost_total_usd",
@@ -34,26 +33,6 @@ METRICS_FIELDS = {
     "ts",
 }
 RESPONSE_FIELDS = {"response_id", "model", "voice", "usage", "cost_usd", "latency_ms", "ts"}
-WALL = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 5000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
-class FakeDay:
-    def __init__(self) -> None:
-        self.date = dt.date(2026, 3, 1)
-
-    def __call__(self) -> dt.date:
-        return self.date
 
 
 @pytest.fixture
@@ -64,18 +43,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def day() -> FakeDay:
     return FakeDay()
-
-
-def make(
-    clock: FakeClock, day: FakeDay, ledger: CostLedger | None = None, **kwargs: object
-) -> PerformanceMetrics:
-    return PerformanceMetrics(
-        ledger=ledger,
-        clock=clock,
-        now=lambda: WALL,
-        today=day,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_reexports_cost_api() -> None:
@@ -215,135 +182,6 @@ def test_conversations(clock: FakeClock, day: FakeDay) -> None:
     assert metrics.cost_last_usd == 0.0
     assert metrics.ledger.last_conversation == ("b", 0.0)
     assert metrics.snapshot().conversations == 3
-
-
-# -- latency ---------------------------------------------------------------------------------
-
-
-def test_turn_latencies(clock: FakeClock, day: FakeDay) -> None:
-    metrics = make(clock, day)
-    metrics.speech_stopped()
-    clock.advance(0.45)
-    metrics.audio_delta("r1")
-    clock.advance(0.5)
-    metrics.audio_delta("r1")
-    clock.advance(0.5)
-    metrics.audio_delta("r1")
-    clock.advance(0.05)
-    result = metrics.record_response("r1", "gpt-realtime", {"input": 10, "output": 10})
-    assert result.latency_ms == {"first_audio": 450.0, "audio_stream": 1000.0, "response": 1500.0}
-    snap = metrics.snapshot()
-    assert snap.latency_first_audio_ms == 450.0
-    assert snap.latency_p95_ms == 450.0
-
-    # Audio without a preceding speech_stopped (a greeting) has no first-audio latency.
-    metrics.response_requested()
-    clock.advance(0.2)
-    metrics.audio_delta("r2")
-    clock.advance(0.3)
-    result = metrics.record_response("r2", "gpt-realtime", None)
-    assert result.latency_ms == {"audio_stream": 0.0, "response": 500.0}
-    assert metrics.latency("first_audio").count == 1
-
-
-def test_first_audio_spans_a_function_call(clock: FakeClock, day: FakeDay) -> None:
-    metrics = make(clock, day)
-    metrics.speech_stopped()
-    clock.advance(0.3)
-    first = metrics.record_response("call_resp", "gpt-realtime", None)  # the function call
-    assert first.latency_ms == {"response": 300.0}
-    metrics.function_call_published("call_1")
-    clock.advance(0.8)
-    assert metrics.function_call_result("call_1") == pytest.approx(800.0)
-    assert metrics.function_call_result("call_1") is None
-    metrics.response_requested()
-    clock.advance(0.4)
-    metrics.audio_delta("answer")
-    clock.advance(0.1)
-    answer = metrics.record_response("answer", "gpt-realtime", None)
-    assert answer.latency_ms == {"first_audio": 1500.0, "audio_stream": 0.0, "response": 500.0}
-
-
-def test_audio_without_response_id_and_disconnect(clock: FakeClock, day: FakeDay) -> None:
-    metrics = make(clock, day)
-    metrics.speech_stopped()
-    clock.advance(0.25)
-    metrics.audio_delta()
-    result = metrics.record_response("resp_x", "gpt-realtime", None)
-    assert result.latency_ms["first_audio"] == 250.0
-
-    metrics.speech_stopped()
-    metrics.disconnected()  # stale timers must not leak into the next session
-    clock.advance(9)
-    metrics.audio_delta("later")
-    assert metrics.record_response("later", "gpt-realtime", None).latency_ms == {
-        "audio_stream": 0.0
-    }
-    assert metrics.latency("first_audio").count == 1
-
-
-def test_pending_timers_are_bounded(clock: FakeClock, day: FakeDay) -> None:
-    metrics = make(clock, day)
-    for n in range(MAX_PENDING + 1):
-        metrics.function_call_published(f"call_{n}")
-    assert metrics.function_call_result("call_0") is None
-    assert metrics.function_call_result(f"call_{MAX_PENDING}") == 0.0
-
-
-def test_percentile_linear_interpolation() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 0.5) == pytest.approx(50.5)
-    assert percentile(values, 0.95) == pytest.approx(95.05)
-    assert percentile(values, 0.0) == 1.0
-    assert percentile(values, 1.0) == 100.0
-    assert percentile([7.0], 0.95) == 7.0
-    assert percentile([100.0, 200.0], 0.95) == pytest.approx(195.0)
-    with pytest.raises(ValueError):
-        percentile([], 0.5)
-    with pytest.raises(ValueError):
-        percentile(values, 95)
-
-
-def test_rolling_window_evicts_oldest() -> None:
-    window = RollingWindow(3)
-    assert window.quantile(0.5) is None
-    assert window.summary() == {
-        "count": 0,
-        "last": None,
-        "p50": None,
-        "p95": None,
-        "min": None,
-        "max": None,
-    }
-    for value in (1000.0, 1.0, 2.0, 3.0):
-        window.add(value)
-    assert window.values() == [1.0, 2.0, 3.0]
-    assert (window.count, len(window), window.size, window.last) == (4, 3, 3, 3.0)
-    assert window.quantile(0.5) == 2.0
-    assert window.summary()["max"] == 3.0
-    with pytest.raises(ValueError):
-        RollingWindow(0)
-
-
-def test_snapshot_p95_follows_the_window(clock: FakeClock, day: FakeDay) -> None:
-    metrics = make(clock, day, window=10)
-    for n in range(20):  # 0, 100, … 1900 ms; only the last 10 (1000…1900) count
-        metrics.speech_stopped()
-        clock.advance(n / 10)
-        metrics.audio_delta(f"r{n}")
-        metrics.record_response(f"r{n}", "gpt-realtime", None)
-    snap = metrics.snapshot()
-    assert snap.latency_first_audio_ms == 1900.0
-    assert snap.latency_p95_ms == pytest.approx(1855.0)  # 1800 + 0.55 * 100
-    details = metrics.details()["latency_ms"]["first_audio"]
-    assert details == {
-        "count": 20,
-        "last": 1900.0,
-        "p50": 1450.0,
-        "p95": 1855.0,
-        "min": 1000.0,
-        "max": 1900.0,
-    }
 
 
 # -- connections, fallbacks, reporting -------------------------------------------------------
