@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.events import MetricsUpdated, ServiceState
+from edge_voice.events import MetricsUpdated
 from edge_voice.mqtt.connection import describe
 from tests.integration.test_mqtt_harness import (
     TIMEOUT,
     build_device,
+    connected_state,
     make_config,
     observer,
     running,
@@ -89,15 +90,7 @@ async def test_reconnect_republishes_online_and_the_latest_retained_values(
     broker = restartable_broker.address
     device = build_device(make_config(broker, tmp_path, base=unique_base()))
     topics = device.topics
-    state = ServiceState(
-        status="idle",
-        model="gpt-realtime",
-        active_model="gpt-realtime",
-        model_selection="auto",
-        voice="cedar",
-        connected=True,
-        fallback_active=False,
-    )
+    state = connected_state("idle")
     async with running(device):
         device.bus.publish(state)
         device.bus.publish(MetricsUpdated(metrics=METRICS))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.events import ServiceState
 from tests.integration.test_mqtt_harness import (
     Device,
     Observer,
     build_device,
+    connected_state,
     make_config,
     observer,
     running,
@@ -105,15 +105,7 @@ async def test_model_change_during_a_conversation_applies_next_time(
 ) -> None:
     device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base()))
     topics = device.topics
-    busy = ServiceState(
-        status="responding",
-        model="gpt-realtime",
-        active_model="gpt-realtime",
-        model_selection="auto",
-        voice="cedar",
-        connected=True,
-        fallback_active=False,
-    )
+    busy = connected_state("responding")
     async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
         device.bus.publish(busy)
         await obs.expect(topics.state, lambda m: m.json()["status"] == "responding")

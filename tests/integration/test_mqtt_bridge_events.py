@@ -12,13 +12,13 @@ from edge_voice.events import (
     FallbackOccurred,
     FunctionCallRequested,
     ResponseCompleted,
-    ServiceState,
     Transcript,
     WakeDetected,
 )
 from tests.integration.test_mqtt_harness import (
     ConnectGate,
     build_device,
+    connected_state,
     make_config,
     observer,
     running,
@@ -28,15 +28,7 @@ from tests.support.broker import BrokerAddress, LocalMosquitto
 
 pytestmark = pytest.mark.broker
 
-STATE = ServiceState(
-    status="listening",
-    model="gpt-realtime",
-    active_model="gpt-realtime",
-    model_selection="auto",
-    voice="cedar",
-    connected=True,
-    fallback_active=False,
-)
+STATE = connected_state("listening")
 
 
 async def test_every_event_kind_is_published_qos1_not_retained_and_state_retained(

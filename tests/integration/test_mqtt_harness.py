@@ -18,7 +18,7 @@ import pytest
 
 from edge_voice.config import EdgeVoiceConfig
 from edge_voice.config_store import ConfigChange, ConfigStore
-from edge_voice.events import EventBus
+from edge_voice.events import EventBus, ServiceState
 from edge_voice.mqtt import connection
 from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
 from edge_voice.mqtt.connection import ReconnectPolicy
@@ -36,6 +36,19 @@ FAST = BridgeOptions(
     publish_timeout_s=3.0,
 )
 _tx = itertools.count(1)
+
+
+def connected_state(status: str) -> ServiceState:
+    """The state a connected device on gpt-realtime publishes while `status`."""
+    return ServiceState(
+        status=status,
+        model="gpt-realtime",
+        active_model="gpt-realtime",
+        model_selection="auto",
+        voice="cedar",
+        connected=True,
+        fallback_active=False,
+    )
 
 
 def unique_base() -> str:
