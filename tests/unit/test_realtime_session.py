@@ -1,4 +1,4 @@
-"""RealtimeSession's connect/setup state machine and commands, over a scripted fake socket."""
+"""RealtimeSession's connect/setup state machine and commands, against a scripted real server."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Close
-from websockets.http11 import Response
 
-from edge_voice.openai_client import realtime
 from edge_voice.openai_client import realtime_events as ev
 from edge_voice.openai_client.errors import (
     AuthenticationError,
@@ -33,6 +29,8 @@ from edge_voice.openai_client.errors import (
 from edge_voice.openai_client.model_catalog import default_catalog
 from edge_voice.openai_client.realtime import RealtimeSession
 from edge_voice.openai_client.session_builders import SessionSettings, build_session_update
+from tests.support.broker import free_port
+from tests.support.scripted_ws import ScriptedServer
 
 CATALOG = default_catalog()
 GA = CATALOG.get("gpt-realtime")
@@ -60,71 +58,25 @@ def error(code: str, message: str = "nope", param: str | None = None) -> str:
     )
 
 
-class FakeTransport:
-    def __init__(self) -> None:
-        self.aborted = False
-
-    def abort(self) -> None:
-        self.aborted = True
-
-
-class FakeWS:
-    """Plays the server: frames queued in `incoming`, `on_send` reacts to client events."""
-
-    def __init__(self, on_send: Callable[[FakeWS, dict[str, Any]], None] | None = None) -> None:
-        self.incoming: asyncio.Queue[str | Close] = asyncio.Queue()
-        self.sent: list[str] = []
-        self.on_send = on_send
-        self.closed_with: tuple[int, str] | None = None
-        self.transport = FakeTransport()
-        self._rcvd: Close | None = None
-
-    def push(self, *frames: str | Close) -> None:
-        for frame in frames:
-            self.incoming.put_nowait(frame)
-
-    async def recv(self) -> str:
-        if self._rcvd is not None:
-            raise ConnectionClosed(self._rcvd, None)
-        frame = await self.incoming.get()
-        if isinstance(frame, Close):
-            self._rcvd = frame
-            raise ConnectionClosed(frame, None)
-        return frame
-
-    async def send(self, text: str) -> None:
-        if self._rcvd is not None or self.closed_with is not None:
-            raise ConnectionClosed(self._rcvd or Close(1000, ""), None)
-        self.sent.append(text)
-        if self.on_send is not None:
-            self.on_send(self, json.loads(text))
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        self.closed_with = (code, reason)
-        self.push(Close(code, reason))
-
-    def sent_types(self) -> list[str]:
-        return [json.loads(t)["type"] for t in self.sent]
-
-
-def accept_updates(ws: FakeWS, event: dict[str, Any]) -> None:
+def accept_updates(ws: ScriptedServer, event: dict[str, Any]) -> None:
     if event["type"] == "session.update":
         ws.push(json.dumps({"type": "session.updated", "session": event["session"]}))
 
 
 @pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Replaces websockets' connect; records its arguments; returns the fake socket."""
-    state: dict[str, Any] = {"ws": FakeWS(accept_updates), "raise": None}
+async def opened() -> AsyncIterator[dict[str, Any]]:
+    """A real scripted server on loopback; sessions made by `session()` connect to it."""
+    global _BASE_URL
+    server = ScriptedServer(accept_updates)
+    await server.start()
+    _BASE_URL = server.url
+    try:
+        yield {"ws": server}
+    finally:
+        await server.stop()
 
-    async def fake_connect(url: str, **kwargs: Any) -> FakeWS:
-        state["url"], state["kwargs"] = url, kwargs
-        if state["raise"] is not None:
-            raise state["raise"]
-        return state["ws"]  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(realtime, "connect", fake_connect)
-    return state
+_BASE_URL = "ws://127.0.0.1:1/v1/realtime"
 
 
 def session(model: Any = GA, voice: str = "marin", **kw: Any) -> RealtimeSession:
@@ -134,20 +86,24 @@ def session(model: Any = GA, voice: str = "marin", **kw: Any) -> RealtimeSession
         SessionSettings(model=model.name, voice=voice),
         model,
         api_key=KEY,
-        base_url="ws://127.0.0.1:1/v1/realtime",
+        base_url=kw.pop("base_url", _BASE_URL),
         **kw,
     )
 
 
 async def test_connect_ga_happy_path(opened: dict[str, Any]) -> None:
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     ws.push(created(), json.dumps({"type": "conversation.created", "conversation": {}}))
     s = session()
     await s.connect()
-    assert opened["url"] == "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime"
-    assert opened["kwargs"]["additional_headers"] == {"Authorization": f"Bearer {KEY}"}
-    assert opened["kwargs"]["ping_interval"] == 20.0
-    assert ws.sent == [json.dumps(build_session_update(s.settings, GA), separators=(",", ":"))]
+    assert ws.request is not None
+    assert ws.request.path == "/v1/realtime?model=gpt-realtime"
+    assert ws.request.headers["Authorization"] == f"Bearer {KEY}"
+    assert "OpenAI-Beta" not in ws.request.headers
+    assert s._ping_interval_s == 20.0
+    assert await ws.wait_sent(1) == [
+        json.dumps(build_session_update(s.settings, GA), separators=(",", ":"))
+    ]
     assert s.connected and s.model_name == "gpt-realtime"
     assert s.server_model == "gpt-realtime-2025-08-28" and s.session_id == "sess_1"
     assert s.connect_time_s is not None and s.session_ready_time_s is not None
@@ -167,11 +123,11 @@ async def test_connect_ga_happy_path(opened: dict[str, Any]) -> None:
 async def test_beta_connect_sends_the_beta_header_and_shape(opened: dict[str, Any]) -> None:
     opened["ws"].push(created("gpt-4o-realtime-preview-2025-06-03"))
     async with session(BETA, voice="verse") as s:
-        assert opened["kwargs"]["additional_headers"]["OpenAI-Beta"] == "realtime=v1"
-        update = json.loads(opened["ws"].sent[0])
+        assert opened["ws"].request.headers["OpenAI-Beta"] == "realtime=v1"
+        update = json.loads((await opened["ws"].wait_sent(1))[0])
         assert update["session"]["voice"] == "verse"
         assert update["session"]["input_audio_format"] == "pcm16"
-    assert opened["ws"].closed_with == (1000, "")
+    assert await opened["ws"].wait_closed() == (1000, "")
     assert not s.connected
 
 
@@ -240,9 +196,9 @@ async def test_model_refusal_message_is_the_servers(opened: dict[str, Any]) -> N
 
 
 async def test_session_update_error_is_a_setting_error(opened: dict[str, Any]) -> None:
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
 
-    def refuse(ws: FakeWS, event: dict[str, Any]) -> None:
+    def refuse(ws: ScriptedServer, event: dict[str, Any]) -> None:
         ws.push(error("invalid_value", "Invalid value: 'marin'.", "session.audio.output.voice"))
 
     ws.on_send = refuse
@@ -253,20 +209,20 @@ async def test_session_update_error_is_a_setting_error(opened: dict[str, Any]) -
     assert info.value.code == "invalid_value"
     assert info.value.param == "session.audio.output.voice"
     assert info.value.fallback_worthy
-    assert ws.closed_with is not None  # we hung up
+    assert await ws.wait_closed()  # we hung up
 
 
 async def test_unsupported_voice_raises_before_opening_a_socket(opened: dict[str, Any]) -> None:
     with pytest.raises(VoiceNotSupportedError):
         await session(BETA, voice="cedar").connect()
-    assert "url" not in opened
+    assert opened["ws"].request is None
 
 
 @pytest.mark.parametrize(
     ("push_created", "phase"), [(False, "session.created"), (True, "session.updated")]
 )
 async def test_setup_timeouts(opened: dict[str, Any], push_created: bool, phase: str) -> None:
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     ws.on_send = None
     if push_created:
         ws.push(created())
@@ -284,25 +240,28 @@ async def test_closed_during_setup_without_error(opened: dict[str, Any]) -> None
 
 
 @pytest.mark.parametrize(
-    ("exc", "cls"),
-    [
-        (TimeoutError(), ConnectTimeout),
-        (ConnectionRefusedError(111, "Connection refused"), ConnectError),
-        (OSError("Name or service not known"), ConnectError),
-    ],
+    ("failure", "cls"),
+    [("stall", ConnectTimeout), ("refused", ConnectError), ("no_such_host", ConnectError)],
 )
 async def test_socket_failures(
-    opened: dict[str, Any], exc: Exception, cls: type[RealtimeError]
+    opened: dict[str, Any], failure: str, cls: type[RealtimeError]
 ) -> None:
-    opened["raise"] = exc
+    kw: dict[str, Any] = {"connect_timeout_s": 0.3}
+    if failure == "stall":
+        opened["ws"].stall = True  # the upgrade is accepted by TCP, then nothing
+    elif failure == "refused":
+        kw["base_url"] = f"ws://127.0.0.1:{free_port()}/v1/realtime"
+    else:
+        kw["base_url"] = "ws://no-such-host.invalid:1/v1/realtime"
+        kw["connect_timeout_s"] = 5.0
     with pytest.raises(cls) as info:
-        await session().connect()
+        await session(**kw).connect()
     assert info.value.retryable
 
 
 async def test_http_403_at_upgrade(opened: dict[str, Any]) -> None:
     body = b'{"error":{"type":"invalid_request_error","code":"model_not_allowed","message":"x"}}'
-    opened["raise"] = InvalidStatus(Response(403, "Forbidden", Headers(), body))
+    opened["ws"].reject = (403, body)
     with pytest.raises(HandshakeError) as info:
         await session().connect()
     assert info.value.status_code == 403 and info.value.code == "model_not_allowed"
@@ -318,7 +277,7 @@ async def _ready(opened: dict[str, Any], model: Any = GA, voice: str = "marin") 
 
 async def test_events_skip_garbage_and_yield_recoverable_errors(opened: dict[str, Any]) -> None:
     s = await _ready(opened)
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     pcm = b"\x01\x02" * 240
     ws.push(
         "not json",
@@ -381,7 +340,7 @@ async def test_close_ends_events_cleanly(opened: dict[str, Any]) -> None:
 
 async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
     s = await _ready(opened)
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     ws.sent.clear()
     await s.append_audio(b"\x00\x01\x02\x03")
     await s.append_audio(b"")  # nothing to send
@@ -395,7 +354,7 @@ async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
     await s.cancel_response("resp_1")
     await s.truncate_item("item_1", 1234)
     await s.delete_item("item_1")
-    assert [json.loads(t) for t in ws.sent] == [
+    assert [json.loads(t) for t in await ws.wait_sent(11)] == [
         {"type": "input_audio_buffer.append", "audio": "AAECAw=="},
         {"type": "input_audio_buffer.commit"},
         {"type": "input_audio_buffer.clear"},
@@ -432,11 +391,11 @@ async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
 
 async def test_beta_commands_use_beta_shapes(opened: dict[str, Any]) -> None:
     s = await _ready(opened, BETA, voice="verse")
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     ws.sent.clear()
     await s.create_text_item("noted", role="assistant")
     await s.create_response(voice="alloy", max_output_tokens=50)
-    assert [json.loads(t) for t in ws.sent] == [
+    assert [json.loads(t) for t in await ws.wait_sent(2)] == [
         {
             "type": "conversation.item.create",
             "item": {
@@ -456,11 +415,11 @@ async def test_beta_commands_use_beta_shapes(opened: dict[str, Any]) -> None:
 
 async def test_update_session_checks_then_sends(opened: dict[str, Any]) -> None:
     s = await _ready(opened)
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     ws.sent.clear()
     new = SessionSettings(model="gpt-realtime", voice="marin", instructions="New")
     await s.update_session(new)
-    assert json.loads(ws.sent[0])["session"]["instructions"] == "New"
+    assert json.loads((await ws.wait_sent(1))[0])["session"]["instructions"] == "New"
     assert s.settings is new
     with pytest.raises(VoiceNotSupportedError):
         await s.update_session(SessionSettings(model="gpt-realtime", voice="nova"))
@@ -469,8 +428,9 @@ async def test_update_session_checks_then_sends(opened: dict[str, Any]) -> None:
 
 async def test_send_after_server_close_raises_the_typed_error(opened: dict[str, Any]) -> None:
     s = await _ready(opened)
-    ws: FakeWS = opened["ws"]
-    ws._rcvd = Close(1012, "restart")
+    ws: ScriptedServer = opened["ws"]
+    ws.push(Close(1012, "restart"))
+    await ws.wait_closed()  # the client has answered the server's close
     with pytest.raises(ServerClosedError) as info:
         await s.commit_audio()
     assert info.value.close_code == 1012 and info.value.recoverable
@@ -496,7 +456,7 @@ def test_key_never_in_repr_or_websocket_debug_log(caplog: pytest.LogCaptureFixtu
 async def test_the_close_after_an_error_is_read_even_past_the_setup_timeout(
     opened: dict[str, Any],
 ) -> None:
-    ws: FakeWS = opened["ws"]
+    ws: ScriptedServer = opened["ws"]
     ws.push(error("brand_new_refusal", "no"))
     asyncio.get_running_loop().call_later(0.1, ws.push, Close(4000, ""))
     with pytest.raises(ModelRefusedError) as info:
@@ -519,4 +479,4 @@ async def test_a_closed_session_cannot_connect(opened: dict[str, Any]) -> None:
     await s.close()
     with pytest.raises(SessionClosedError):
         await s.connect()
-    assert "url" not in opened
+    assert opened["ws"].request is None
