@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 
-from edge_voice.openai_client import realtime_events as ev
-from edge_voice.openai_client.cost import TokenUsage, calculate_cost
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.realtime import RealtimeSession
-from edge_voice.openai_client.session_builders import SessionSettings
+from edge_voice.metrics.cost import TokenUsage, calculate_cost
+from edge_voice.models.catalog import default_catalog
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.session import RealtimeSession
+from edge_voice.realtime.session_builders import SessionSettings
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from edge_voice.cli import main
+from edge_voice.cli.main import main
 
 sys.exit(main())

@@ -11,27 +11,27 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from edge_voice.assistant import Assistant
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.audio.wakeword import WakeWordDetector, WakeWordModelError
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_report import config_warnings
-from edge_voice.config_store import ConfigChange, ConfigStore
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import ConfigChange, ConfigStore
+from edge_voice.config.warnings import config_warnings
+from edge_voice.conversation.assistant import Assistant
+from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
+from edge_voice.conversation.session_settings import migration_settings
 from edge_voice.events import EventBus, FallbackOccurred, MetricsUpdated
-from edge_voice.function_calls import FunctionCallBroker, ToolRegistry
-from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
-from edge_voice.openai_client.cost_ledger import CostLedger
-from edge_voice.openai_client.metrics_listener import metrics_listener
-from edge_voice.openai_client.model_compatibility import (
+from edge_voice.metrics.cost_ledger import CostLedger
+from edge_voice.metrics.migration_listener import metrics_listener
+from edge_voice.metrics.performance import PerformanceMetrics
+from edge_voice.models.migration import (
     FallbackEvent,
     MigrationEvent,
-    MigrationSettings,
     ModelMigration,
     ModelRecovered,
     realtime_opener,
 )
-from edge_voice.openai_client.performance_metrics import PerformanceMetrics
-from edge_voice.openai_client.realtime import RealtimeSession
+from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
+from edge_voice.realtime.session import RealtimeSession
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def build_service(
             log.info("back on %s after a fallback to %s", event.model, event.after_fallback_to)
 
     migration = ModelMigration(
-        MigrationSettings.from_config(effective),
+        migration_settings(effective),
         realtime_opener(
             api_key, effective.openai.base_url, connect_timeout_s=effective.openai.connect_timeout_s
         ),

@@ -14,19 +14,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Protocol, Self
 
 import numpy as np
 from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
 
 from edge_voice.audio.pcm import SAMPLE_WIDTH, SILENCE_FRAME, SOURCE_RATE
+from edge_voice.audio.wakeword_names import BUILTIN_MODELS, builtin_name
 
-if TYPE_CHECKING:
-    from edge_voice.config import WakewordConfig
-
-BUILTIN_MODELS: Final[tuple[str, ...]] = tuple(sorted(model.value for model in Model))
-"""Models shipped in the pyopen-wakeword wheel, by name."""
-_ALIASES: Final = {"ok_nabu": "okay_nabu", "hey_rhasspi": "hey_rhasspy"}
 _WW_FEATURES: Final = 96  # embedding size every openWakeWord classifier takes
 _TFLITE_FLOAT32: Final = 1
 
@@ -42,6 +37,22 @@ class WakeWordModelError(ValueError):
         self.spec = spec
 
 
+class WakeWordSettings(Protocol):
+    """The `wakeword` config section as the detector reads it."""
+
+    @property
+    def models(self) -> Sequence[str]:
+        """Built-in model names or `.tflite` paths."""
+
+    @property
+    def threshold(self) -> float:
+        """Detection score threshold."""
+
+    @property
+    def refractory_s(self) -> float:
+        """Seconds after a detection in which the same model does not fire again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Detection:
     """A wake word heard: which model, its score, and when in the audio stream."""
@@ -50,13 +61,6 @@ class Detection:
     score: float
     time_s: float
     """Audio time at the end of the detecting frame, since the detector started."""
-
-
-def builtin_name(spec: str) -> str | None:
-    """The built-in model a name refers to (`Hey Jarvis`, `hey-jarvis` → `hey_jarvis`), or None."""
-    key = spec.strip().lower().replace("-", "_").replace(" ", "_")
-    key = _ALIASES.get(key, key)
-    return key if key in BUILTIN_MODELS else None
 
 
 def _check_file(spec: str, path: Path, lib: Any) -> None:
@@ -172,7 +176,7 @@ class WakeWordDetector:
         self._silence = _Snapshot(self._features, self._models)
 
     @classmethod
-    def from_config(cls, config: WakewordConfig) -> Self:
+    def from_config(cls, config: WakeWordSettings) -> Self:
         """A detector for the `wakeword` config section."""
         return cls(config.models, threshold=config.threshold, refractory_s=config.refractory_s)
 

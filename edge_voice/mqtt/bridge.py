@@ -18,7 +18,7 @@ from typing import Any, Self
 
 import aiomqtt
 
-from edge_voice.config_store import ConfigChange, ConfigChangeError
+from edge_voice.config.store import ConfigChange, ConfigChangeError
 from edge_voice.events import Event, EventBus, ServiceState
 from edge_voice.mqtt import snapshots
 from edge_voice.mqtt.arbitration import Arbiter

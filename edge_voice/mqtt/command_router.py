@@ -9,7 +9,7 @@ from typing import Final
 
 from pydantic import JsonValue
 
-from edge_voice.config_store import ChangeCode, ConfigChange, ConfigChangeError
+from edge_voice.config.store import ChangeCode, ConfigChange, ConfigChangeError
 from edge_voice.events import ServiceState
 from edge_voice.mqtt import snapshots
 from edge_voice.mqtt.commands import (

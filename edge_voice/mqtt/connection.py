@@ -15,7 +15,7 @@ from typing import Final
 
 import aiomqtt
 
-from edge_voice.config import MqttConfig, TlsConfig
+from edge_voice.config.schema import MqttConfig, TlsConfig
 from edge_voice.mqtt.payloads import QOS
 from edge_voice.mqtt.topics import Topics
 

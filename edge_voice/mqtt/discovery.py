@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from edge_voice import __version__
-from edge_voice.config import EdgeVoiceConfig
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.models.catalog import LifecycleState, ModelCatalog
 from edge_voice.mqtt.topics import CommandKind, Topics
-from edge_voice.openai_client.model_catalog import LifecycleState, ModelCatalog
 
 MODEL_SELECTION_OPTIONS: Final = ("auto", "new", "legacy")
 #: Dated snapshots (`gpt-realtime-2025-08-28`) are pinned in the config file, not offered in HA.

@@ -8,7 +8,8 @@ from typing import Any, Final, Literal, TypeVar, cast
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
-from edge_voice.config import EdgeVoiceConfig, ToolConfig
+from edge_voice.config.schema import EdgeVoiceConfig, ToolConfig
+from edge_voice.models.catalog import ModelCatalog
 from edge_voice.mqtt.commands import (
     ArbitrationClaim,
     BaseCommand,
@@ -29,7 +30,6 @@ from edge_voice.mqtt.commands import (
     dumps,
 )
 from edge_voice.mqtt.topics import CommandKind, Route
-from edge_voice.openai_client.model_catalog import ModelCatalog
 
 #: The default of `mqtt.max_payload_bytes`; the bridge passes the configured value.
 DEFAULT_MAX_PAYLOAD: Final = 65536

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_io import config_to_dict
+from edge_voice.config.loading import config_to_dict
+from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.events import (
     ErrorOccurred,
     Event,
@@ -23,9 +23,9 @@ from edge_voice.events import (
     WakeDetected,
     utc_now,
 )
+from edge_voice.metrics.ledger_format import iso_utc
 from edge_voice.mqtt.commands import ArbitrationClaim, CommandError, dumps
 from edge_voice.mqtt.topics import EventKind, Topics
-from edge_voice.openai_client.ledger_format import iso_utc
 
 #: QoS of everything we publish (contract: events and states are QoS 1).
 QOS: Final = 1

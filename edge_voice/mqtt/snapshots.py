@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_store import ConfigChange, voice_for_next_session
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import ConfigChange, voice_for_next_session
 from edge_voice.events import ServiceState, utc_now
 from edge_voice.mqtt.connection import OFFLINE, ONLINE
 from edge_voice.mqtt.discovery import discovery_configs

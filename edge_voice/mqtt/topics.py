@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
 if TYPE_CHECKING:
-    from edge_voice.config import EdgeVoiceConfig
+    from edge_voice.config.schema import EdgeVoiceConfig
 
 EventKind = Literal["wake", "transcript", "function_call", "response", "fallback", "error"]
 EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)

@@ -1,5 +1,5 @@
 """`python -m edge_voice.sim`: run the simulator without the main CLI."""
 
-from edge_voice.sim.realtime_server import main
+from edge_voice.sim.cli import main
 
 raise SystemExit(main())

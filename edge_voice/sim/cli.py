@@ -1,12 +1,14 @@
-"""`edge-voice sim`: arguments and runner, for the main CLI to mount as a subcommand."""
+"""The simulator's command line: used by `edge-voice sim`, alone as `python -m edge_voice.sim`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
+from collections.abc import Sequence
 
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.scenario import Scenario, default_scenario, load_scenario
@@ -105,3 +107,17 @@ async def run_from_args(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator from the command line (what `edge-voice sim` does)."""
+    parser = argparse.ArgumentParser(
+        prog="edge-voice sim", description="Offline OpenAI Realtime simulator"
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        return asyncio.run(run_from_args(args))
+    except KeyboardInterrupt:
+        return 0

@@ -13,8 +13,8 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from edge_voice.openai_client.model_catalog import ModelInfo
-from edge_voice.openai_client.model_catalog import Protocol as WireProtocol
+from edge_voice.models.catalog import ModelInfo
+from edge_voice.realtime.model_spec import WireProtocol
 from edge_voice.sim import items, wire
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.conversation import Conversation, Item, TokenCounts, text_tokens

@@ -13,11 +13,9 @@ fallback path be tested on either shape.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, TypeVar
@@ -28,7 +26,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from edge_voice.openai_client.model_catalog import ModelCatalog, default_catalog
+from edge_voice.models.catalog import ModelCatalog, default_catalog
 from edge_voice.sim import wire
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.connection import RealtimeConnection
@@ -284,17 +282,3 @@ def _json_response(
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
     return response
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the simulator from the command line (what `edge-voice sim` does)."""
-    from edge_voice.sim.cli import add_arguments, run_from_args
-
-    parser = argparse.ArgumentParser(prog="edge-voice sim", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        return asyncio.run(run_from_args(args))
-    except KeyboardInterrupt:
-        return 0

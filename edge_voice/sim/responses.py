@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from edge_voice.openai_client.model_catalog import Protocol as WireProtocol
+from edge_voice.realtime.model_spec import WireProtocol
 from edge_voice.sim import wire
 from edge_voice.sim.audio_synth import chunks, speech_duration_ms, synthesize
 from edge_voice.sim.config import SimConfig

@@ -11,7 +11,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge_voice.openai_client.model_catalog import ModelInfo, Protocol
+from edge_voice.models.catalog import ModelInfo
+from edge_voice.realtime.model_spec import WireProtocol as Protocol
 from edge_voice.sim import session_fields as f
 from edge_voice.sim.errors import ClientError, invalid_value
 

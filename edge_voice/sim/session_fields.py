@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge_voice.openai_client.model_catalog import ModelInfo
+from edge_voice.models.catalog import ModelInfo
 from edge_voice.sim.errors import (
     ClientError,
     invalid_type,

@@ -7,7 +7,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from edge_voice.openai_client.model_catalog import Protocol
+from edge_voice.realtime.model_spec import WireProtocol as Protocol
 from edge_voice.sim.conversation import Item, Part, TokenCounts
 
 _ALPHABET = string.ascii_letters + string.digits

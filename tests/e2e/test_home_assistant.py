@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from edge_voice.events import MetricsUpdated
+from edge_voice.metrics.cost_ledger import CostLedger
+from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.mqtt.discovery import ENTITIES, discovery_configs
 from edge_voice.mqtt.snapshots import state_after_change
-from edge_voice.openai_client.cost_ledger import CostLedger
-from edge_voice.openai_client.performance_metrics import PerformanceMetrics
 from tests.integration.test_mqtt_harness import build_device, make_config, running
 from tests.support.broker import BrokerAddress, LocalMosquitto
 from tests.support.home_assistant import HomeAssistant, hass_binary

@@ -12,7 +12,7 @@ import pytest
 
 from edge_voice.audio.pcm import FRAME_BYTES
 from edge_voice.audio.sinks import parse_sink
-from edge_voice.config_io import validate_config
+from edge_voice.config.loading import validate_config
 from edge_voice.service import build_service
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.assistant_state import Status
+from edge_voice.conversation.states import Status
 from edge_voice.events import (
     ErrorOccurred,
     FunctionCallRequested,

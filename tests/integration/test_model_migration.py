@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from edge_voice.openai_client.errors import AuthenticationError, ModelRefusedError
-from edge_voice.openai_client.feature_degradation import Degradation, VoicePreference
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.model_compatibility import (
+from edge_voice.models.catalog import default_catalog
+from edge_voice.models.features import Degradation, VoicePreference
+from edge_voice.models.migration import (
     AllModelsFailedError,
     ConnectAttempt,
     FallbackEvent,
@@ -19,8 +18,9 @@ from edge_voice.openai_client.model_compatibility import (
     ModelRecovered,
     realtime_opener,
 )
-from edge_voice.openai_client.realtime import RealtimeSession
-from edge_voice.openai_client.session_builders import SessionSettings
+from edge_voice.realtime.errors import AuthenticationError, ModelRefusedError
+from edge_voice.realtime.session import RealtimeSession
+from edge_voice.realtime.session_builders import SessionSettings
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 
@@ -126,7 +126,7 @@ async def test_http_403_at_the_upgrade_falls_back(sim: RealtimeSimulator) -> Non
 
 async def test_voice_error_from_the_server_falls_back(sim: RealtimeSimulator) -> None:
     # A proxy model we believe has cedar, but the server only serves the old voices.
-    from edge_voice.config_io import validate_config
+    from edge_voice.config.loading import validate_config
 
     ours = validate_config({"models": {"proxy-rt": {"like": NEW}}}).catalog()
     theirs = validate_config(
@@ -253,8 +253,8 @@ async def test_connect_timeout_on_the_primary_falls_back(sim: RealtimeSimulator)
 
 
 async def test_attempts_and_fallbacks_reach_the_metrics(sim: RealtimeSimulator) -> None:
-    from edge_voice.openai_client.metrics_listener import metrics_listener
-    from edge_voice.openai_client.performance_metrics import PerformanceMetrics
+    from edge_voice.metrics.migration_listener import metrics_listener
+    from edge_voice.metrics.performance import PerformanceMetrics
 
     metrics = PerformanceMetrics()
     sim.config.refuse_models.add(NEW)

@@ -16,15 +16,15 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_store import ConfigChange, ConfigStore
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import ConfigChange, ConfigStore
 from edge_voice.events import EventBus, ServiceState
 from edge_voice.mqtt import connection
 from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
 from edge_voice.mqtt.connection import ReconnectPolicy
-from edge_voice.mqtt.control import RecordingConversation
 from edge_voice.mqtt.topics import Topics
 from tests.support.broker import BrokerAddress
+from tests.support.recording_conversation import RecordingConversation
 
 pytestmark = pytest.mark.broker
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from edge_voice.openai_client import realtime_events as ev
-from edge_voice.openai_client.errors import (
+from edge_voice.models.catalog import ModelInfo, default_catalog
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.errors import (
     AuthenticationError,
     ConnectTimeout,
     HandshakeError,
@@ -20,9 +21,8 @@ from edge_voice.openai_client.errors import (
     SessionExpiredError,
     SessionSettingError,
 )
-from edge_voice.openai_client.model_catalog import ModelInfo, default_catalog
-from edge_voice.openai_client.realtime import RealtimeSession
-from edge_voice.openai_client.session_builders import SessionSettings, build_session_update
+from edge_voice.realtime.session import RealtimeSession
+from edge_voice.realtime.session_builders import SessionSettings, build_session_update
 from edge_voice.sim.audio_synth import silence, speech_like
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator

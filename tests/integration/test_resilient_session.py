@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from edge_voice.openai_client import realtime_events as ev
-from edge_voice.openai_client.errors import AuthenticationError, QuotaError
-from edge_voice.openai_client.fallback_policy import Backoff
-from edge_voice.openai_client.feature_degradation import VoicePreference
-from edge_voice.openai_client.model_compatibility import (
+from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession, can_retry
+from edge_voice.models.fallback import Backoff
+from edge_voice.models.features import VoicePreference
+from edge_voice.models.migration import (
     FallbackEvent,
     MigrationEvent,
     MigrationSettings,
     ModelMigration,
     realtime_opener,
 )
-from edge_voice.openai_client.resilient_session import LinkRestored, ResilientSession, can_retry
-from edge_voice.openai_client.session_builders import SessionSettings
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.errors import AuthenticationError, QuotaError
+from edge_voice.realtime.session_builders import SessionSettings
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 

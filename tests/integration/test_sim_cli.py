@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.openai_client.model_catalog import default_catalog
+from edge_voice.models.catalog import default_catalog
 from edge_voice.sim import RealtimeSimulator, SimConfig
-from edge_voice.sim.testing import SimClient
+from tests.support.sim_client import SimClient
 
 pytestmark = pytest.mark.timeout(30)
 

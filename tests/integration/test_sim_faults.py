@@ -8,7 +8,7 @@ import pytest
 
 from edge_voice.sim import RealtimeSimulator, SimConfig
 from edge_voice.sim.audio_synth import silence, speech_like
-from edge_voice.sim.testing import SimClient
+from tests.support.sim_client import SimClient
 
 pytestmark = pytest.mark.timeout(20)
 

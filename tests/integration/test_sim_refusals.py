@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from edge_voice.sim import RealtimeSimulator, SimConfig
-from edge_voice.sim.testing import SimClient
+from tests.support.sim_client import SimClient
 
 pytestmark = pytest.mark.timeout(20)
 

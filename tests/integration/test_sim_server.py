@@ -12,7 +12,7 @@ import pytest
 
 from edge_voice.sim import RealtimeSimulator, SimConfig
 from edge_voice.sim.audio_synth import silence, speech_duration_ms, speech_like
-from edge_voice.sim.testing import SimClient
+from tests.support.sim_client import SimClient
 
 pytestmark = pytest.mark.timeout(20)
 

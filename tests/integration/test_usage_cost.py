@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.openai_client import realtime_events as ev
-from edge_voice.openai_client.cost_ledger import CostLedger
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.performance_metrics import PerformanceMetrics
-from edge_voice.openai_client.realtime import RealtimeSession
-from edge_voice.openai_client.session_builders import SessionSettings
+from edge_voice.metrics.cost_ledger import CostLedger
+from edge_voice.metrics.performance import PerformanceMetrics
+from edge_voice.models.catalog import default_catalog
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.session import RealtimeSession
+from edge_voice.realtime.session_builders import SessionSettings
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 

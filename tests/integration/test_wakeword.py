@@ -9,16 +9,11 @@ from pathlib import Path
 import pytest
 
 import edge_voice
-from edge_voice.audio import (
-    BUILTIN_MODELS,
-    Detection,
-    WakeWordDetector,
-    WakeWordModelError,
-    detect_stream,
-    parse_source,
-)
 from edge_voice.audio.pcm import SILENCE_FRAME
-from edge_voice.config import BUILTIN_WAKEWORDS, WakewordConfig
+from edge_voice.audio.sources import parse_source
+from edge_voice.audio.wakeword import Detection, WakeWordDetector, WakeWordModelError, detect_stream
+from edge_voice.audio.wakeword_names import BUILTIN_MODELS
+from edge_voice.config.schema import WakewordConfig
 from tests.support.speech import Speech, SpeechCache
 
 DEMO_AUDIO = Path(edge_voice.__file__).parent / "assets" / "audio"
@@ -75,8 +70,16 @@ def trace(detector: WakeWordDetector, frames: list[bytes]) -> list[float]:
     return scores
 
 
-def test_the_wheel_ships_the_models_the_config_accepts() -> None:
-    assert set(BUILTIN_MODELS) == set(BUILTIN_WAKEWORDS)
+@pytest.mark.parametrize("name", [*BUILTIN_MODELS, "ok_nabu", "Hey Jarvis", "hey-rhasspi"])
+def test_the_config_accepts_every_name_the_detector_loads(name: str) -> None:
+    assert WakewordConfig(models=[name]).models == [name]
+    with WakeWordDetector.from_config(WakewordConfig(models=[name])) as detector:
+        assert len(detector.names) == 1
+
+
+def test_the_config_refuses_a_name_the_detector_cannot_load() -> None:
+    with pytest.raises(ValueError, match="hey_siri"):
+        WakewordConfig(models=["hey_siri"])
 
 
 @pytest.mark.parametrize("model", sorted(PHRASES))

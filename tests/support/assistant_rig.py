@@ -9,20 +9,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edge_voice.assistant import Assistant
 from edge_voice.audio.sinks import parse_sink
 from edge_voice.audio.wakeword import WakeWordDetector
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_io import validate_config
+from edge_voice.config.loading import validate_config
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.conversation.assistant import Assistant
+from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
+from edge_voice.conversation.session_settings import migration_settings
 from edge_voice.events import Event, EventBus
-from edge_voice.function_calls import FunctionCallBroker, ToolRegistry
-from edge_voice.openai_client.metrics_listener import metrics_listener
-from edge_voice.openai_client.model_compatibility import (
-    MigrationSettings,
+from edge_voice.metrics.migration_listener import metrics_listener
+from edge_voice.metrics.performance import PerformanceMetrics
+from edge_voice.models.migration import (
     ModelMigration,
     realtime_opener,
 )
-from edge_voice.openai_client.performance_metrics import PerformanceMetrics
 
 LIGHT_TOOL = {
     "name": "set_light",
@@ -73,7 +73,7 @@ def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = Fa
     bus = EventBus()
     metrics = PerformanceMetrics()
     migration = ModelMigration(
-        MigrationSettings.from_config(cfg),
+        migration_settings(cfg),
         realtime_opener("sk-test-assistant-0001", cfg.openai.base_url, connect_timeout_s=5),
         catalog=cfg.catalog(),
         on_event=metrics_listener(metrics),

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_store import STATE_FILE_NAME, ConfigStore
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import STATE_FILE_NAME, ConfigStore
 from tests.unit.config_store_support import Clock, file_config
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from edge_voice.openai_client.cost_ledger import CostLedger
-from edge_voice.openai_client.performance_metrics import PerformanceMetrics
+from edge_voice.metrics.cost_ledger import CostLedger
+from edge_voice.metrics.performance import PerformanceMetrics
 
 WALL = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from edge_voice.assistant_state import (
+from edge_voice.conversation.playback import PlaybackTracker
+from edge_voice.conversation.states import (
     TRANSITIONS,
     ConversationStateMachine,
     InvalidTransition,
     Status,
     Trigger,
 )
-from edge_voice.playback import PlaybackTracker
 
 
 def run(*triggers: Trigger) -> tuple[ConversationStateMachine, list[tuple[str, str, str]]]:

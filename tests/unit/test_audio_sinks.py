@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_voice.audio import AudioUnavailableError
+from edge_voice.audio.device import AudioUnavailableError
 from edge_voice.audio.pcm import API_RATE
 from edge_voice.audio.sinks import NullSink, WavSink, parse_sink
 from edge_voice.audio.timing import SimulatedPlayback

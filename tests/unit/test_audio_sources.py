@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_voice.audio import AudioUnavailableError
+from edge_voice.audio.device import AudioUnavailableError
 from edge_voice.audio.pcm import FRAME_BYTES, FRAME_SAMPLES, SOURCE_RATE, Int16Array
 from edge_voice.audio.sources import (
     AudioSource,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_voice.cli import main
+from edge_voice.cli.main import main
 
 
 def test_no_api_key_for_the_official_endpoint(

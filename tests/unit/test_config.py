@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from edge_voice.config import EdgeVoiceConfig, hostname_slug
-from edge_voice.config_io import (
+from edge_voice.config.loading import (
     ConfigError,
     config_to_dict,
     load_config,
     resolve_api_key,
     save_config,
 )
+from edge_voice.config.schema import EdgeVoiceConfig, hostname_slug
 
 OLD_CONFIG = """\
 openai:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edge_voice.cli import main
-from edge_voice.config_io import load_config
+from edge_voice.cli.main import main
+from edge_voice.config.loading import load_config
 
 SECRET = "sk-old-secret-123456"
 OLD = f"""\

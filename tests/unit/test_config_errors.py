@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.cli import main
-from edge_voice.config_io import ConfigError, load_config
+from edge_voice.cli.main import main
+from edge_voice.config.loading import ConfigError, load_config
 
 SECRET = "sk-very-secret-0000"
 

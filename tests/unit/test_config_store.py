@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from edge_voice.config_store import (
+from edge_voice.config.store import (
     RUNTIME_LOCKED,
     ChangeCode,
     ConfigStore,
     model_for_next_session,
     voices_for_next_session,
 )
+from edge_voice.models.catalog import default_catalog
 from edge_voice.mqtt.parsing import REMOTE_FORBIDDEN
-from edge_voice.openai_client.model_catalog import default_catalog
 from tests.unit.config_store_support import (
     API_KEY,
     GA_ONLY_VOICES,

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge_voice.config_io import config_to_dict, load_config, validate_config
-from edge_voice.config_store import (
+from edge_voice.config.loading import config_to_dict, load_config, validate_config
+from edge_voice.config.store import (
     STATE_FILE_NAME,
     ChangeCode,
     ConfigChangeError,
     ConfigStore,
 )
-from edge_voice.openai_client.model_catalog import default_catalog
+from edge_voice.models.catalog import default_catalog
 from tests.unit.config_store_support import (
     API_KEY,
     PASSWORD,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge_voice.openai_client.conversation_history import ConversationHistory
+from edge_voice.conversation.history import ConversationHistory
 
 
 def sample() -> ConversationHistory:

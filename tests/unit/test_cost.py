@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge_voice.config_io import validate_config
-from edge_voice.openai_client.cost import TokenUsage, calculate_cost
+from edge_voice.config.loading import validate_config
+from edge_voice.metrics.cost import TokenUsage, calculate_cost
 
 GA_USAGE = {
     "total_tokens": 2600,

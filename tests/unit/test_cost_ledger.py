@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.openai_client.cost import TokenUsage
-from edge_voice.openai_client.cost_ledger import CostLedger, LedgerEntry
-from edge_voice.openai_client.ledger_format import nusd_to_usd, usd_to_nusd
+from edge_voice.metrics.cost import TokenUsage
+from edge_voice.metrics.cost_ledger import CostLedger, LedgerEntry
+from edge_voice.metrics.ledger_format import nusd_to_usd, usd_to_nusd
 
 DAY1 = dt.date(2026, 3, 1)
 DAY2 = dt.date(2026, 3, 2)

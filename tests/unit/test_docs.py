@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice import docs_tables
+from tools import docs_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "OPENAI_MIGRATION.md"

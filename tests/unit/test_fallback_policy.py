@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge_voice.openai_client.fallback_policy import (
+from edge_voice.models.fallback import (
     Backoff,
     BreakerState,
     CircuitBreaker,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from edge_voice.openai_client.feature_degradation import (
+from edge_voice.models.catalog import default_catalog
+from edge_voice.models.features import (
     DegradationReporter,
     VoicePreference,
     fit_settings,
 )
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.session_builders import SessionSettings, build_session_update
+from edge_voice.realtime.session_builders import SessionSettings, build_session_update
 
 CATALOG = default_catalog()
 MCP = {"type": "mcp", "server_label": "home", "server_url": "https://mcp.example/sse"}

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from edge_voice.config import ToolConfig
+from edge_voice.config.schema import ToolConfig
+from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
 from edge_voice.events import EventBus, FunctionCallRequested
-from edge_voice.function_calls import FunctionCallBroker, ToolRegistry
 from edge_voice.mqtt.commands import CommandError, ErrorCode
 
 LIGHT = ToolConfig(name="set_light", description="Switch a light")

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from edge_voice.cli import main
-from edge_voice.openai_client.model_catalog import (
+from edge_voice.cli.main import main
+from edge_voice.models.catalog import (
     LifecycleState,
     UnknownModelError,
     default_catalog,

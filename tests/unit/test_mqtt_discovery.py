@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_io import validate_config
+from edge_voice.config.loading import validate_config
+from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.mqtt.discovery import (
     ENTITIES,
     current_model,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from edge_voice.models.catalog import default_catalog
 from edge_voice.mqtt.commands import (
     ArbitrationClaim,
     Command,
@@ -31,7 +32,6 @@ from edge_voice.mqtt.parsing import (
     parse_tool,
 )
 from edge_voice.mqtt.topics import REQUEST_KINDS, CommandKind, Route
-from edge_voice.openai_client.model_catalog import default_catalog
 
 K = CommandKind
 CATALOG = default_catalog()

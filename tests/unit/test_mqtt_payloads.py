@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from edge_voice.config_io import validate_config
+from edge_voice.config.loading import validate_config
 from edge_voice.events import (
     ErrorOccurred,
     Event,

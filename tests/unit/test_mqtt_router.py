@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from edge_voice.config import EdgeVoiceConfig
-from edge_voice.config_store import ConfigChange, ConfigStore
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import ConfigChange, ConfigStore
 from edge_voice.events import ServiceState
 from edge_voice.mqtt.command_router import CommandRouter, Dispatch
-from edge_voice.mqtt.control import RecordingConversation
 from edge_voice.mqtt.snapshots import RetainedConfig, state_after_change
 from edge_voice.mqtt.topics import Topics
+from tests.support.recording_conversation import RecordingConversation
 
 BASE = "edge_voice/kitchen"
 

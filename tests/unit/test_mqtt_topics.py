@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_voice.config_io import validate_config
+from edge_voice.config.loading import validate_config
 from edge_voice.mqtt.topics import EVENT_KINDS, REQUEST_KINDS, CommandKind, Route, Topics
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_voice.openai_client.latency_stats import MAX_PENDING, RollingWindow, percentile
+from edge_voice.metrics.latency_stats import MAX_PENDING, RollingWindow, percentile
 from tests.unit.metrics_support import FakeClock, FakeDay, make
 
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_voice.openai_client import performance_metrics as pm
-from edge_voice.openai_client.cost_ledger import CostLedger
-from edge_voice.openai_client.model_catalog import UnknownModelError, default_catalog
-from edge_voice.openai_client.performance_metrics import (
+from edge_voice.metrics import performance as pm
+from edge_voice.metrics.cost_ledger import CostLedger
+from edge_voice.metrics.performance import (
     TokenUsage,
     calculate_cost,
 )
+from edge_voice.models.catalog import UnknownModelError, default_catalog
 from tests.unit.metrics_support import FakeClock, FakeDay, make
 
 METRICS_FIELDS = {

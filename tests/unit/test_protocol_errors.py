@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from edge_voice.openai_client.errors import (
+from edge_voice.realtime.errors import (
     AuthenticationError,
     ConnectError,
     ConnectTimeout,
@@ -24,7 +24,7 @@ from edge_voice.openai_client.errors import (
     classify_http_status,
     redact,
 )
-from edge_voice.openai_client.realtime_events import ServerError
+from edge_voice.realtime.normalized import ServerError
 
 KEY = "sk-proj-Abc123SECRETxyz789"
 

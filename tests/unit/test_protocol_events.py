@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from edge_voice.openai_client import realtime_events as ev
-from edge_voice.openai_client.protocol import (
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.protocol import (
     BETA_HEADER,
     ConversationItemCreate,
     ConversationItemTruncate,
@@ -24,7 +24,7 @@ from edge_voice.openai_client.protocol import (
     function_call_output_item,
     text_item,
 )
-from edge_voice.openai_client.protocol_server import (
+from edge_voice.realtime.server_events import (
     BETA_TO_GA_EVENT_NAMES,
     PASSTHROUGH_EVENT_TYPES,
     SERVER_EVENT_MODELS,

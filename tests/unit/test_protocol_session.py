@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from edge_voice.openai_client.errors import (
+from edge_voice.models.catalog import default_catalog
+from edge_voice.realtime.errors import (
     FeatureNotSupportedError,
     InvalidSettingError,
     RealtimeError,
     VoiceNotSupportedError,
 )
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.protocol import SessionUpdate
-from edge_voice.openai_client.session_builders import (
+from edge_voice.realtime.protocol import SessionUpdate
+from edge_voice.realtime.session_builders import (
     SessionSettings,
     build_response_create,
     build_session_update,

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from websockets.frames import Close
 
-from edge_voice.openai_client import realtime_events as ev
-from edge_voice.openai_client.errors import (
+from edge_voice.models.catalog import default_catalog
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.errors import (
     AuthenticationError,
     ConnectError,
     ConnectTimeout,
@@ -26,9 +27,8 @@ from edge_voice.openai_client.errors import (
     SessionSettingError,
     VoiceNotSupportedError,
 )
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.realtime import RealtimeSession
-from edge_voice.openai_client.session_builders import SessionSettings, build_session_update
+from edge_voice.realtime.session import RealtimeSession
+from edge_voice.realtime.session_builders import SessionSettings, build_session_update
 from tests.support.broker import free_port
 from tests.support.scripted_ws import ScriptedServer
 
@@ -445,7 +445,7 @@ async def test_connect_twice_is_refused(opened: dict[str, Any]) -> None:
 def test_key_never_in_repr_or_websocket_debug_log(caplog: pytest.LogCaptureFixture) -> None:
     s = session()
     assert KEY not in repr(s) and KEY not in str(vars(s))
-    ws_logger = logging.getLogger("edge_voice.openai_client.realtime.websocket")
+    ws_logger = logging.getLogger("edge_voice.realtime.session.websocket")
     with caplog.at_level(logging.DEBUG, logger=ws_logger.name):
         ws_logger.debug("> %s: %s", "Authorization", f"Bearer {KEY}")
         ws_logger.debug("> %s: %s", "Host", "api.openai.com")

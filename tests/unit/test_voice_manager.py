@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge_voice.openai_client.model_catalog import default_catalog
-from edge_voice.openai_client.voice_manager import (
+from edge_voice.models.catalog import default_catalog
+from edge_voice.models.voices import (
     VOICE_MAPPING,
     VoiceReason,
     best_voice,

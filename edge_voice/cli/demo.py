@@ -1,0 +1,156 @@
+"""`edge-voice demo`: the main job offline: wake word, simulator, MQTT, a function call, a reply."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from edge_voice.audio.pcm import FRAME_BYTES
+from edge_voice.audio.sinks import parse_sink
+from edge_voice.audio.sources import parse_source
+from edge_voice.cli.embedded_broker import broker_reachable, embedded_broker
+from edge_voice.config.loading import validate_config
+from edge_voice.conversation.states import Status
+from edge_voice.events import ResponseCompleted, Transcript
+from edge_voice.service import Service, build_service
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
+
+DEMO_KEY = "sk-edge-voice-demo-local"
+WAKE_AND_REQUEST = "hey_jarvis_kitchen_light.wav"
+FOLLOW_UP = "follow_up_time.wav"
+LIGHT_TOOL = {
+    "name": "set_light",
+    "description": "Turn a light in a room on or off.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "room": {"type": "string"},
+            "state": {"type": "string", "enum": ["on", "off"]},
+        },
+        "required": ["room", "state"],
+    },
+}
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `edge-voice demo`."""
+    parser.add_argument(
+        "--out", default="edge_voice_demo_reply.wav", help="where to write the reply"
+    )
+    parser.add_argument("--fast", action="store_true", help="no real-time pacing (for tests)")
+    parser.add_argument("--mqtt-host", default="localhost", help="use this broker if it answers")
+    parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def _asset(name: str) -> Path:
+    return Path(str(resources.files("edge_voice.assets").joinpath(f"audio/{name}")))
+
+
+async def _user(service: Service, fast: bool) -> AsyncIterator[bytes]:
+    """The user: the wake phrase and request, then after the answer a follow-up question."""
+    async with parse_source(f"wav:{_asset(WAKE_AND_REQUEST)}", fast=fast) as first:
+        async for frame in first:
+            yield frame
+    # A room is never silent for long; keep the mic running until the follow-up window opens.
+    while service.assistant.status is not Status.FOLLOW_UP:
+        yield bytes(FRAME_BYTES)
+        await asyncio.sleep(0.01 if fast else 0.08)  # the microphone's pace
+    async with parse_source(f"wav:{_asset(FOLLOW_UP)}", fast=fast, pad_silence_s=1.5) as second:
+        async for frame in second:
+            yield frame
+
+
+async def _watch(host: str, port: int, base: str, ready: asyncio.Event, quiet: bool) -> None:
+    """Print the device's MQTT traffic and answer its function calls, as a Node-RED flow would."""
+    async with aiomqtt.Client(host, port, identifier="edge_voice_demo_flow") as client:
+        await client.subscribe(f"{base}/#", qos=1)
+        ready.set()
+        async for message in client.messages:
+            topic, payload = str(message.topic), bytes(message.payload or b"")
+            if not quiet and "/tools/" not in topic and "/_sync/" not in topic:
+                text = payload.decode(errors="replace")
+                print(f"  mqtt {topic:<44} {text[:110]}{'…' if len(text) > 110 else ''}")
+            if topic.endswith("/event/function_call"):
+                call = json.loads(payload)
+                args = json.loads(call["arguments"] or "{}")
+                result = {"call_id": call["call_id"], "output": json.dumps({"ok": True, **args})}
+                await client.publish(f"{base}/function_call/result", json.dumps(result), qos=1)
+
+
+def _summary(events: list[Any], out: Path, *, simulated: bool) -> bool:
+    responses = [e for e in events if isinstance(e, ResponseCompleted)]
+    said = [e for e in events if isinstance(e, Transcript)]
+    print("\nconversation:")
+    for t in said:
+        print(f"  {t.role:>9}: {t.text}")
+    print("\nresponses:")
+    total = 0.0
+    for r in responses:
+        first_audio = r.latency_ms.get("first_audio")
+        latency = f"{first_audio:.0f} ms to first audio" if first_audio is not None else "no audio"
+        tokens = sum(r.usage.values())
+        total += r.cost_usd
+        print(f"  {r.model} voice {r.voice}: {tokens} tokens, ${r.cost_usd:.6f}, {latency}")
+    print(f"\ntotal ${total:.6f} for {len(responses)} responses; reply audio in {out}")
+    if simulated:
+        print("(latency measured against the local simulator; set OPENAI_API_KEY for real figures)")
+    return any(t.role == "assistant" for t in said) and bool(responses)
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; 0 when the conversation completed."""
+    out = Path(args.out)
+    async with contextlib.AsyncExitStack() as stack:
+        state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge_voice_demo_"))
+        api_key = os.environ.get("OPENAI_API_KEY")
+        base_url = "wss://api.openai.com/v1/realtime"
+        if not api_key:
+            sim = await stack.enter_async_context(
+                RealtimeSimulator(SimConfig(pacing=0 if args.fast else 1))
+            )
+            base_url, api_key = sim.url, DEMO_KEY
+            print(f"no OPENAI_API_KEY: using the bundled Realtime simulator at {sim.url}")
+        host, port = args.mqtt_host, args.mqtt_port
+        if broker_reachable(host, port):
+            print(f"MQTT broker: {host}:{port}")
+        else:
+            host, port = await stack.enter_async_context(embedded_broker())
+            print(
+                f"no broker at {args.mqtt_host}:{args.mqtt_port}: embedded broker on {host}:{port}"
+            )
+        cfg = validate_config(
+            {
+                "device_id": "demo",
+                "state_dir": state_dir,
+                "openai": {"base_url": base_url},
+                "mqtt": {"host": host, "port": port},
+                "conversation": {"follow_up_s": 6},
+                "tools": [LIGHT_TOOL],
+            }
+        )
+        service = build_service(cfg, api_key=api_key, sink=parse_sink(f"wav:{out}"))  # type: ignore[arg-type]
+        events: list[Any] = []
+        queue = service.bus.subscribe()
+        ready = asyncio.Event()
+        base = f"{cfg.mqtt.base_topic}/{cfg.device_id}"
+        watcher = asyncio.create_task(_watch(host, port, base, ready, args.quiet))
+        await asyncio.wait_for(ready.wait(), 10)
+        print('playing "hey jarvis, turn on the kitchen light", then "what time is it"\n')
+        await service.run(_user(service, args.fast), exit_on_eof=True)
+        while not queue.empty():
+            events.append(queue.get_nowait())
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+    return 0 if _summary(events, out, simulated=base_url.startswith("ws://127.0.0.1")) else 1

@@ -1,0 +1,152 @@
+"""The `edge-voice` command: one sub-command per job, each in its own small handler."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge_voice import __version__
+from edge_voice.cli.demo import add_demo_arguments
+from edge_voice.cli.models import print_models
+from edge_voice.cli.run import add_run_arguments
+from edge_voice.config.legacy import migrate_file
+from edge_voice.config.loading import (
+    ConfigError,
+    config_to_dict,
+    dump_yaml,
+    load_config,
+    resolve_api_key,
+)
+from edge_voice.config.warnings import config_warnings
+from edge_voice.sim.cli import add_arguments as add_sim_arguments
+
+EXIT_CONFIG = 2
+
+
+def _today(value: str | None) -> dt.date:
+    return dt.date.fromisoformat(value) if value else dt.date.today()
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    """Validate a config file and print the effective config, secrets redacted."""
+    cfg = load_config(args.file)
+    print(f"# {args.file}: valid")
+    print(dump_yaml(config_to_dict(cfg, secrets="redact")), end="")
+    key = resolve_api_key(cfg)
+    print(f"# API key: {'set' if key else 'not set (the demo and the simulator need none)'}")
+    warnings = config_warnings(cfg, _today(args.today))
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_config_migrate(args: argparse.Namespace) -> int:
+    """Rewrite an old config file into the current schema, keeping a backup."""
+    result = migrate_file(Path(args.old), Path(args.new) if args.new else None)
+    print(f"migrated {args.old} → {result.target}")
+    if result.backup:
+        print(f"backup: {result.backup}")
+    for line in result.changes:
+        print(f"  - {line}")
+    cfg = load_config(result.target, env={})
+    for line in config_warnings(cfg, _today(args.today)):
+        print(f"warning: {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """Print the model catalog with voices, features, prices and lifecycle."""
+    catalog = load_config(args.config).catalog() if args.config else None
+    print_models(catalog, _today(args.today), as_json=args.json)
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Run the offline Realtime API simulator until interrupted."""
+    import asyncio
+
+    from edge_voice.sim.cli import run_from_args
+
+    return asyncio.run(run_from_args(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the service (microphone, or a WAV/stdin source)."""
+    import asyncio
+
+    from edge_voice.cli.run import run_service
+
+    return asyncio.run(run_service(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the offline demo end to end."""
+    import asyncio
+
+    from edge_voice.cli.demo import run_demo
+
+    return asyncio.run(run_demo(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="edge-voice", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"edge-voice {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    config = sub.add_parser("config", help="check or migrate a config file")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate and print the effective config")
+    check.add_argument("file", help="YAML config file")
+    check.set_defaults(handler=cmd_config_check)
+    migrate = config_sub.add_parser("migrate", help="rewrite an old config into the new schema")
+    migrate.add_argument("old", help="the old config file (a backup is kept)")
+    migrate.add_argument("new", nargs="?", help="where to write (default: in place)")
+    migrate.set_defaults(handler=cmd_config_migrate)
+
+    models = sub.add_parser("models", help="print the model catalog and lifecycles")
+    models.add_argument("--config", help="apply this config's `models:` section")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.set_defaults(handler=cmd_models)
+
+    run = sub.add_parser("run", help="run the voice assistant service")
+    add_run_arguments(run)
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", help="the whole job offline: bundled audio, simulator, MQTT")
+    add_demo_arguments(demo)
+    demo.set_defaults(handler=cmd_demo)
+
+    sim = sub.add_parser("sim", help="run the offline OpenAI Realtime API simulator")
+    add_sim_arguments(sim)
+    sim.set_defaults(handler=cmd_sim)
+
+    for p in (check, migrate, models):
+        p.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `edge-voice` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Rules for runtime config changes: error codes, the next session's model and voice, checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from edge_voice.config.loading import ConfigError, validate_config
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.state_file import non_finite_paths
+from edge_voice.models.voices import AUTO, VoiceChoice, select_voice
+
+
+class ChangeCode(StrEnum):
+    """Why a config change was refused."""
+
+    INVALID_CONFIG = "invalid_config"
+    UNKNOWN_MODEL = "unknown_model"
+    UNKNOWN_VOICE = "unknown_voice"
+    VOICE_NOT_ON_MODEL = "voice_not_on_model"
+    FORBIDDEN = "forbidden"
+    NOTHING_TO_ROLL_BACK = "nothing_to_roll_back"
+    UNKNOWN_TARGET = "unknown_target"
+
+
+class ConfigChangeError(Exception):
+    """A refused change: nothing changed; `code` for machines, `message` for people."""
+
+    def __init__(self, code: ChangeCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def model_for_next_session(cfg: EdgeVoiceConfig) -> str:
+    """The model the next session asks for: the legacy model under `legacy`, else the primary."""
+    return cfg.openai.legacy_model if cfg.openai.model_selection == "legacy" else cfg.openai.model
+
+
+def voices_for_next_session(cfg: EdgeVoiceConfig) -> list[str]:
+    """The voices of the model the next session asks for."""
+    return list(cfg.catalog().get(model_for_next_session(cfg)).voices)
+
+
+def voice_choice_for_next_session(cfg: EdgeVoiceConfig) -> VoiceChoice:
+    """The voice the next session will speak with, and why."""
+    return select_voice(
+        cfg.voice.primary,
+        model_for_next_session(cfg),
+        fallback=cfg.voice.fallback,
+        auto_select=cfg.voice.auto_select,
+        catalog=cfg.catalog(),
+    )
+
+
+def voice_for_next_session(cfg: EdgeVoiceConfig) -> str:
+    """The voice the next session will speak with (the preferred one, or its replacement)."""
+    return voice_choice_for_next_session(cfg).voice
+
+
+def validate_change(raw: Mapping[str, Any], source: str) -> EdgeVoiceConfig:
+    """`raw` validated as a whole, or ConfigChangeError(invalid_config)."""
+    try:
+        return validate_config(raw, source)
+    except ConfigError as exc:
+        raise ConfigChangeError(ChangeCode.INVALID_CONFIG, str(exc)) from None
+
+
+def refuse_non_finite(data: Mapping[str, Any]) -> None:
+    """Refuse NaN and Infinity: JSON cannot carry them."""
+    bad = list(non_finite_paths(data))
+    if bad:
+        raise ConfigChangeError(
+            ChangeCode.INVALID_CONFIG, f"{bad[0]}: must be a finite number (no NaN/Infinity)"
+        )
+
+
+def check_voice(cfg: EdgeVoiceConfig, voice: str) -> None:
+    """Refuse a voice no model has, or one the next session's model lacks."""
+    if voice == AUTO:
+        return
+    catalog = cfg.catalog()
+    known = catalog.all_voices()
+    if voice not in known:
+        raise ConfigChangeError(
+            ChangeCode.UNKNOWN_VOICE,
+            f"unknown voice {voice!r}; known voices: {', '.join(known)}, or auto",
+        )
+    model = model_for_next_session(cfg)
+    allowed = voices_for_next_session(cfg)
+    if voice not in allowed:
+        raise ConfigChangeError(
+            ChangeCode.VOICE_NOT_ON_MODEL,
+            f"{model} (the model of the next session) has no voice {voice!r}; "
+            f"allowed: {', '.join(allowed)}, or auto",
+        )
+
+
+def voice_note(cfg: EdgeVoiceConfig) -> str | None:
+    """Which voice the next session will use, when it is not the preferred one."""
+    # Voices map per connection (design §3), so a model without the preferred voice is
+    # accepted; the note tells the user which voice the next session will actually use.
+    choice = voice_choice_for_next_session(cfg)
+    return choice.explain() if choice.changed else None

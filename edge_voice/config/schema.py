@@ -1,0 +1,300 @@
+"""The configuration schema: pydantic models for every section, validated as a whole."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from edge_voice.audio.wakeword_names import BUILTIN_MODELS, is_model_spec
+from edge_voice.models.catalog import (
+    KNOWN_FEATURES,
+    TOKEN_CLASSES,
+    ModelCatalog,
+    UnknownModelError,
+    default_catalog,
+)
+
+ModelSelection = Literal["auto", "new", "legacy"]
+DEFAULT_MODEL = "gpt-realtime"
+DEFAULT_LEGACY_MODEL = "gpt-4o-realtime-preview"
+_SLUG = re.compile(r"[^a-z0-9_-]+")
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def hostname_slug(hostname: str | None = None) -> str:
+    """A topic-safe slug of the host name, the default `device_id`."""
+    slug = _SLUG.sub("_", (hostname or socket.gethostname()).lower()).strip("_")
+    return slug or "edge_voice"
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class OpenAIConfig(Section):
+    """Which realtime model to use, how to reach it and how to fall back."""
+
+    model: str = DEFAULT_MODEL
+    legacy_model: str = DEFAULT_LEGACY_MODEL
+    model_selection: ModelSelection = "auto"
+    disable_new_features: bool = False
+    base_url: str = "wss://api.openai.com/v1/realtime"
+    api_key_file: Path | None = None
+    api_key: SecretStr | None = Field(default=None, description="deprecated: use OPENAI_API_KEY")
+    instructions: str = (
+        "You are a helpful voice assistant in a smart home. Answer briefly and naturally."
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    fallback_cooldown_s: float = Field(default=300.0, ge=0)
+    transcription_model: str | None = "gpt-4o-mini-transcribe"
+    temperature: float | None = Field(default=None, ge=0.6, le=1.2, description="beta models only")
+
+    @field_validator("base_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value.rstrip("/")
+
+
+class VoiceConfig(Section):
+    """Preferred voice, the fallback voice and whether to pick the best one automatically."""
+
+    primary: str = "cedar"
+    fallback: str = "alloy"
+    auto_select: bool = True
+    speed: float = Field(default=1.0, ge=0.25, le=1.5)
+
+
+class TlsConfig(Section):
+    """TLS for the MQTT connection."""
+
+    enabled: bool = True
+    ca_file: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    insecure: bool = False
+
+
+class MqttConfig(Section):
+    """Broker address, credentials and topic roots."""
+
+    host: str = "localhost"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: TlsConfig | None = None
+    base_topic: str = "edge_voice"
+    discovery_prefix: str = "homeassistant"
+    discovery: bool = True
+    ha_status_topic: str = "homeassistant/status"
+    keepalive_s: int = Field(default=60, ge=5, le=3600)
+    max_payload_bytes: int = Field(default=65536, ge=1024)
+    queue_size: int = Field(default=1000, ge=1)
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return {"enabled": True} if value else None
+        return value
+
+    @field_validator("base_topic", "discovery_prefix")
+    @classmethod
+    def _topic_root(cls, value: str) -> str:
+        if not value or any(c in value for c in "#+") or value.startswith("/"):
+            raise ValueError("must be a non-empty topic without wildcards or a leading '/'")
+        return value.rstrip("/")
+
+
+class AudioConfig(Section):
+    """Where sound comes from and goes to."""
+
+    source: str = "mic"
+    sink: str = "speaker"
+    echo_cancelled: bool = False
+
+
+class WakewordConfig(Section):
+    """openWakeWord models and detection settings."""
+
+    models: list[str] = Field(default_factory=lambda: ["hey_jarvis"], min_length=1)
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    refractory_s: float = Field(default=2.0, ge=0)
+    arbitration_group: str | None = None
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not is_model_spec(name):
+                raise ValueError(
+                    f"unknown wake word model {name!r}; built-in models: "
+                    f"{', '.join(BUILTIN_MODELS)}, or a path to a .tflite file"
+                )
+        return value
+
+
+class ConversationConfig(Section):
+    """How long a conversation stays open and how function calls are timed."""
+
+    follow_up_s: float = Field(default=8.0, ge=0)
+    idle_timeout_s: float = Field(default=120.0, gt=0)
+    function_deadline_ms: int = Field(default=8000, ge=100)
+    session_renew_s: float = Field(default=3300.0, gt=0, le=3600)
+    turn_detection: Literal["server_vad", "semantic_vad"] = "server_vad"
+
+
+class ToolConfig(Section):
+    """A function the model may call; Node-RED or Home Assistant answers it over MQTT."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _TOOL_NAME.match(value):
+            raise ValueError("must be 1-64 characters of letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("type") != "object":
+            raise ValueError('must be a JSON schema with "type": "object"')
+        props = value.get("properties", {})
+        if not isinstance(props, dict):
+            raise ValueError('"properties" must be an object')
+        return value
+
+
+class BudgetConfig(Section):
+    """A daily spending limit and what to do once it is reached."""
+
+    daily_usd: float | None = Field(default=None, gt=0)
+    action: Literal["switch_model", "refuse"] = "switch_model"
+    cheaper_model: str = "gpt-realtime-mini"
+
+
+class ModelEntry(Section):
+    """A catalog addition (with `like:`) or an override of an existing model's fields."""
+
+    like: str | None = None
+    protocol: Literal["ga", "beta"] | None = None
+    voices: list[str] | None = None
+    features: list[str] | None = None
+    prices: dict[str, float] | None = None
+    context_window: int | None = None
+    shutdown: str | None = None
+    successor: str | None = None
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, value: list[str] | None) -> list[str] | None:
+        unknown = set(value or ()) - KNOWN_FEATURES
+        if unknown:
+            raise ValueError(
+                f"unknown features {sorted(unknown)}; known: {', '.join(sorted(KNOWN_FEATURES))}"
+            )
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for key, price in (value or {}).items():
+            if key not in TOKEN_CLASSES:
+                raise ValueError(f"unknown token class {key!r}; known: {', '.join(TOKEN_CLASSES)}")
+            if price < 0:
+                raise ValueError(f"{key}: a price cannot be negative")
+        return value
+
+
+class EdgeVoiceConfig(Section):
+    """The whole configuration of one edge_voice device."""
+
+    device_id: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")] = Field(
+        default_factory=hostname_slug
+    )
+    state_dir: Path = Path("~/.local/state/edge_voice")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    wakeword: WakewordConfig = Field(default_factory=WakewordConfig)
+    conversation: ConversationConfig = Field(default_factory=ConversationConfig)
+    tools: list[ToolConfig] = Field(default_factory=list)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    models: dict[str, ModelEntry] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_voice(cls, data: Any, info: ValidationInfo) -> Any:
+        # The old service had `openai.voice`; it is the user's explicit choice, so it wins
+        # over the new default (`cedar`) unless the file also sets voice.primary.
+        if isinstance(data, dict):
+            openai = data.get("openai")
+            if isinstance(openai, dict) and "voice" in openai:
+                openai = dict(openai)
+                old_voice = openai.pop("voice")
+                data = {**data, "openai": openai}
+                section = data.get("voice")
+                if old_voice is not None and isinstance(section, dict | None):
+                    data["voice"] = {"primary": old_voice, **(section or {})}
+        return data
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> EdgeVoiceConfig:
+        catalog = self.catalog()
+        for path, name in (
+            ("openai.model", self.openai.model),
+            ("openai.legacy_model", self.openai.legacy_model),
+            ("budget.cheaper_model", self.budget.cheaper_model),
+        ):
+            if name not in catalog:
+                raise ValueError(f"{path}: {UnknownModelError(name, catalog.names())}")
+        voices = catalog.all_voices()
+        for path, voice in (
+            ("voice.primary", self.voice.primary),
+            ("voice.fallback", self.voice.fallback),
+        ):
+            if voice not in voices and not (path == "voice.primary" and voice == "auto"):
+                raise ValueError(
+                    f"{path}: unknown voice {voice!r}; known voices: {', '.join(voices)}"
+                )
+        names = [tool.name for tool in self.tools]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"tools: duplicate tool names {dupes}")
+        return self
+
+    def catalog(self) -> ModelCatalog:
+        """The built-in model catalog with this config's `models:` section applied."""
+        if not self.models:
+            return default_catalog()
+        try:
+            return default_catalog().with_overrides(
+                {name: entry.model_dump(exclude_none=True) for name, entry in self.models.items()}
+            )
+        except (UnknownModelError, ValueError) as exc:
+            raise ValueError(f"models: {exc}") from None
+
+    def resolved_state_dir(self) -> Path:
+        """`state_dir` with `~` expanded."""
+        return self.state_dir.expanduser()

@@ -1,0 +1,408 @@
+"""The assistant: wake word → session → play the answer → follow-up, one state machine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from edge_voice.audio.resample import upsampler
+from edge_voice.audio.sinks import AudioSink
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import voice_for_next_session
+from edge_voice.conversation.function_calls import FunctionCallBroker
+from edge_voice.conversation.playback import PlaybackTracker
+from edge_voice.conversation.resilient_session import ResilientSession
+from edge_voice.conversation.session_events import SessionEventHandler
+from edge_voice.conversation.session_settings import migration_settings, session_settings
+from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
+from edge_voice.events import ErrorOccurred, EventBus, ServiceState, WakeDetected
+from edge_voice.metrics.performance import PerformanceMetrics
+from edge_voice.models.migration import ModelMigration
+from edge_voice.mqtt.commands import ToolDeclaration
+from edge_voice.realtime.errors import RealtimeError
+from edge_voice.realtime.session import RealtimeSession
+
+log = logging.getLogger(__name__)
+
+#: Frames kept while the session opens, so "hey jarvis, turn on the light" needs no pause.
+PREROLL_FRAMES = 125  # 10 s of 80 ms frames
+#: After the wake word, how long to wait for the user to start speaking at least.
+MIN_LISTEN_S = 5.0
+
+
+class Detection(Protocol):
+    """A wake word detection."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+class WakeWord(Protocol):
+    """The wake word engine: 80 ms frames of 16 kHz PCM16 in, detections out."""
+
+    def process(self, frame: bytes) -> Sequence[Detection]: ...
+    def reset(self) -> None: ...
+
+
+class Assistant:
+    """Runs conversations; implements the controls the MQTT bridge calls."""
+
+    def __init__(
+        self,
+        *,
+        config: Callable[[], EdgeVoiceConfig],
+        migration: ModelMigration[RealtimeSession],
+        bus: EventBus,
+        metrics: PerformanceMetrics,
+        calls: FunctionCallBroker,
+        wake: WakeWord,
+        sink: AudioSink,
+        on_conversation_completed: Callable[[], None] | None = None,
+        arbitrate: Callable[[float], Awaitable[bool]] | None = None,
+    ) -> None:
+        self._config = config
+        self.migration = migration
+        self.bus = bus
+        self.metrics = metrics
+        self.calls = calls
+        self._wake = wake
+        self.sink = sink
+        self._on_completed = on_conversation_completed or (lambda: None)
+        self._arbitrate = arbitrate
+        self.machine = ConversationStateMachine(self._state_changed)
+        self.link: ResilientSession | None = None
+        self.tracker = PlaybackTracker()
+        self._handler = SessionEventHandler(self)
+        self._preroll: deque[bytes] = deque(maxlen=PREROLL_FRAMES)
+        self._upsampler = upsampler()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.Task[None] | None = None
+        self._events_task: asyncio.Task[None] | None = None
+        self._pending_config: dict[str, str] = {}
+        self.source_ended = False
+        self.completed_in_conversation = False
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @property
+    def status(self) -> Status:
+        """The state machine's status."""
+        return self.machine.status
+
+    @property
+    def config(self) -> EdgeVoiceConfig:
+        """The effective config (owned by the config store)."""
+        return self._config()
+
+    # --- the audio loop ----------------------------------------------------------------------
+
+    async def run(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
+        """Consume microphone frames until the source ends (then, optionally, finish up)."""
+        self.publish_state()
+        async for frame in source:
+            await self.on_frame(frame)
+        self.source_ended = True
+        log.info("audio source ended")
+        if exit_on_eof:
+            await self.finish()
+
+    async def on_frame(self, frame: bytes) -> None:
+        """One 80 ms frame of 16 kHz PCM16 from the microphone."""
+        status = self.status
+        if status is Status.IDLE:
+            best = self._detect(frame)
+            if best is not None and await self._won_arbitration(best):
+                await self.wake()
+        elif status is Status.AWAKE:
+            self._preroll.append(frame)
+        elif status in (Status.LISTENING, Status.FOLLOW_UP):
+            await self._send_mic(frame)
+        elif self.config.audio.echo_cancelled:
+            await self._send_mic(frame)  # server VAD hears the user over the answer
+        elif self._detect(frame) is not None:
+            await self.barge_in()  # mic gated while speaking: the wake word interrupts
+
+    def _detect(self, frame: bytes) -> Detection | None:
+        detections = self._wake.process(frame)
+        if not detections:
+            return None
+        best = max(detections, key=lambda d: d.score)
+        self.bus.publish(WakeDetected(wakeword=best.name, score=float(best.score)))
+        return best
+
+    async def _won_arbitration(self, detection: Detection) -> bool:
+        if self._arbitrate is None or self.config.wakeword.arbitration_group is None:
+            return True
+        won = await self._arbitrate(float(detection.score))
+        if not won:
+            log.info("another device heard the wake word better; staying idle")
+        return won
+
+    async def _send_mic(self, frame: bytes) -> None:
+        if self.link is not None:
+            await self.link.append_audio(self._upsampler.process(frame))
+
+    # --- conversation lifecycle --------------------------------------------------------------
+
+    async def wake(self) -> None:
+        """Start a conversation (wake word or conversation/start)."""
+        if self.status is not Status.IDLE:
+            if self.machine.fire_if_possible(Trigger.WAKE):
+                await self.barge_in_cleanup()
+            return
+        self._wake.reset()
+        self._preroll.clear()
+        self._upsampler.reset()
+        self.machine.fire(Trigger.WAKE)
+        self.spawn(self._open_session())
+
+    async def _open_session(self) -> None:
+        cfg = self.config
+        allowed, preferred = await self._budget()
+        if not allowed:
+            self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
+            return
+        try:
+            if self.link is None:
+                link = ResilientSession(
+                    self.migration,
+                    session_settings(cfg, self.calls.registry),
+                    renew_after_s=cfg.conversation.session_renew_s,
+                )
+                await link.connect(preferred)
+                self.link = link
+                self._events_task = self.spawn(self._consume(link))
+            elif self.link.due_for_renewal and not self.link.response_active:
+                await self.link.renew()
+        except RealtimeError as exc:
+            self.report_error(exc.code or type(exc).__name__, str(exc))
+            self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
+            return
+        self.metrics.begin_conversation()
+        self.completed_in_conversation = False
+        if not self.machine.fire_if_possible(Trigger.CONNECTED):
+            return  # stopped while connecting
+        while self._preroll:
+            await self._send_mic(self._preroll.popleft())
+
+    async def _budget(self) -> tuple[bool, str | None]:
+        """Whether a conversation may start, and the model to use instead of the primary."""
+        budget = self.config.budget
+        if not self.metrics.over_budget(budget.daily_usd):
+            return True, None
+        spent = f"today's cost ${self.metrics.cost_today_usd:.4f} reached budget.daily_usd"
+        if budget.action == "refuse":
+            self.report_error("budget_exceeded", f"{spent}: no new conversations until tomorrow")
+            return False, None
+        if self.link is not None and self.link.result.model.name != budget.cheaper_model:
+            await self.close_link()  # the warm session is on the expensive model
+        log.info("%s: using %s", spent, budget.cheaper_model)
+        return True, budget.cheaper_model
+
+    async def _consume(self, link: ResilientSession) -> None:
+        try:
+            async for event in link.events():
+                await self._handler.handle(event)
+        except RealtimeError as exc:
+            log.warning("realtime session ended: %s", exc)
+            self.report_error(exc.code or type(exc).__name__, f"conversation ended: {exc}")
+            await self.end_conversation(close_link=True)
+
+    async def barge_in(self) -> None:
+        """The user spoke over the answer: stop playback, truncate to what was heard, cancel."""
+        if self.machine.fire_if_possible(Trigger.BARGE_IN):
+            await self.barge_in_cleanup()
+
+    async def barge_in_cleanup(self) -> None:
+        """Stop playing and tell the server what the user actually heard."""
+        played = self.sink.flush_now()
+        cut = self.tracker.truncation(played)
+        self.tracker.reset()
+        self._upsampler.reset()
+        if self.link is None:
+            return
+        with contextlib.suppress(RealtimeError):
+            if cut is not None:
+                await self.link.truncate(cut.item_id, cut.audio_end_ms)
+            if self.link.response_active:
+                await self.link.cancel_response()
+
+    async def answered(self) -> None:
+        """A response finished and no function call is pending: play out, then follow up."""
+        await self.sink.drain()
+        if self.status is not Status.RESPONDING:
+            return
+        if not self.completed_in_conversation:
+            self.completed_in_conversation = True
+            self._on_completed()
+        if self.calls.end_requested:
+            await self.end_conversation()
+            return
+        self.machine.fire(Trigger.ANSWERED)
+
+    async def end_conversation(self, *, close_link: bool = False) -> None:
+        """Back to idle: forget pending calls, stop playback, optionally drop the session."""
+        self.calls.cancel_all()
+        self.calls.end_requested = False
+        if self.status is Status.RESPONDING:
+            await self.barge_in_cleanup()
+        self.machine.fire_if_possible(Trigger.STOP)
+        if close_link:
+            await self.close_link()
+
+    async def close_link(self) -> None:
+        """Close the warm session (idle timeout, stop, fatal error)."""
+        link, self.link = self.link, None
+        if link is not None:
+            await link.close()
+        self.publish_state()
+
+    def _drop_link(self) -> None:
+        """Detach the warm session at once (nothing can reuse it) and close it in the background."""
+        link, self.link = self.link, None
+        if link is not None:
+            self.spawn(link.close())
+
+    async def finish(self) -> None:
+        """After the source ended: wait for the conversation to complete, then close."""
+        if self.status is Status.FOLLOW_UP:
+            self.machine.fire(Trigger.TIMEOUT)
+        await self.idle.wait()
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop everything."""
+        self.cancel_timer()
+        await self.close_link()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.sink.close()
+
+    # --- controls for the MQTT bridge --------------------------------------------------------
+
+    async def start(self) -> None:
+        """conversation/start."""
+        await self.wake()
+
+    async def stop(self) -> None:
+        """conversation/stop."""
+        await self.end_conversation(close_link=True)
+
+    def function_result(self, call_id: str, output: str | None, error: str | None) -> None:
+        """function_call/result (CommandError for an unknown or expired call)."""
+        self.calls.result(call_id, output, error)
+
+    def tools_changed(self, tools: Mapping[str, ToolDeclaration]) -> None:
+        """The MQTT-declared tools changed; they apply from the next session."""
+        self.calls.registry.set_declared(
+            {n: (t.description, t.parameters) for n, t in tools.items()}
+        )
+
+    def replace_wake_word(self, wake: WakeWord) -> None:
+        """Listen with another wake word detector from now on (wakeword.* changed)."""
+        self._wake = wake
+
+    def config_changed(self) -> None:
+        """The effective config changed: the next session uses it."""
+        cfg = self.config
+        self.migration.update(migration_settings(cfg), cfg.catalog())
+        self.calls.registry.set_config_tools(cfg.tools)
+        self.calls.deadline_ms = cfg.conversation.function_deadline_ms
+        if self.status is not Status.IDLE:
+            self._pending_config = {"model": cfg.openai.model, "voice": cfg.voice.primary}
+        elif self.link is not None:
+            # The warm session carries the old model, voice and tools: the next conversation
+            # must start on the new config, so let it go now.
+            self._drop_link()
+        self.publish_state()
+
+    # --- state, timers, tasks ----------------------------------------------------------------
+
+    def _state_changed(self, old: Status, new: Status, trigger: Trigger) -> None:
+        self.cancel_timer()
+        if new is Status.LISTENING:
+            self.set_timer(self.listen_timeout_s)
+        elif new is Status.FOLLOW_UP:
+            # Once the source has ended nobody can speak again: end the window at once.
+            self.set_timer(0.0 if self.source_ended else self.config.conversation.follow_up_s)
+        if new is Status.IDLE:
+            self.metrics.end_conversation()
+            if self._pending_config:
+                self._drop_link()  # the config changed during the conversation
+            self._pending_config = {}
+            self.idle.set()
+            if self.link is not None:
+                self._timer = self.spawn(self._expire(self.config.conversation.idle_timeout_s))
+        else:
+            self.idle.clear()
+        self.publish_state()
+
+    @property
+    def listen_timeout_s(self) -> float:
+        """How long to wait for the user to speak (or for the answer to start)."""
+        return max(self.config.conversation.follow_up_s, MIN_LISTEN_S)
+
+    def publish_state(self) -> None:
+        """Publish the retained state."""
+        cfg = self.config
+        link = self.link
+        voice = link.result.fitted.voice.voice if link is not None else voice_for_next_session(cfg)
+        self.bus.publish(
+            ServiceState(
+                status=self.status.value,
+                model=cfg.openai.model,
+                active_model=link.result.model.name
+                if link is not None
+                else self.migration.active_model,
+                model_selection=cfg.openai.model_selection,
+                voice=voice,
+                connected=link is not None,
+                fallback_active=self.migration.fallback_active,
+                pending=dict(self._pending_config),
+            )
+        )
+
+    def report_error(self, code: str, message: str) -> None:
+        """Publish an error event."""
+        self.bus.publish(ErrorOccurred(code=code, message=message))
+
+    def set_timer(self, seconds: float) -> None:
+        """Fire TIMEOUT after `seconds` unless the state changes first."""
+        self.cancel_timer()
+        self._timer = self.spawn(self._timeout(seconds))
+
+    def cancel_timer(self) -> None:
+        """Cancel the pending state timeout."""
+        timer, self._timer = self._timer, None
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    async def _timeout(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)  # a real timeout: nobody spoke
+        self._timer = None
+        self.machine.fire_if_possible(Trigger.TIMEOUT)
+
+    async def _expire(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)  # keep the warm session no longer than this
+        self._timer = None
+        if self.status is Status.IDLE:
+            await self.close_link()
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run `coro` as a task the assistant owns (cancelled on close)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("assistant task failed", exc_info=task.exception())

@@ -1,0 +1,178 @@
+"""Tools the model may call, and the calls in flight: published, answered over MQTT or timed out."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge_voice.config.schema import ToolConfig
+from edge_voice.events import EventBus, FunctionCallRequested
+from edge_voice.mqtt.commands import CommandError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+END_CONVERSATION = "end_conversation"
+GET_TIME = "get_time"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call, and where it comes from."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    source: str  # builtin | config | mqtt
+
+    def as_session_tool(self) -> dict[str, Any]:
+        """The flat realtime function-tool shape."""
+        return {
+            "type": "function",
+            "name": self.name,
+            "description": self.description,
+            "parameters": dict(self.parameters),
+        }
+
+
+_NO_PARAMS: Mapping[str, Any] = {"type": "object", "properties": {}}
+BUILTIN_TOOLS: tuple[Tool, ...] = (
+    Tool(GET_TIME, "The current local date and time of the home.", _NO_PARAMS, "builtin"),
+    Tool(
+        END_CONVERSATION,
+        "End the conversation when the user says goodbye or has nothing more to ask.",
+        _NO_PARAMS,
+        "builtin",
+    ),
+)
+
+
+class ToolRegistry:
+    """Built-in tools, config tools and tools declared on MQTT; later sources override earlier."""
+
+    def __init__(self, config_tools: list[ToolConfig]) -> None:
+        self._config = {
+            t.name: Tool(t.name, t.description, t.parameters, "config") for t in config_tools
+        }
+        self._declared: dict[str, Tool] = {}
+
+    def set_config_tools(self, config_tools: list[ToolConfig]) -> None:
+        """Replace the tools that come from the config."""
+        self._config = {
+            t.name: Tool(t.name, t.description, t.parameters, "config") for t in config_tools
+        }
+
+    def set_declared(self, declared: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        """Replace the MQTT-declared tools: name → (description, parameters)."""
+        self._declared = {n: Tool(n, d, p, "mqtt") for n, (d, p) in declared.items()}
+
+    def tools(self) -> dict[str, Tool]:
+        """Every callable tool by name."""
+        return {**{t.name: t for t in BUILTIN_TOOLS}, **self._config, **self._declared}
+
+    def session_tools(self) -> tuple[dict[str, Any], ...]:
+        """The tools to declare in session.update."""
+        return tuple(t.as_session_tool() for t in self.tools().values())
+
+
+@dataclass
+class PendingCall:
+    """A call waiting for its result."""
+
+    call_id: str
+    name: str
+    deadline: float
+    future: asyncio.Future[str] = field(repr=False)
+
+
+def error_output(message: str) -> str:
+    """A function output that tells the model the call failed, so it can tell the user."""
+    return json.dumps({"error": message})
+
+
+class FunctionCallBroker:
+    """Answers built-in tools, publishes the rest and waits for the first valid result."""
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        bus: EventBus,
+        *,
+        deadline_ms: int = 8000,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
+    ) -> None:
+        self.registry = registry
+        self._bus = bus
+        self.deadline_ms = deadline_ms
+        self._now = now
+        self._pending: dict[str, PendingCall] = {}
+        self.end_requested = False
+
+    @property
+    def pending(self) -> list[str]:
+        """call_ids waiting for a result."""
+        return list(self._pending)
+
+    async def call(self, call_id: str, name: str, arguments: str, model: str) -> str:
+        """The output for one call: built-in, from MQTT before the deadline, or an error."""
+        tool = self.registry.tools().get(name)
+        if tool is None:
+            # Only declared tools can ever run, whatever the model asks for.
+            log.warning("the model called an undeclared tool %r", name)
+            return error_output(f"unknown tool {name!r}")
+        if tool.source == "builtin":
+            return self._builtin(name)
+        loop = asyncio.get_running_loop()
+        pending = PendingCall(
+            call_id, name, loop.time() + self.deadline_ms / 1000, loop.create_future()
+        )
+        self._pending[call_id] = pending
+        self._bus.publish(
+            FunctionCallRequested(
+                call_id=call_id,
+                name=name,
+                arguments=arguments,
+                model=model,
+                deadline_ms=self.deadline_ms,
+            )
+        )
+        try:
+            async with asyncio.timeout(self.deadline_ms / 1000):
+                return await pending.future
+        except TimeoutError:
+            log.warning(
+                "function call %s (%s): no result within %d ms", call_id, name, self.deadline_ms
+            )
+            return error_output(f"no answer from {name} within {self.deadline_ms} ms")
+        finally:
+            self._pending.pop(call_id, None)
+
+    def result(self, call_id: str, output: str | None, error: str | None) -> None:
+        """Deliver a result from MQTT; CommandError if nobody is waiting for `call_id`."""
+        pending = self._pending.get(call_id)
+        if pending is None or pending.future.done():
+            raise CommandError(
+                ErrorCode.UNKNOWN_CALL,
+                f"no pending function call {call_id!r} (unknown, already answered or expired)",
+            )
+        pending.future.set_result(error_output(error) if error is not None else output or "")
+
+    def cancel_all(self) -> None:
+        """Forget every pending call (the conversation ended)."""
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_result(error_output("the conversation ended"))
+        self._pending.clear()
+
+    def _builtin(self, name: str) -> str:
+        if name == GET_TIME:
+            now = self._now()
+            return json.dumps(
+                {"local_time": now.isoformat(timespec="minutes"), "weekday": now.strftime("%A")}
+            )
+        self.end_requested = True
+        return json.dumps({"ok": True})

@@ -1,0 +1,215 @@
+"""A realtime link that survives drops, expiry and the 60-minute limit without losing the thread.
+
+Wraps ModelMigration and RealtimeSession: connects with jittered backoff (stopping at once on
+errors that can never succeed), and when the server drops mid-conversation or the session
+expires, reconnects (falling back if needed), replays the conversation so far as items and,
+if a response was cut off, asks for it again, so the user does not start over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from edge_voice.conversation.history import ConversationHistory
+from edge_voice.models.fallback import Backoff
+from edge_voice.models.migration import (
+    AllModelsFailedError,
+    ConnectResult,
+    ModelMigration,
+)
+from edge_voice.realtime import normalized as ev
+from edge_voice.realtime.errors import (
+    RealtimeError,
+    ServerClosedError,
+    SessionExpiredError,
+)
+from edge_voice.realtime.protocol import ConversationItemCreate
+from edge_voice.realtime.session import RealtimeSession
+from edge_voice.realtime.session_builders import SessionSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkRestored:
+    """The session was replaced (drop, expiry or renewal); the conversation was replayed."""
+
+    kind: ClassVar[str] = "link.restored"
+    model: str
+    reason: str
+    replayed_items: int
+    response_resumed: bool
+
+
+def can_retry(exc: RealtimeError) -> bool:
+    """Whether trying to connect again later may work (a bad key or no quota never will)."""
+    if isinstance(exc, AllModelsFailedError):
+        return any(can_retry(e) for _, e in exc.failures)
+    return exc.retryable
+
+
+class ResilientSession:
+    """One conversation's realtime link: reconnects, falls back, replays, renews."""
+
+    def __init__(
+        self,
+        migration: ModelMigration[RealtimeSession],
+        settings: SessionSettings,
+        *,
+        renew_after_s: float = 3300.0,
+        max_connect_attempts: int = 5,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.migration = migration
+        self.settings = settings
+        self.history = ConversationHistory()
+        self._renew_after_s = renew_after_s
+        self._max_attempts = max_connect_attempts
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        self._sleep = sleep
+        self._result: ConnectResult[RealtimeSession] | None = None
+        self._opened_at = 0.0
+        self._active_response: str | None = None
+        self._closed = False
+        #: The model to ask for instead of the configured primary (e.g. a budget's cheaper one).
+        self.preferred_model: str | None = None
+
+    @property
+    def session(self) -> RealtimeSession:
+        """The current underlying session."""
+        if self._result is None:
+            raise RuntimeError("not connected: call connect() first")
+        return self._result.session
+
+    @property
+    def result(self) -> ConnectResult[RealtimeSession]:
+        """Model, fitted settings and fallback of the current session."""
+        if self._result is None:
+            raise RuntimeError("not connected: call connect() first")
+        return self._result
+
+    @property
+    def response_active(self) -> bool:
+        """Whether a response is being generated now."""
+        return self._active_response is not None
+
+    async def connect(self, preferred_model: str | None = None) -> ConnectResult[RealtimeSession]:
+        """Connect (with fallback), retrying transient failures with jittered backoff."""
+        if preferred_model is not None:
+            self.preferred_model = preferred_model  # reconnects after a drop keep it
+        preferred_model = self.preferred_model
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._result = await self.migration.connect(self.settings, preferred_model)
+            except RealtimeError as exc:
+                if not can_retry(exc) or attempt >= self._max_attempts:
+                    raise
+                delay = self._backoff.next_delay()
+                log.warning("connect failed (%s); retry %d in %.1f s", exc, attempt, delay)
+                await self._sleep(delay)
+                continue
+            self._backoff.reset()
+            self._opened_at = self._clock()
+            return self._result
+
+    @property
+    def due_for_renewal(self) -> bool:
+        """Whether the session is old enough to be replaced before the server's limit."""
+        return self._result is not None and self._clock() - self._opened_at >= self._renew_after_s
+
+    async def renew(self, reason: str = "renewal") -> LinkRestored:
+        """Replace the session with a fresh one carrying the conversation so far."""
+        old = self._result
+        restored = await self._restore(reason, resume=False)
+        if old is not None:
+            await old.session.close()
+        return restored
+
+    async def events(self) -> AsyncIterator[ev.RealtimeEvent | LinkRestored]:
+        """Events of the current session; across drops, a LinkRestored marks the seam."""
+        while not self._closed:
+            try:
+                async for event in self.session.events():
+                    self._observe(event)
+                    yield event
+                if self._closed or self.session.close_code == 1000:
+                    return
+                # The session we read was replaced (renewal): read the new one.
+            except (ServerClosedError, SessionExpiredError) as exc:
+                if isinstance(exc, ServerClosedError) and not exc.recoverable:
+                    raise
+                reason = (
+                    "session_expired"
+                    if isinstance(exc, SessionExpiredError)
+                    else (f"closed_{exc.close_code}")
+                )
+                if isinstance(exc, ServerClosedError):
+                    self.migration.report_drop(self.result.model.name)
+                yield await self._restore(reason, resume=self._active_response is not None)
+
+    def _observe(self, event: ev.RealtimeEvent) -> None:
+        if isinstance(event, ev.ResponseCreated):
+            self._active_response = event.response_id
+        elif isinstance(event, ev.ResponseDone):
+            self._active_response = None
+        elif isinstance(event, ev.UserTranscript):
+            self.history.add_user(event.text)
+        elif isinstance(event, ev.TranscriptDone | ev.TextDone):
+            self.history.add_assistant(event.text)
+        elif isinstance(event, ev.FunctionCallRequest):
+            self.history.add_function_call(event.call_id, event.name, event.arguments)
+
+    async def _restore(self, reason: str, *, resume: bool) -> LinkRestored:
+        log.warning("realtime session lost (%s): reconnecting and replaying", reason)
+        self._active_response = None
+        result = await self.connect()
+        items = self.history.replay_items(result.model.protocol)
+        for item in items:
+            await result.session.send_event(ConversationItemCreate(item=item))
+        if resume:
+            await result.session.create_response()
+        return LinkRestored(result.model.name, reason, len(items), resume)
+
+    # --- pass-through commands that also feed the history ---------------------------------------
+
+    async def append_audio(self, pcm: bytes) -> None:
+        """Stream microphone audio (24 kHz PCM16)."""
+        await self.session.append_audio(pcm)
+
+    async def send_text(self, text: str) -> None:
+        """Add a user text message."""
+        self.history.add_user(text)
+        await self.session.create_text_item(text)
+
+    async def send_function_output(self, call_id: str, output: str) -> None:
+        """Answer a function call (then call create_response)."""
+        self.history.add_function_output(call_id, output)
+        await self.session.create_function_call_output(call_id, output)
+
+    async def create_response(self, **overrides: Any) -> None:
+        """Ask the model to respond."""
+        await self.session.create_response(**overrides)
+
+    async def cancel_response(self) -> None:
+        """Stop the active response."""
+        await self.session.cancel_response()
+
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        """Cut an assistant item back to what was played."""
+        await self.session.truncate_item(item_id, audio_end_ms)
+
+    async def close(self) -> None:
+        """End the link; events() finishes."""
+        self._closed = True
+        if self._result is not None:
+            await self._result.session.close()

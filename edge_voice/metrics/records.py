@@ -1,0 +1,105 @@
+"""The plain records `PerformanceMetrics` hands out: MQTT payloads and connection counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from edge_voice.metrics.cost import TokenUsage
+
+
+@dataclass(frozen=True)
+class ResponseCost:
+    """What one `response.done` cost, and how long it took."""
+
+    response_id: str
+    model: str
+    usage: TokenUsage
+    cost_usd: float
+    latency_ms: Mapping[str, float]
+    ts: str
+    conversation_id: str | None = None
+    voice: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `<base>/event/response` payload."""
+        return {
+            "response_id": self.response_id,
+            "model": self.model,
+            "voice": self.voice,
+            "usage": self.usage.as_dict(),
+            "cost_usd": self.cost_usd,
+            "latency_ms": dict(self.latency_ms),
+            "ts": self.ts,
+        }
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """The `<base>/metrics` payload."""
+
+    cost_total_usd: float
+    cost_today_usd: float
+    cost_last_usd: float
+    tokens_total: int
+    latency_first_audio_ms: float | None
+    latency_p95_ms: float | None
+    conversations: int
+    fallbacks: int
+    ts: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The payload as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FallbackRecord:
+    """One switch to another model, and why."""
+
+    from_model: str
+    to_model: str
+    reason: str
+    ts: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The `<base>/event/fallback` payload."""
+        return {"from": self.from_model, "to": self.to_model, "reason": self.reason, "ts": self.ts}
+
+
+@dataclass(frozen=True)
+class ConnectionStats:
+    """Connection attempts to one model (or all) and how they ended."""
+
+    attempts: int = 0
+    successes: int = 0
+    failures: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        """Successes over finished attempts (one in progress counts neither way); None if none."""
+        finished = self.successes + self.failures
+        return self.successes / finished if finished else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts and success rate."""
+        return asdict(self) | {"success_rate": self.success_rate}
+
+    def __add__(self, other: ConnectionStats) -> ConnectionStats:
+        return ConnectionStats(
+            self.attempts + other.attempts,
+            self.successes + other.successes,
+            self.failures + other.failures,
+        )
+
+
+@dataclass(frozen=True)
+class ConversationCost:
+    """Cost and size of one finished conversation."""
+
+    conversation_id: str
+    cost_usd: float
+    responses: int
+    tokens: TokenUsage
+    duration_s: float

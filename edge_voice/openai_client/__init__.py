@@ -1,1 +1,0 @@
-"""OpenAI Realtime: model catalog, voices, cost, the websocket client and model migration."""

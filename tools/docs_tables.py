@@ -1,0 +1,80 @@
+"""Markdown tables of the catalog for docs/OPENAI_MIGRATION.md (a test keeps the doc in step)."""
+
+from __future__ import annotations
+
+from edge_voice.metrics.cost import calculate_cost
+from edge_voice.models.catalog import ModelCatalog, default_catalog
+from edge_voice.models.features import NEW_FEATURES
+from edge_voice.models.voices import VOICE_MAPPING
+
+#: A typical smart-home exchange: 5 s of user speech, 6 s of answer, 800 tokens of context.
+TYPICAL_TURN = {
+    "input_token_details": {"text_tokens": 800, "audio_tokens": 50},
+    "output_token_details": {"text_tokens": 40, "audio_tokens": 120},
+}
+MAIN_MODELS = (
+    "gpt-realtime",
+    "gpt-realtime-mini",
+    "gpt-realtime-1.5",
+    "gpt-realtime-2.1",
+    "gpt-realtime-2.1-mini",
+    "gpt-4o-realtime-preview",
+    "gpt-4o-mini-realtime-preview",
+)
+
+
+def voice_table(catalog: ModelCatalog | None = None) -> str:
+    """Which voice a preview model speaks for each gpt-realtime voice."""
+    catalog = catalog or default_catalog()
+    legacy = catalog.get("gpt-4o-realtime-preview")
+    rows = ["| voice | on gpt-realtime | on gpt-4o-realtime-preview |", "|---|---|---|"]
+    for voice in catalog.get("gpt-realtime").voices:
+        mapped = voice if legacy.has_voice(voice) else f"{VOICE_MAPPING[voice]} (mapped)"
+        rows.append(f"| `{voice}` | yes | {mapped} |")
+    return "\n".join(rows)
+
+
+def feature_table(catalog: ModelCatalog | None = None) -> str:
+    """Features per model, as the service uses them."""
+    catalog = catalog or default_catalog()
+    features = sorted(NEW_FEATURES)
+    rows = [
+        "| model | protocol | " + " | ".join(features) + " |",
+        "|---|---|" + "---|" * len(features),
+    ]
+    for name in MAIN_MODELS:
+        m = catalog.get(name)
+        marks = " | ".join("yes" if m.has_feature(f) else "–" for f in features)
+        rows.append(f"| `{name}` | {m.protocol} | {marks} |")
+    return "\n".join(rows)
+
+
+def cost_table(catalog: ModelCatalog | None = None) -> str:
+    """List prices and the cost of a typical turn per model."""
+    catalog = catalog or default_catalog()
+    base = calculate_cost(TYPICAL_TURN, "gpt-4o-realtime-preview", catalog)
+    rows = [
+        "| model | text in / cached / out | audio in / cached / out | typical turn | vs preview |",
+        "|---|---|---|---|---|",
+    ]
+    for name in MAIN_MODELS:
+        p = catalog.get(name).prices
+        cost = calculate_cost(TYPICAL_TURN, name, catalog)
+        rows.append(
+            f"| `{name}` | ${p.text_in:g} / ${p.cached_text_in:g} / ${p.text_out:g} "
+            f"| ${p.audio_in:g} / ${p.cached_audio_in:g} / ${p.audio_out:g} "
+            f"| ${cost:.5f} | {cost / base:.2f}× |"
+        )
+    return "\n".join(rows)
+
+
+def lifecycle_table(catalog: ModelCatalog | None = None) -> str:
+    """Shutdown dates and successors."""
+    catalog = catalog or default_catalog()
+    rows = ["| model | shutdown | successor |", "|---|---|---|"]
+    for m in catalog.models():
+        if m.lifecycle.shutdown:
+            rows.append(
+                f"| `{m.name}` | {m.lifecycle.shutdown.isoformat()} | `{m.lifecycle.successor}` |"
+            )
+    return "\n".join(rows)
