@@ -1,9 +1,10 @@
 """A realtime link that survives drops, expiry and the 60-minute limit without losing the thread.
 
 Wraps ModelMigration and RealtimeSession: connects with jittered backoff (stopping at once on
-errors that can never succeed), and when the server drops mid-conversation or the session
-expires, reconnects (falling back if needed), replays the conversation so far as items and,
-if a response was cut off, asks for it again, so the user does not start over.
+errors that can never succeed, and trying no model twice that refused for good or timed out),
+and when the server drops mid-conversation or the session expires, reconnects (falling back if
+needed), replays the conversation so far as items and, if a response was cut off, asks for it
+again, so the user does not start over.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from edge_voice.models.migration import (
     AllModelsFailedError,
     ConnectResult,
     ModelMigration,
+    spent_models,
 )
 from edge_voice.realtime import normalized as ev
 from edge_voice.realtime.errors import (
@@ -106,13 +108,17 @@ class ResilientSession:
         if preferred_model is not None:
             self.preferred_model = preferred_model  # reconnects after a drop keep it
         preferred_model = self.preferred_model
+        skip: set[str] = set()  # models a retry would only wait for or be refused by again
         attempt = 0
         while True:
             attempt += 1
             try:
-                self._result = await self.migration.connect(self.settings, preferred_model)
+                self._result = await self.migration.connect(
+                    self.settings, preferred_model, skip=skip
+                )
             except RealtimeError as exc:
-                if not can_retry(exc) or attempt >= self._max_attempts:
+                skip |= spent_models(exc)
+                if not self._worth_retrying(exc, attempt, skip):
                     raise
                 delay = self._backoff.next_delay()
                 log.warning("connect failed (%s); retry %d in %.1f s", exc, attempt, delay)
@@ -121,6 +127,11 @@ class ResilientSession:
             self._backoff.reset()
             self._opened_at = self._clock()
             return self._result
+
+    def _worth_retrying(self, exc: RealtimeError, attempt: int, skip: set[str]) -> bool:
+        if not can_retry(exc) or attempt >= self._max_attempts:
+            return False
+        return bool(self.migration.plan(self.preferred_model, skip))
 
     @property
     def due_for_renewal(self) -> bool:
