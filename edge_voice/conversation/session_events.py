@@ -118,10 +118,8 @@ class SessionEventHandler:
 
     async def _function_call(self, call: ev.FunctionCallRequest) -> None:
         a = self.a
-        a.metrics.function_call_published(call.call_id)
         try:
-            output = await a.calls.call(call.call_id, call.name, call.arguments, self.model)
-            a.metrics.function_call_result(call.call_id)
+            output = await self._call_output(call)
             link = a.link
             if link is None:
                 return
@@ -138,6 +136,19 @@ class SessionEventHandler:
                 await a.link.create_response()
             except RealtimeError as exc:
                 a.report_error(exc.code or type(exc).__name__, str(exc))
+
+    async def _call_output(self, call: ev.FunctionCallRequest) -> str:
+        """The call's output: asked for (published), or the one given before a drop."""
+        a = self.a
+        link = a.link
+        replayed = link.replayed_output(call.name, call.arguments) if link is not None else None
+        if replayed is not None:
+            log.info("%s was answered before the link was lost: not calling it again", call.name)
+            return replayed
+        a.metrics.function_call_published(call.call_id)
+        output = await a.calls.call(call.call_id, call.name, call.arguments, self.model)
+        a.metrics.function_call_result(call.call_id)
+        return output
 
     async def _response_done(self, event: ev.ResponseDone) -> None:
         a = self.a

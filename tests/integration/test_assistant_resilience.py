@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from edge_voice.conversation.states import Status
-from edge_voice.events import ErrorOccurred, WakeDetected
+from edge_voice.events import ErrorOccurred, FunctionCallRequested, ServiceState, WakeDetected
 from edge_voice.models.migration import FallbackEvent
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import build_rig, demo_wav, frames_of, make_config
+from tests.support.assistant_rig import answer_calls, build_rig, demo_wav, frames_of, make_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,6 +25,41 @@ REQUEST = "hey_jarvis_kitchen_light.wav"
 async def sim() -> AsyncIterator[RealtimeSimulator]:
     async with RealtimeSimulator(SimConfig(pacing=0)) as server:
         yield server
+
+
+@pytest.mark.parametrize(
+    ("limits", "setups"),
+    [
+        ({}, 1 + 3),  # the defaults: three reconnects per conversation
+        ({"max_reconnects": 1}, 1 + 1),
+        ({"max_resumed_responses": 0}, 1),  # never pay for a cut answer twice
+    ],
+)
+async def test_a_server_that_cuts_every_answer_ends_the_conversation_with_an_error(
+    sim: RealtimeSimulator, tmp_path: Path, limits: dict[str, int], setups: int
+) -> None:
+    sim.config.drop_after_audio_deltas = 5  # every spoken answer is cut after 0.5 s
+    rig = build_rig(make_config(sim.url, tmp_path, conversation=limits), tmp_path / "reply.wav")
+    answering = asyncio.create_task(answer_calls(rig))
+    async with asyncio.timeout(30):  # before the fix: reconnected and replayed for ever
+        await rig.assistant.run(frames_of(demo_wav(REQUEST)), exit_on_eof=True)
+    answering.cancel()
+
+    assert sim.connection_count == setups
+    errors = rig.of(ErrorOccurred)
+    assert [e.code for e in errors] == ["realtime_unstable"]
+    assert "conversation ended" in errors[0].message
+    # The light was switched once: a re-asked answer reuses the output already given.
+    assert len(rig.of(FunctionCallRequested)) == 1
+    outputs = [
+        e
+        for _, e in sim.received
+        if e["type"] == "conversation.item.create" and e["item"]["type"] == "function_call_output"
+    ]
+    assert all(o["item"]["output"] == '{"ok": true}' for o in outputs)
+    last = rig.of(ServiceState)[-1]
+    assert (last.status, last.connected) == ("idle", False)
+    assert rig.assistant.status is Status.IDLE
 
 
 async def test_refused_primary_and_stalled_legacy_fail_within_a_connect_timeout(

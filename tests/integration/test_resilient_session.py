@@ -11,6 +11,8 @@ import pytest
 
 from edge_voice.conversation.resilient_session import (
     LinkRestored,
+    RealtimeUnstableError,
+    ReplayLimits,
     ResilientSession,
     can_retry,
 )
@@ -199,6 +201,26 @@ async def test_a_fast_transient_failure_is_retried_with_backoff() -> None:
         result = await conv.connect()
         assert result.model.name == NEW and len(delays) == 2
         await conv.close()
+
+
+async def test_replay_limits_count_per_conversation(sim: RealtimeSimulator) -> None:
+    conv = link(sim, limits=ReplayLimits(max_reconnects=1))
+    await conv.connect()
+    stream = conv.events()
+    sim.config.drop_after_audio_deltas = 1
+    for _ in range(2):  # one drop in each of two conversations on the same warm link
+        await conv.begin_conversation()
+        await conv.send_text("What time is it?")
+        await conv.create_response()
+        await next_of(stream, LinkRestored)
+    await conv.send_text("What time is it?")  # a second drop in the second conversation
+    await conv.create_response()
+    with pytest.raises(RealtimeUnstableError) as info:
+        await next_of(stream, LinkRestored)
+    assert info.value.code == "realtime_unstable"
+    assert "max_reconnects is 1" in str(info.value)
+    assert sim.connection_count == 3
+    await conv.close()
 
 
 def test_quota_is_never_retried() -> None:
