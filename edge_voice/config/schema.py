@@ -156,6 +156,10 @@ class ConversationConfig(Section):
     idle_timeout_s: float = Field(default=120.0, gt=0)
     function_deadline_ms: int = Field(default=8000, ge=100)
     session_renew_s: float = Field(default=3300.0, gt=0, le=3600)
+    #: Reconnects after a dropped or expired session per conversation; then `realtime_unstable`.
+    max_reconnects: int = Field(default=3, ge=0, le=100)
+    #: Answers cut off by a drop and asked for again (billed again) per conversation.
+    max_resumed_responses: int = Field(default=3, ge=0, le=100)
     turn_detection: Literal["server_vad", "semantic_vad"] = "server_vad"
 
 

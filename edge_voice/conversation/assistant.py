@@ -17,7 +17,11 @@ from edge_voice.conversation.function_calls import FunctionCallBroker
 from edge_voice.conversation.playback import PlaybackTracker
 from edge_voice.conversation.resilient_session import ResilientSession
 from edge_voice.conversation.session_events import SessionEventHandler
-from edge_voice.conversation.session_settings import migration_settings, session_settings
+from edge_voice.conversation.session_settings import (
+    migration_settings,
+    replay_limits,
+    session_settings,
+)
 from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
 from edge_voice.events import ErrorOccurred, EventBus, ServiceState, WakeDetected
 from edge_voice.metrics.performance import PerformanceMetrics
@@ -174,12 +178,13 @@ class Assistant:
                     self.migration,
                     session_settings(cfg, self.calls.registry),
                     renew_after_s=cfg.conversation.session_renew_s,
+                    limits=replay_limits(cfg),
                 )
                 await link.connect(preferred)
                 self.link = link
                 self._events_task = self.spawn(self._consume(link))
-            elif self.link.due_for_renewal and not self.link.response_active:
-                await self.link.renew()
+            else:
+                await self.link.begin_conversation()
         except RealtimeError as exc:
             self.report_error(exc.code or type(exc).__name__, str(exc))
             self.machine.fire_if_possible(Trigger.CONNECT_FAILED)

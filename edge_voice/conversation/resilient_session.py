@@ -1,14 +1,18 @@
 """A realtime link that survives drops, expiry and the 60-minute limit without losing the thread.
 
 Wraps ModelMigration and RealtimeSession: connects with jittered backoff (stopping at once on
-errors that can never succeed), and when the server drops mid-conversation or the session
-expires, reconnects (falling back if needed), replays the conversation so far as items and,
-if a response was cut off, asks for it again, so the user does not start over.
+errors that can never succeed, and trying no model twice that refused for good or timed out),
+and when the server drops mid-conversation or the session expires, reconnects (falling back if
+needed), replays the conversation so far as items and, if a response was cut off, asks for it
+again, so the user does not start over. A conversation may do that only so often
+(`ReplayLimits`): a server that cuts every answer ends it with `realtime_unstable`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +25,7 @@ from edge_voice.models.migration import (
     AllModelsFailedError,
     ConnectResult,
     ModelMigration,
+    spent_models,
 )
 from edge_voice.realtime import normalized as ev
 from edge_voice.realtime.errors import (
@@ -46,6 +51,30 @@ class LinkRestored:
     response_resumed: bool
 
 
+@dataclass(frozen=True)
+class ReplayLimits:
+    """How much reconnect-and-replay one conversation may use before it gives up."""
+
+    #: Reconnects after a drop or an expired session (a planned renewal does not count).
+    max_reconnects: int = 3
+    #: Answers cut off by a drop and asked for again: each one is billed again.
+    max_resumed_responses: int = 3
+
+
+class RealtimeUnstableError(RealtimeError):
+    """The link kept failing: the conversation used up its reconnects or re-asked answers."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="realtime_unstable")
+
+
+def call_key(name: str, arguments: str) -> tuple[str, str]:
+    """A function call's identity apart from its call_id (arguments compared as JSON)."""
+    with contextlib.suppress(ValueError):  # not JSON: compare the text as it is
+        arguments = json.dumps(json.loads(arguments), sort_keys=True)
+    return name, arguments
+
+
 def can_retry(exc: RealtimeError) -> bool:
     """Whether trying to connect again later may work (a bad key or no quota never will)."""
     if isinstance(exc, AllModelsFailedError):
@@ -62,6 +91,7 @@ class ResilientSession:
         settings: SessionSettings,
         *,
         renew_after_s: float = 3300.0,
+        limits: ReplayLimits | None = None,
         max_connect_attempts: int = 5,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -79,6 +109,14 @@ class ResilientSession:
         self._opened_at = 0.0
         self._active_response: str | None = None
         self._closed = False
+        self._limits = limits or ReplayLimits()
+        self._reconnects = 0
+        self._resumed = 0
+        #: call_id → call of the calls not answered yet.
+        self._open_calls: dict[str, tuple[str, str]] = {}
+        #: Calls answered since the user last spoke, and those a restored session was given.
+        self._answered: dict[tuple[str, str], str] = {}
+        self._replayed: dict[tuple[str, str], str] = {}
         #: The model to ask for instead of the configured primary (e.g. a budget's cheaper one).
         self.preferred_model: str | None = None
 
@@ -106,13 +144,17 @@ class ResilientSession:
         if preferred_model is not None:
             self.preferred_model = preferred_model  # reconnects after a drop keep it
         preferred_model = self.preferred_model
+        skip: set[str] = set()  # models a retry would only wait for or be refused by again
         attempt = 0
         while True:
             attempt += 1
             try:
-                self._result = await self.migration.connect(self.settings, preferred_model)
+                self._result = await self.migration.connect(
+                    self.settings, preferred_model, skip=skip
+                )
             except RealtimeError as exc:
-                if not can_retry(exc) or attempt >= self._max_attempts:
+                skip |= spent_models(exc)
+                if not self._worth_retrying(exc, attempt, skip):
                     raise
                 delay = self._backoff.next_delay()
                 log.warning("connect failed (%s); retry %d in %.1f s", exc, attempt, delay)
@@ -121,6 +163,17 @@ class ResilientSession:
             self._backoff.reset()
             self._opened_at = self._clock()
             return self._result
+
+    def _worth_retrying(self, exc: RealtimeError, attempt: int, skip: set[str]) -> bool:
+        if not can_retry(exc) or attempt >= self._max_attempts:
+            return False
+        return bool(self.migration.plan(self.preferred_model, skip))
+
+    async def begin_conversation(self) -> None:
+        """A new conversation on this warm link: its own replay limits; renew first if due."""
+        self._reconnects = self._resumed = 0
+        if self.due_for_renewal and not self.response_active:
+            await self.renew()
 
     @property
     def due_for_renewal(self) -> bool:
@@ -146,32 +199,64 @@ class ResilientSession:
                     return
                 # The session we read was replaced (renewal): read the new one.
             except (ServerClosedError, SessionExpiredError) as exc:
-                if isinstance(exc, ServerClosedError) and not exc.recoverable:
-                    raise
-                reason = (
-                    "session_expired"
-                    if isinstance(exc, SessionExpiredError)
-                    else (f"closed_{exc.close_code}")
-                )
-                if isinstance(exc, ServerClosedError):
-                    self.migration.report_drop(self.result.model.name)
-                yield await self._restore(reason, resume=self._active_response is not None)
+                reason, resume = self._lost(exc)
+                yield await self._restore(reason, resume=resume)
+
+    def _lost(self, exc: ServerClosedError | SessionExpiredError) -> tuple[str, bool]:
+        """Why the link went and whether an answer was cut; raises when not to reconnect."""
+        if isinstance(exc, ServerClosedError):
+            if not exc.recoverable:
+                raise exc
+            self.migration.report_drop(self.result.model.name)
+            reason = f"closed_{exc.close_code}"
+        else:
+            reason = "session_expired"
+        resume = self._active_response is not None
+        self._reconnects += 1
+        if resume:
+            self._resumed += 1
+        limits = self._limits
+        if self._reconnects > limits.max_reconnects:
+            raise RealtimeUnstableError(
+                f"the realtime session was lost {self._reconnects} times in this conversation"
+                f" (last: {reason}); conversation.max_reconnects is {limits.max_reconnects}"
+            ) from exc
+        if self._resumed > limits.max_resumed_responses:
+            raise RealtimeUnstableError(
+                f"the answer was cut off {self._resumed} times in this conversation"
+                f" (last: {reason}); conversation.max_resumed_responses is"
+                f" {limits.max_resumed_responses}"
+            ) from exc
+        return reason, resume
 
     def _observe(self, event: ev.RealtimeEvent) -> None:
         if isinstance(event, ev.ResponseCreated):
             self._active_response = event.response_id
         elif isinstance(event, ev.ResponseDone):
             self._active_response = None
+        elif isinstance(event, ev.InputCommitted):
+            self._user_spoke()
         elif isinstance(event, ev.UserTranscript):
             self.history.add_user(event.text)
         elif isinstance(event, ev.TranscriptDone | ev.TextDone):
             self.history.add_assistant(event.text)
         elif isinstance(event, ev.FunctionCallRequest):
             self.history.add_function_call(event.call_id, event.name, event.arguments)
+            self._open_calls[event.call_id] = call_key(event.name, event.arguments)
+
+    def _user_spoke(self) -> None:
+        # A new request: the same call again is the user's wish now, not a re-asked answer.
+        self._answered.clear()
+        self._replayed.clear()
+
+    def replayed_output(self, name: str, arguments: str) -> str | None:
+        """The output already given to this call, if a re-asked answer makes it again."""
+        return self._replayed.get(call_key(name, arguments))
 
     async def _restore(self, reason: str, *, resume: bool) -> LinkRestored:
         log.warning("realtime session lost (%s): reconnecting and replaying", reason)
         self._active_response = None
+        self._replayed = dict(self._answered)
         result = await self.connect()
         items = self.history.replay_items(result.model.protocol)
         for item in items:
@@ -188,11 +273,15 @@ class ResilientSession:
 
     async def send_text(self, text: str) -> None:
         """Add a user text message."""
+        self._user_spoke()
         self.history.add_user(text)
         await self.session.create_text_item(text)
 
     async def send_function_output(self, call_id: str, output: str) -> None:
         """Answer a function call (then call create_response)."""
+        key = self._open_calls.pop(call_id, None)
+        if key is not None:
+            self._answered[key] = output
         self.history.add_function_output(call_id, output)
         await self.session.create_function_call_output(call_id, output)
 

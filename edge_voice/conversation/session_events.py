@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from edge_voice.conversation.resilient_session import LinkRestored
 from edge_voice.conversation.states import Status, Trigger
@@ -31,6 +32,18 @@ class SessionEventHandler:
         self.pending_calls = 0
         self.response_idle = asyncio.Event()
         self.response_idle.set()
+        self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
+            ev.SpeechStarted: self._speech_started,
+            ev.SpeechStopped: self._speech_stopped,
+            ev.UserTranscript: self._user_transcript,
+            ev.ResponseCreated: self._response_created,
+            ev.AudioDelta: self._audio,
+            ev.TranscriptDone: self._transcript_done,
+            ev.FunctionCallRequest: self._function_call_request,
+            ev.ResponseDone: self._response_done,
+            ev.ServerError: self._server_error,
+            LinkRestored: self._link_restored,
+        }
 
     @property
     def model(self) -> str:
@@ -39,51 +52,60 @@ class SessionEventHandler:
         return link.result.model.name if link is not None else self.a.config.openai.model
 
     async def handle(self, event: ev.RealtimeEvent | LinkRestored) -> None:
-        """Handle one event of the current session."""
+        """Handle one event of the current session (events nobody acts on are ignored)."""
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    async def _speech_started(self, event: ev.SpeechStarted) -> None:
         a = self.a
-        if isinstance(event, ev.SpeechStarted):
+        a.cancel_timer()
+        if a.status is Status.RESPONDING:
+            await a.barge_in()  # only reached with echo cancellation: the mic is open
+        else:
+            a.machine.fire_if_possible(Trigger.SPEECH)
+
+    async def _speech_stopped(self, event: ev.SpeechStopped) -> None:
+        a = self.a
+        a.metrics.speech_stopped()
+        if a.status is Status.LISTENING:
+            a.set_timer(a.listen_timeout_s)  # the answer should start well within this
+
+    async def _user_transcript(self, event: ev.UserTranscript) -> None:
+        self.a.bus.publish(
+            Transcript(role="user", text=event.text, item_id=event.item_id, model=self.model)
+        )
+
+    async def _response_created(self, event: ev.ResponseCreated) -> None:
+        a = self.a
+        self.response_idle.clear()
+        if a.status is not Status.IDLE:
             a.cancel_timer()
-            if a.status is Status.RESPONDING:
-                await a.barge_in()  # only reached with echo cancellation: the mic is open
-            else:
-                a.machine.fire_if_possible(Trigger.SPEECH)
-        elif isinstance(event, ev.SpeechStopped):
-            a.metrics.speech_stopped()
-            if a.status is Status.LISTENING:
-                a.set_timer(a.listen_timeout_s)  # the answer should start well within this
-        elif isinstance(event, ev.UserTranscript):
-            a.bus.publish(
-                Transcript(role="user", text=event.text, item_id=event.item_id, model=self.model)
+            a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
+
+    async def _transcript_done(self, event: ev.TranscriptDone) -> None:
+        self.a.bus.publish(
+            Transcript(
+                role="assistant",
+                text=event.text,
+                item_id=event.item_id,
+                response_id=event.response_id,
+                model=self.model,
             )
-        elif isinstance(event, ev.ResponseCreated):
-            self.response_idle.clear()
-            if a.status is not Status.IDLE:
-                a.cancel_timer()
-                a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
-        elif isinstance(event, ev.AudioDelta):
-            await self._audio(event)
-        elif isinstance(event, ev.TranscriptDone):
-            a.bus.publish(
-                Transcript(
-                    role="assistant",
-                    text=event.text,
-                    item_id=event.item_id,
-                    response_id=event.response_id,
-                    model=self.model,
-                )
-            )
-        elif isinstance(event, ev.FunctionCallRequest):
-            self.pending_calls += 1
-            a.spawn(self._function_call(event))
-        elif isinstance(event, ev.ResponseDone):
-            await self._response_done(event)
-        elif isinstance(event, ev.ServerError):
-            if event.code not in BENIGN_ERRORS:
-                a.report_error(event.code or event.type, event.message)
-        elif isinstance(event, LinkRestored):
-            log.info("session restored on %s (%s)", event.model, event.reason)
-            self.response_idle.set()
-            a.publish_state()
+        )
+
+    async def _function_call_request(self, event: ev.FunctionCallRequest) -> None:
+        self.pending_calls += 1
+        self.a.spawn(self._function_call(event))
+
+    async def _server_error(self, event: ev.ServerError) -> None:
+        if event.code not in BENIGN_ERRORS:
+            self.a.report_error(event.code or event.type, event.message)
+
+    async def _link_restored(self, event: LinkRestored) -> None:
+        log.info("session restored on %s (%s)", event.model, event.reason)
+        self.response_idle.set()
+        self.a.publish_state()
 
     async def _audio(self, event: ev.AudioDelta) -> None:
         a = self.a
@@ -96,10 +118,8 @@ class SessionEventHandler:
 
     async def _function_call(self, call: ev.FunctionCallRequest) -> None:
         a = self.a
-        a.metrics.function_call_published(call.call_id)
         try:
-            output = await a.calls.call(call.call_id, call.name, call.arguments, self.model)
-            a.metrics.function_call_result(call.call_id)
+            output = await self._call_output(call)
             link = a.link
             if link is None:
                 return
@@ -116,6 +136,19 @@ class SessionEventHandler:
                 await a.link.create_response()
             except RealtimeError as exc:
                 a.report_error(exc.code or type(exc).__name__, str(exc))
+
+    async def _call_output(self, call: ev.FunctionCallRequest) -> str:
+        """The call's output: asked for (published), or the one given before a drop."""
+        a = self.a
+        link = a.link
+        replayed = link.replayed_output(call.name, call.arguments) if link is not None else None
+        if replayed is not None:
+            log.info("%s was answered before the link was lost: not calling it again", call.name)
+            return replayed
+        a.metrics.function_call_published(call.call_id)
+        output = await a.calls.call(call.call_id, call.name, call.arguments, self.model)
+        a.metrics.function_call_result(call.call_id)
+        return output
 
     async def _response_done(self, event: ev.ResponseDone) -> None:
         a = self.a

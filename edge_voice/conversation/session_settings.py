@@ -1,9 +1,10 @@
-"""What the next session asks for, from the effective config: migration and session settings."""
+"""What the next session asks for, from the effective config: migration, session, replay limits."""
 
 from __future__ import annotations
 
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.conversation.function_calls import ToolRegistry
+from edge_voice.conversation.resilient_session import ReplayLimits
 from edge_voice.models.features import VoicePreference
 from edge_voice.models.migration import MigrationSettings
 from edge_voice.realtime.session_builders import SessionSettings
@@ -32,4 +33,12 @@ def migration_settings(cfg: EdgeVoiceConfig) -> MigrationSettings:
         disable_new_features=cfg.openai.disable_new_features,
         voice=VoicePreference(cfg.voice.primary, cfg.voice.fallback, cfg.voice.auto_select),
         fallback_cooldown_s=cfg.openai.fallback_cooldown_s,
+    )
+
+
+def replay_limits(cfg: EdgeVoiceConfig) -> ReplayLimits:
+    """How often one conversation may reconnect and re-ask a cut answer."""
+    return ReplayLimits(
+        max_reconnects=cfg.conversation.max_reconnects,
+        max_resumed_responses=cfg.conversation.max_resumed_responses,
     )

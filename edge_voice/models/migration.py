@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -55,6 +55,7 @@ __all__ = [
     "UnknownModelError",
     "default_catalog",
     "realtime_opener",
+    "spent_models",
 ]
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,20 @@ def fallback_reason(exc: RealtimeError) -> str:
     return exc.code or type(exc).__name__
 
 
+def spent_models(exc: RealtimeError) -> set[str]:
+    """Models that retrying the same connect cannot help after `exc`.
+
+    A model that refused for good would refuse again, and one that timed out has used its
+    connect timeout: trying it again would only make the user wait another one.
+    """
+    failures = exc.failures if isinstance(exc, AllModelsFailedError) else [(exc.model, exc)]
+    return {
+        model
+        for model, error in failures
+        if model is not None and (isinstance(error, ConnectTimeout) or not error.retryable)
+    }
+
+
 class ModelMigration(Generic[S]):
     """Connects to the right model: primary, legacy or fallback, as `model_selection` says."""
 
@@ -166,22 +181,46 @@ class ModelMigration(Generic[S]):
         self.breaker = CircuitBreaker(settings.fallback_cooldown_s, clock=clock)
         self.active_model: str | None = None
         self.fallback_active = False
+        #: Models that refused for a reason retrying cannot fix: when, and the error.
+        self._refused: dict[str, tuple[float, RealtimeError]] = {}
 
     def update(self, settings: MigrationSettings, catalog: ModelCatalog | None = None) -> None:
         """Apply a new config for the next connection (a running session is not touched)."""
         if settings.model != self.settings.model:
             self.breaker.reset()  # a new primary starts with a clean record
+        if settings != self.settings:
+            self._refused.clear()  # e.g. another voice may be accepted where this one was not
         self.breaker.cooldown_s = settings.fallback_cooldown_s
         self.settings = settings
         if catalog is not None:
             self._catalog = catalog
 
-    def plan(self, preferred_model: str | None = None) -> list[str]:
-        """The models `connect` would try now, in order."""
+    def plan(self, preferred_model: str | None = None, skip: Collection[str] = ()) -> list[str]:
+        """The models `connect` would try now, in order (none of `skip`)."""
+        return self._plan(preferred_model, skip)[0]
+
+    def _plan(
+        self, preferred_model: str | None, skip: Collection[str]
+    ) -> tuple[list[str], list[tuple[str, RealtimeError]]]:
+        """Models to try, and the recent refusals of the ones left out for them."""
         s = self.settings
         primary = preferred_model or s.model
         state = self.breaker.state if primary == s.model else BreakerState.CLOSED
-        return candidate_models(s.model_selection, primary, s.legacy_model, state)
+        candidates = [
+            name
+            for name in candidate_models(s.model_selection, primary, s.legacy_model, state)
+            if name not in skip
+        ]
+        # A model that refused for good within the cool-down is no fallback target: it would
+        # refuse again, and announcing a fallback to it would mislead. Alone, it is still tried.
+        live = [name for name in candidates if not self._refused_now(name)] or candidates[:1]
+        left_out = [(name, self._refused[name][1]) for name in candidates if name not in live]
+        return live, left_out
+
+    def _refused_now(self, model: str) -> bool:
+        refused = self._refused.get(model)
+        cooldown_s = self.settings.fallback_cooldown_s
+        return refused is not None and self._clock() - refused[0] < cooldown_s
 
     def fit(self, base: SessionSettings, model: str | ModelInfo) -> FittedSettings:
         """`base` fitted to `model`: voice chosen, unsupported features dropped."""
@@ -191,12 +230,18 @@ class ModelMigration(Generic[S]):
         )
 
     async def connect(
-        self, base: SessionSettings, preferred_model: str | None = None
+        self,
+        base: SessionSettings,
+        preferred_model: str | None = None,
+        *,
+        skip: Collection[str] = (),
     ) -> ConnectResult[S]:
-        """Open a session on the first model that accepts us; fall back on refusals only."""
-        candidates = self.plan(preferred_model)
+        """Open a session on the first model that accepts us; fall back on refusals only.
+
+        `skip` names models a retry must not try again (see `spent_models`).
+        """
+        candidates, failures = self._plan(preferred_model, skip)
         primary = preferred_model or self.settings.model
-        failures: list[tuple[str, RealtimeError]] = []
         fallback: FallbackEvent | None = None
         for index, name in enumerate(candidates):
             info = self._catalog.get(name)
@@ -210,6 +255,9 @@ class ModelMigration(Generic[S]):
                 )
                 if not exc.fallback_worthy:
                     raise  # a bad key or no network: every model would fail the same way
+                if not exc.retryable:
+                    # Noted before the breaker opens, so it is forgotten by the time of the probe.
+                    self._refused[name] = (self._clock(), exc)
                 if name == self.settings.model and self.settings.model_selection == "auto":
                     self.breaker.record_failure()
                 failures.append((name, exc))
@@ -219,6 +267,7 @@ class ModelMigration(Generic[S]):
                     self._emit(fallback)
                 continue
             self._emit(ConnectAttempt(name, True, self._clock() - started))
+            self._refused.pop(name, None)
             self._landed(name, primary)
             for degradation in self._reporter.new(fitted.degraded):
                 log.info(

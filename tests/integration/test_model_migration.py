@@ -210,6 +210,34 @@ async def test_every_model_refused_reports_each_reason(sim: RealtimeSimulator) -
     ]
 
 
+async def test_a_model_that_refused_is_no_fallback_target_until_the_cooldown_ends(
+    sim: RealtimeSimulator,
+) -> None:
+    clock = FakeClock()
+    events: list[MigrationEvent] = []
+    mig = migration(sim, events, clock=clock, fallback_cooldown_s=300)
+    sim.config.refuse_models.add(NEW)
+    sim.config.not_found_models.add(OLD)
+    for _ in range(2):
+        with pytest.raises(AllModelsFailedError) as info:
+            await mig.connect(BASE)
+        clock.now += 100
+    # The second time the refusal is remembered, named, and not announced as a way out.
+    assert {m: e.code for m, e in info.value.failures} == {
+        NEW: "invalid_model",
+        OLD: "model_not_found",
+    }
+    assert [c.model for c in sim.connections] == [NEW, OLD, OLD]
+    assert [e for e in events if isinstance(e, FallbackEvent)] == [
+        FallbackEvent(NEW, OLD, "invalid_model")
+    ]
+    clock.now += 100  # cool-down over: the primary is probed, and a candidate again
+    sim.config.refuse_models.clear()
+    result = await mig.connect(BASE)
+    await result.session.close()
+    assert result.model.name == NEW
+
+
 async def test_disable_new_features_sends_none_of_them(sim: RealtimeSimulator) -> None:
     semantic = SessionSettings(
         model=NEW, voice="marin", turn_detection="semantic_vad", mcp_servers=(MCP,)

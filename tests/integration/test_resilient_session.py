@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession, can_retry
+from edge_voice.conversation.resilient_session import (
+    LinkRestored,
+    RealtimeUnstableError,
+    ReplayLimits,
+    ResilientSession,
+    can_retry,
+)
 from edge_voice.models.fallback import Backoff
 from edge_voice.models.features import VoicePreference
 from edge_voice.models.migration import (
+    AllModelsFailedError,
     FallbackEvent,
     MigrationEvent,
     MigrationSettings,
@@ -158,18 +167,60 @@ async def test_bad_key_stops_at_once_without_a_retry_storm(sim: RealtimeSimulato
     assert sim.connection_count == 1
 
 
-async def test_transient_failure_is_retried_with_backoff(sim: RealtimeSimulator) -> None:
+async def test_a_timed_out_model_is_not_waited_for_again(sim: RealtimeSimulator) -> None:
     sim.config.stall_models.update({NEW, OLD})
     migration = ModelMigration(
         MigrationSettings(), realtime_opener(KEY, sim.url, connect_timeout_s=0.2)
     )
     conv = ResilientSession(
-        migration, SETTINGS, max_connect_attempts=2, backoff=Backoff(base_s=0.01, cap_s=0.02)
+        migration, SETTINGS, max_connect_attempts=5, backoff=Backoff(base_s=0.01, cap_s=0.02)
     )
-    with pytest.raises(Exception) as info:
+    with pytest.raises(AllModelsFailedError) as info:
         await conv.connect()
     assert "connect_timeout" in str(info.value)
-    assert sim.connection_count == 4  # two attempts, each trying both models
+    assert [c.model for c in sim.connections] == [NEW, OLD]  # one timeout each, not five
+
+
+async def test_a_fast_transient_failure_is_retried_with_backoff() -> None:
+    with socket.socket() as probe:  # a port nobody listens on yet: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with contextlib.AsyncExitStack() as stack:
+        delays: list[float] = []
+
+        async def sleep(delay: float) -> None:  # the backoff: the server comes up meanwhile
+            delays.append(delay)
+            if len(delays) == 2:
+                await stack.enter_async_context(RealtimeSimulator(SimConfig(port=port)))
+
+        migration = ModelMigration(
+            MigrationSettings(),
+            realtime_opener(KEY, f"ws://127.0.0.1:{port}/v1/realtime", connect_timeout_s=5),
+        )
+        conv = ResilientSession(migration, SETTINGS, backoff=Backoff(base_s=0.01), sleep=sleep)
+        result = await conv.connect()
+        assert result.model.name == NEW and len(delays) == 2
+        await conv.close()
+
+
+async def test_replay_limits_count_per_conversation(sim: RealtimeSimulator) -> None:
+    conv = link(sim, limits=ReplayLimits(max_reconnects=1))
+    await conv.connect()
+    stream = conv.events()
+    sim.config.drop_after_audio_deltas = 1
+    for _ in range(2):  # one drop in each of two conversations on the same warm link
+        await conv.begin_conversation()
+        await conv.send_text("What time is it?")
+        await conv.create_response()
+        await next_of(stream, LinkRestored)
+    await conv.send_text("What time is it?")  # a second drop in the second conversation
+    await conv.create_response()
+    with pytest.raises(RealtimeUnstableError) as info:
+        await next_of(stream, LinkRestored)
+    assert info.value.code == "realtime_unstable"
+    assert "max_reconnects is 1" in str(info.value)
+    assert sim.connection_count == 3
+    await conv.close()
 
 
 def test_quota_is_never_retried() -> None:

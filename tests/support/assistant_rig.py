@@ -20,6 +20,7 @@ from edge_voice.events import Event, EventBus
 from edge_voice.metrics.migration_listener import metrics_listener
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import (
+    MigrationEvent,
     ModelMigration,
     realtime_opener,
 )
@@ -62,6 +63,8 @@ class Rig:
     bus: EventBus
     events: list[Event] = field(default_factory=list)
     reply_wav: Path | None = None
+    #: What ModelMigration announced (attempts, fallbacks), in order.
+    migration_events: list[MigrationEvent] = field(default_factory=list)
 
     def of(self, kind: type[Any]) -> list[Any]:
         """Published events of one type."""
@@ -72,11 +75,16 @@ def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = Fa
     """An assistant on real components; every published event is recorded."""
     bus = EventBus()
     metrics = PerformanceMetrics()
+    migration_events: list[MigrationEvent] = []
     migration = ModelMigration(
         migration_settings(cfg),
-        realtime_opener("sk-test-assistant-0001", cfg.openai.base_url, connect_timeout_s=5),
+        realtime_opener(
+            "sk-test-assistant-0001",
+            cfg.openai.base_url,
+            connect_timeout_s=cfg.openai.connect_timeout_s,
+        ),
         catalog=cfg.catalog(),
-        on_event=metrics_listener(metrics),
+        on_event=metrics_listener(metrics, then=migration_events.append),
     )
     calls = FunctionCallBroker(
         ToolRegistry(cfg.tools), bus, deadline_ms=cfg.conversation.function_deadline_ms
@@ -90,7 +98,7 @@ def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = Fa
         wake=WakeWordDetector.from_config(cfg.wakeword),
         sink=parse_sink(f"wav:{reply_wav}", realtime=sink_realtime),
     )
-    rig = Rig(assistant, bus, reply_wav=reply_wav)
+    rig = Rig(assistant, bus, reply_wav=reply_wav, migration_events=migration_events)
     queue = bus.subscribe()
 
     async def record() -> None:
