@@ -48,6 +48,7 @@ class WakeWord(Protocol):
 
     def process(self, frame: bytes) -> Sequence[Detection]: ...
     def reset(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Assistant:
@@ -99,6 +100,11 @@ class Assistant:
     def config(self) -> EdgeVoiceConfig:
         """The effective config (owned by the config store)."""
         return self._config()
+
+    @property
+    def wake_word(self) -> WakeWord:
+        """The wake word detector listening now."""
+        return self._wake
 
     # --- the audio loop ----------------------------------------------------------------------
 
@@ -284,6 +290,7 @@ class Assistant:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.sink.close()
+        self._wake.close()
 
     # --- controls for the MQTT bridge --------------------------------------------------------
 
@@ -307,7 +314,8 @@ class Assistant:
 
     def replace_wake_word(self, wake: WakeWord) -> None:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
-        self._wake = wake
+        old, self._wake = self._wake, wake
+        old.close()  # its interpreters are native memory: free them now
 
     def config_changed(self) -> None:
         """The effective config changed: the next session uses it."""
