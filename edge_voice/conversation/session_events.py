@@ -1,4 +1,5 @@
-"""What the assistant does with each realtime event: play, publish, call functions, account."""
+"""The downlink: each realtime event of the assistant's session, handled (play, publish, call
+functions, account) by one task that reads one session after the other."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from edge_voice.conversation.resilient_session import LinkRestored
+from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import MetricsUpdated, ResponseCompleted, Transcript
 from edge_voice.realtime import normalized as ev
@@ -40,6 +41,17 @@ class SessionEventHandler:
 
     async def handle(self, event: ev.RealtimeEvent | LinkRestored) -> None:
         """Handle one event of the current session."""
+        if isinstance(event, ev.SpeechStarted | ev.SpeechStopped | ev.ResponseCreated):
+            await self._turn(event)
+        elif isinstance(event, LinkRestored):
+            log.info("session restored on %s (%s)", event.model, event.reason)
+            self.response_idle.set()
+            self.a.publish_state()
+        else:
+            await self._output(event)
+
+    async def _turn(self, event: ev.SpeechStarted | ev.SpeechStopped | ev.ResponseCreated) -> None:
+        """Who speaks now: the user started or stopped, or the model began an answer."""
         a = self.a
         if isinstance(event, ev.SpeechStarted):
             a.cancel_timer()
@@ -51,15 +63,19 @@ class SessionEventHandler:
             a.metrics.speech_stopped()
             if a.status is Status.LISTENING:
                 a.set_timer(a.listen_timeout_s)  # the answer should start well within this
-        elif isinstance(event, ev.UserTranscript):
-            a.bus.publish(
-                Transcript(role="user", text=event.text, item_id=event.item_id, model=self.model)
-            )
-        elif isinstance(event, ev.ResponseCreated):
+        else:
             self.response_idle.clear()
             if a.status is not Status.IDLE:
                 a.cancel_timer()
                 a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
+
+    async def _output(self, event: ev.RealtimeEvent) -> None:
+        """What the session produced: transcripts, audio, function calls, the end, errors."""
+        a = self.a
+        if isinstance(event, ev.UserTranscript):
+            a.bus.publish(
+                Transcript(role="user", text=event.text, item_id=event.item_id, model=self.model)
+            )
         elif isinstance(event, ev.AudioDelta):
             await self._audio(event)
         elif isinstance(event, ev.TranscriptDone):
@@ -77,13 +93,8 @@ class SessionEventHandler:
             a.spawn(self._function_call(event))
         elif isinstance(event, ev.ResponseDone):
             await self._response_done(event)
-        elif isinstance(event, ev.ServerError):
-            if event.code not in BENIGN_ERRORS:
-                a.report_error(event.code or event.type, event.message)
-        elif isinstance(event, LinkRestored):
-            log.info("session restored on %s (%s)", event.model, event.reason)
-            self.response_idle.set()
-            a.publish_state()
+        elif isinstance(event, ev.ServerError) and event.code not in BENIGN_ERRORS:
+            a.report_error(event.code or event.type, event.message)
 
     async def _audio(self, event: ev.AudioDelta) -> None:
         a = self.a
@@ -145,3 +156,47 @@ class SessionEventHandler:
         # The tracker stays: playback usually runs past response.done, and a barge-in then
         # still has to truncate the item to what was heard.
         a.spawn(a.answered())  # playback drains in real time; keep reading events meanwhile
+
+
+class Downlink:
+    """The downlink task: reads the events of each session the assistant opens, in turn."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.a = assistant
+        self.handler = SessionEventHandler(assistant)
+        self._links: asyncio.Queue[ResilientSession | None] = asyncio.Queue()
+        self._reading: asyncio.Task[None] | None = None
+
+    def follow(self, link: ResilientSession) -> None:
+        """Read `link` (after the session read now, which has been closed, has ended)."""
+        self._links.put_nowait(link)
+
+    def close(self) -> None:
+        """End `run()`, at once even in the middle of a reconnect."""
+        self._links.put_nowait(None)
+        if self._reading is not None:
+            self._reading.cancel()
+
+    async def run(self) -> None:
+        """Read each session until `close()`."""
+        while (link := await self._links.get()) is not None:
+            reading = asyncio.create_task(self._read(link), name="edge_voice.downlink.read")
+            self._reading = reading
+            try:
+                await asyncio.wait([reading])  # a cancelled reading (close) is no error here
+            finally:
+                self._reading = None
+                reading.cancel()  # when this task itself is being cancelled
+                await asyncio.gather(reading, return_exceptions=True)
+            if not reading.cancelled() and (error := reading.exception()) is not None:
+                log.error("reading the realtime session failed", exc_info=error)
+
+    async def _read(self, link: ResilientSession) -> None:
+        a = self.a
+        try:
+            async for event in link.events():
+                await self.handler.handle(event)
+        except RealtimeError as exc:
+            log.warning("realtime session ended: %s", exc)
+            a.report_error(exc.code or type(exc).__name__, f"conversation ended: {exc}")
+            await a.end_conversation(close_link=True)
