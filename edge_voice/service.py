@@ -28,6 +28,7 @@ from edge_voice.models.migration import (
     MigrationEvent,
     ModelMigration,
     ModelRecovered,
+    SessionOpener,
     realtime_opener,
 )
 from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
@@ -48,15 +49,35 @@ class Service:
     bridge: MqttBridge
 
     async def run(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
-        """Serve until the source ends (with exit_on_eof: and its conversation completed)."""
-        bridge_task = asyncio.create_task(self.bridge.run(), name="edge_voice.bridge")
+        """Serve until the source ends (with exit_on_eof: and its conversation completed).
+
+        Source, uplink, downlink and bridge are tasks of one group, joined by bounded queues.
+        Cancelled (SIGTERM), it still stops in order: the assistant closes, then the bridge
+        publishes its goodbye; cancelling the whole group would cut both off at once.
+        """
         self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot().as_dict()))
+        assistant = self.assistant
+        cancelled = False
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.bridge.run(), name="edge_voice.bridge")
+            tasks.create_task(assistant.uplink.run(), name="edge_voice.uplink")
+            tasks.create_task(assistant.downlink.run(), name="edge_voice.downlink")
+            source_task = tasks.create_task(
+                self._listen(source, exit_on_eof=exit_on_eof), name="edge_voice.source"
+            )
+            try:
+                await asyncio.wait([source_task])
+            except asyncio.CancelledError:
+                cancelled = True
+                source_task.cancel()  # its `finally` closes the assistant and stops the bridge
+        if cancelled:
+            raise asyncio.CancelledError
+
+    async def _listen(self, source: AsyncIterator[bytes], *, exit_on_eof: bool) -> None:
         try:
-            await self.assistant.run(source, exit_on_eof=exit_on_eof)
+            await self.assistant.mic.listen(source, exit_on_eof=exit_on_eof)  # closes at the end
         finally:
-            await self.assistant.close()
-            self.bridge.stop()
-            await asyncio.gather(bridge_task, return_exceptions=True)
+            self.bridge.stop()  # after the assistant's last state, so the broker gets it
 
 
 def build_service(
@@ -66,8 +87,12 @@ def build_service(
     sink: AudioSink,
     bridge_options: BridgeOptions | None = None,
     today: dt.date | None = None,
+    opener: SessionOpener[RealtimeSession] | None = None,
 ) -> Service:
-    """Wire the parts for `cfg` (the file config; runtime changes live in the store)."""
+    """Wire the parts for `cfg` (the file config; runtime changes live in the store).
+
+    `opener` replaces the realtime connection every deployment uses (tests: a faulty one).
+    """
     for warning in config_warnings(cfg, today or dt.date.today()):
         log.warning("%s", warning)
     store = ConfigStore(cfg)
@@ -88,7 +113,8 @@ def build_service(
 
     migration = ModelMigration(
         migration_settings(effective),
-        realtime_opener(
+        opener
+        or realtime_opener(
             api_key, effective.openai.base_url, connect_timeout_s=effective.openai.connect_timeout_s
         ),
         catalog=effective.catalog(),

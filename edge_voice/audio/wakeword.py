@@ -171,6 +171,8 @@ class WakeWordDetector:
         """Each model's highest score in the last processed frame."""
         self.frames = 0
         self.process_time_s = 0.0
+        self.closed = False
+        """Whether `close()` freed the interpreters (the detector cannot score any more)."""
         # openWakeWord fills 8 s of silence into its buffers on the first chunk: pay that here.
         self._score(SILENCE_FRAME)
         self._silence = _Snapshot(self._features, self._models)
@@ -207,6 +209,8 @@ class WakeWordDetector:
         """Score one frame (80 ms, PCM16 mono 16 kHz); return the models that detected."""
         if len(frame) % SAMPLE_WIDTH:
             raise ValueError(f"PCM16 frames have an even number of bytes, got {len(frame)}")
+        if self.closed:  # the interpreters are gone: TFLite would crash the process
+            raise RuntimeError("the wake word detector is closed")
         started = time.perf_counter()
         self._samples += len(frame) // SAMPLE_WIDTH
         now = self.audio_time_s
@@ -228,7 +232,8 @@ class WakeWordDetector:
         self._silence.restore(self._features, self._models)
 
     def close(self) -> None:
-        """Free the TFLite interpreters."""
+        """Free the TFLite interpreters (again: nothing happens)."""
+        self.closed = True
         for model in self._models.values():
             model.close()
         self._features.close()

@@ -5,25 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
-from edge_voice.audio.resample import upsampler
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import voice_for_next_session
 from edge_voice.conversation.function_calls import FunctionCallBroker
-from edge_voice.conversation.playback import PlaybackTracker
+from edge_voice.conversation.microphone import Microphone, WakeWord
+from edge_voice.conversation.playback import PlaybackTracker, Truncation
 from edge_voice.conversation.resilient_session import ResilientSession
-from edge_voice.conversation.session_events import SessionEventHandler
+from edge_voice.conversation.session_events import Downlink
 from edge_voice.conversation.session_settings import (
     migration_settings,
     replay_limits,
     session_settings,
 )
 from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
-from edge_voice.events import ErrorOccurred, EventBus, ServiceState, WakeDetected
+from edge_voice.conversation.uplink import Uplink
+from edge_voice.events import ErrorOccurred, EventBus, ServiceState
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import ModelMigration
 from edge_voice.mqtt.commands import ToolDeclaration
@@ -32,26 +32,8 @@ from edge_voice.realtime.session import RealtimeSession
 
 log = logging.getLogger(__name__)
 
-#: Frames kept while the session opens, so "hey jarvis, turn on the light" needs no pause.
-PREROLL_FRAMES = 125  # 10 s of 80 ms frames
 #: After the wake word, how long to wait for the user to start speaking at least.
 MIN_LISTEN_S = 5.0
-
-
-class Detection(Protocol):
-    """A wake word detection."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-
-
-class WakeWord(Protocol):
-    """The wake word engine: 80 ms frames of 16 kHz PCM16 in, detections out."""
-
-    def process(self, frame: bytes) -> Sequence[Detection]: ...
-    def reset(self) -> None: ...
 
 
 class Assistant:
@@ -75,19 +57,16 @@ class Assistant:
         self.bus = bus
         self.metrics = metrics
         self.calls = calls
-        self._wake = wake
         self.sink = sink
         self._on_completed = on_conversation_completed or (lambda: None)
-        self._arbitrate = arbitrate
         self.machine = ConversationStateMachine(self._state_changed)
         self.link: ResilientSession | None = None
         self.tracker = PlaybackTracker()
-        self._handler = SessionEventHandler(self)
-        self._preroll: deque[bytes] = deque(maxlen=PREROLL_FRAMES)
-        self._upsampler = upsampler()
+        self.uplink = Uplink(lambda: self.link, self.report_error)
+        self.downlink = Downlink(self)
+        self.mic = Microphone(self, wake, arbitrate)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.Task[None] | None = None
-        self._events_task: asyncio.Task[None] | None = None
         self._pending_config: dict[str, str] = {}
         self.source_ended = False
         self.completed_in_conversation = False
@@ -104,53 +83,21 @@ class Assistant:
         """The effective config (owned by the config store)."""
         return self._config()
 
-    # --- the audio loop ----------------------------------------------------------------------
+    @property
+    def wake_word(self) -> WakeWord:
+        """The wake word detector listening now."""
+        return self.mic.wake
+
+    # --- the audio path ----------------------------------------------------------------------
 
     async def run(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
-        """Consume microphone frames until the source ends (then, optionally, finish up)."""
-        self.publish_state()
-        async for frame in source:
-            await self.on_frame(frame)
-        self.source_ended = True
-        log.info("audio source ended")
-        if exit_on_eof:
-            await self.finish()
-
-    async def on_frame(self, frame: bytes) -> None:
-        """One 80 ms frame of 16 kHz PCM16 from the microphone."""
-        status = self.status
-        if status is Status.IDLE:
-            best = self._detect(frame)
-            if best is not None and await self._won_arbitration(best):
-                await self.wake()
-        elif status is Status.AWAKE:
-            self._preroll.append(frame)
-        elif status in (Status.LISTENING, Status.FOLLOW_UP):
-            await self._send_mic(frame)
-        elif self.config.audio.echo_cancelled:
-            await self._send_mic(frame)  # server VAD hears the user over the answer
-        elif self._detect(frame) is not None:
-            await self.barge_in()  # mic gated while speaking: the wake word interrupts
-
-    def _detect(self, frame: bytes) -> Detection | None:
-        detections = self._wake.process(frame)
-        if not detections:
-            return None
-        best = max(detections, key=lambda d: d.score)
-        self.bus.publish(WakeDetected(wakeword=best.name, score=float(best.score)))
-        return best
-
-    async def _won_arbitration(self, detection: Detection) -> bool:
-        if self._arbitrate is None or self.config.wakeword.arbitration_group is None:
-            return True
-        won = await self._arbitrate(float(detection.score))
-        if not won:
-            log.info("another device heard the wake word better; staying idle")
-        return won
-
-    async def _send_mic(self, frame: bytes) -> None:
-        if self.link is not None:
-            await self.link.append_audio(self._upsampler.process(frame))
+        """The audio path on its own (the service adds the MQTT bridge): until the source ends."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.uplink.run(), name="edge_voice.uplink")
+            tasks.create_task(self.downlink.run(), name="edge_voice.downlink")
+            tasks.create_task(
+                self.mic.listen(source, exit_on_eof=exit_on_eof), name="edge_voice.source"
+            )
 
     # --- conversation lifecycle --------------------------------------------------------------
 
@@ -160,9 +107,11 @@ class Assistant:
             if self.machine.fire_if_possible(Trigger.WAKE):
                 await self.barge_in_cleanup()
             return
-        self._wake.reset()
-        self._preroll.clear()
-        self._upsampler.reset()
+        self.begin()
+
+    def begin(self) -> None:
+        """From idle: open the session (the wake word was heard and may be answered)."""
+        self.mic.wake.reset()  # forget the wake word itself
         self.machine.fire(Trigger.WAKE)
         self.spawn(self._open_session())
 
@@ -182,7 +131,7 @@ class Assistant:
                 )
                 await link.connect(preferred)
                 self.link = link
-                self._events_task = self.spawn(self._consume(link))
+                self.downlink.follow(link)
             else:
                 await self.link.begin_conversation()
         except RealtimeError as exc:
@@ -191,10 +140,8 @@ class Assistant:
             return
         self.metrics.begin_conversation()
         self.completed_in_conversation = False
-        if not self.machine.fire_if_possible(Trigger.CONNECTED):
-            return  # stopped while connecting
-        while self._preroll:
-            await self._send_mic(self._preroll.popleft())
+        if self.machine.fire_if_possible(Trigger.CONNECTED):  # else: stopped while connecting
+            self.uplink.open()  # what was said since the wake word goes first
 
     async def _budget(self) -> tuple[bool, str | None]:
         """Whether a conversation may start, and the model to use instead of the primary."""
@@ -210,26 +157,29 @@ class Assistant:
         log.info("%s: using %s", spent, budget.cheaper_model)
         return True, budget.cheaper_model
 
-    async def _consume(self, link: ResilientSession) -> None:
-        try:
-            async for event in link.events():
-                await self._handler.handle(event)
-        except RealtimeError as exc:
-            log.warning("realtime session ended: %s", exc)
-            self.report_error(exc.code or type(exc).__name__, f"conversation ended: {exc}")
-            await self.end_conversation(close_link=True)
-
     async def barge_in(self) -> None:
         """The user spoke over the answer: stop playback, truncate to what was heard, cancel."""
         if self.machine.fire_if_possible(Trigger.BARGE_IN):
             await self.barge_in_cleanup()
 
+    def interrupt(self) -> None:
+        """The wake word over the answer: stop playing now, tell the server in the background."""
+        if self.machine.fire_if_possible(Trigger.BARGE_IN):
+            self.spawn(self._retract(self._cut_playback()))
+
     async def barge_in_cleanup(self) -> None:
         """Stop playing and tell the server what the user actually heard."""
-        played = self.sink.flush_now()
-        cut = self.tracker.truncation(played)
+        await self._retract(self._cut_playback())
+
+    def _cut_playback(self) -> Truncation | None:
+        """Stop playing at once; where to cut the answer for what was heard."""
+        cut = self.tracker.truncation(self.sink.flush_now())
         self.tracker.reset()
-        self._upsampler.reset()
+        self.uplink.restart_stream()
+        return cut
+
+    async def _retract(self, cut: Truncation | None) -> None:
+        """Tell the server: the answer was heard only up to `cut`, and stop generating it."""
         if self.link is None:
             return
         with contextlib.suppress(RealtimeError):
@@ -275,20 +225,22 @@ class Assistant:
             self.spawn(link.close())
 
     async def finish(self) -> None:
-        """After the source ended: wait for the conversation to complete, then close."""
+        """After the source ended: wait for the conversation to complete."""
         if self.status is Status.FOLLOW_UP:
             self.machine.fire(Trigger.TIMEOUT)
         await self.idle.wait()
-        await self.close()
 
     async def close(self) -> None:
-        """Stop everything."""
+        """Stop everything: session, downlink and uplink, own tasks, sink, detector."""
         self.cancel_timer()
         await self.close_link()
+        self.downlink.close()  # at once, even in the middle of a reconnect
+        self.uplink.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.sink.close()
+        self.mic.close()
 
     # --- controls for the MQTT bridge --------------------------------------------------------
 
@@ -312,7 +264,7 @@ class Assistant:
 
     def replace_wake_word(self, wake: WakeWord) -> None:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
-        self._wake = wake
+        self.mic.replace(wake)
 
     def config_changed(self) -> None:
         """The effective config changed: the next session uses it."""
@@ -338,6 +290,7 @@ class Assistant:
             # Once the source has ended nobody can speak again: end the window at once.
             self.set_timer(0.0 if self.source_ended else self.config.conversation.follow_up_s)
         if new is Status.IDLE:
+            self.uplink.reset()  # nothing said from now on goes out without a wake word
             self.metrics.end_conversation()
             if self._pending_config:
                 self._drop_link()  # the config changed during the conversation

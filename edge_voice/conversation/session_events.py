@@ -1,4 +1,5 @@
-"""What the assistant does with each realtime event: play, publish, call functions, account."""
+"""The downlink: each realtime event of the assistant's session, handled (play, publish, call
+functions, account) by one task that reads one session after the other."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from edge_voice.conversation.resilient_session import LinkRestored
+from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import MetricsUpdated, ResponseCompleted, Transcript
 from edge_voice.realtime import normalized as ev
@@ -178,3 +179,47 @@ class SessionEventHandler:
         # The tracker stays: playback usually runs past response.done, and a barge-in then
         # still has to truncate the item to what was heard.
         a.spawn(a.answered())  # playback drains in real time; keep reading events meanwhile
+
+
+class Downlink:
+    """The downlink task: reads the events of each session the assistant opens, in turn."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.a = assistant
+        self.handler = SessionEventHandler(assistant)
+        self._links: asyncio.Queue[ResilientSession | None] = asyncio.Queue()
+        self._reading: asyncio.Task[None] | None = None
+
+    def follow(self, link: ResilientSession) -> None:
+        """Read `link` (after the session read now, which has been closed, has ended)."""
+        self._links.put_nowait(link)
+
+    def close(self) -> None:
+        """End `run()`, at once even in the middle of a reconnect."""
+        self._links.put_nowait(None)
+        if self._reading is not None:
+            self._reading.cancel()
+
+    async def run(self) -> None:
+        """Read each session until `close()`."""
+        while (link := await self._links.get()) is not None:
+            reading = asyncio.create_task(self._read(link), name="edge_voice.downlink.read")
+            self._reading = reading
+            try:
+                await asyncio.wait([reading])  # a cancelled reading (close) is no error here
+            finally:
+                self._reading = None
+                reading.cancel()  # when this task itself is being cancelled
+                await asyncio.gather(reading, return_exceptions=True)
+            if not reading.cancelled() and (error := reading.exception()) is not None:
+                log.error("reading the realtime session failed", exc_info=error)
+
+    async def _read(self, link: ResilientSession) -> None:
+        a = self.a
+        try:
+            async for event in link.events():
+                await self.handler.handle(event)
+        except RealtimeError as exc:
+            log.warning("realtime session ended: %s", exc)
+            a.report_error(exc.code or type(exc).__name__, f"conversation ended: {exc}")
+            await a.end_conversation(close_link=True)

@@ -80,4 +80,4 @@ async def test_model_and_voice_set_over_mqtt_apply_to_the_next_session(
     assert record.model == "gpt-realtime-2.1"
     assert updates[0][1]["session"]["audio"]["output"]["voice"] == "marin"
     assert service.store.effective.openai.model == "gpt-realtime-2.1"
-    assert service.assistant._wake.names == ("alexa", "hey_jarvis")  # reloaded at once
+    assert service.assistant.wake_word.names == ("alexa", "hey_jarvis")  # reloaded at once

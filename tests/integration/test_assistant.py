@@ -253,3 +253,17 @@ async def test_a_config_change_between_conversations_is_not_hidden_by_the_warm_s
         await rig.assistant.run(user(), exit_on_eof=True)
     assert [c.model for c in sim.connections] == ["gpt-realtime", "gpt-realtime-mini"]
     assert [r.model for r in rig.of(ResponseCompleted)] == ["gpt-realtime", "gpt-realtime-mini"]
+
+
+async def test_a_replaced_wake_word_detector_and_the_last_one_are_closed(tmp_path: Path) -> None:
+    from edge_voice.audio.wakeword import WakeWordDetector
+
+    rig = build_rig(make_config("ws://127.0.0.1:9", tmp_path), tmp_path / "reply.wav")
+    first = rig.assistant.wake_word
+    assert isinstance(first, WakeWordDetector)
+    second = WakeWordDetector(("alexa",))
+    rig.assistant.replace_wake_word(second)  # what a wakeword.* change does
+    assert first.closed  # its TFLite interpreters are freed, not left to the garbage collector
+    assert not second.closed
+    await rig.assistant.close()
+    assert second.closed

@@ -1,0 +1,128 @@
+"""The source task: every microphone frame is scored by the wake word, then routed by state.
+
+Nothing here waits on the network: frames for the session go into the uplink's bounded queue,
+and a wake word that needs the group's arbitration is claimed in a task of its own while the
+following frames are scored and held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Final, Protocol
+
+from edge_voice.conversation.states import Status
+from edge_voice.events import WakeDetected
+
+if TYPE_CHECKING:
+    from edge_voice.conversation.assistant import Assistant
+
+log = logging.getLogger(__name__)
+
+#: Where the microphone streams to the session (AWAKE: held until the session is ready).
+MIC_OPEN: Final = frozenset({Status.AWAKE, Status.LISTENING, Status.FOLLOW_UP})
+
+
+class Detection(Protocol):
+    """A wake word detection."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+class WakeWord(Protocol):
+    """The wake word engine: 80 ms frames of 16 kHz PCM16 in, detections out."""
+
+    def process(self, frame: bytes) -> Sequence[Detection]: ...
+    def reset(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Microphone:
+    """Reads the source for the assistant: scores, routes, claims the wake word."""
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        wake: WakeWord,
+        arbitrate: Callable[[float], Awaitable[bool]] | None = None,
+    ) -> None:
+        self.a = assistant
+        self.wake = wake
+        self._arbitrate = arbitrate
+        self._claim: asyncio.Task[None] | None = None
+
+    async def listen(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
+        """The source task: every frame until the source ends (with exit_on_eof: and the
+        conversation it started completed), then close the assistant (uplink, downlink too)."""
+        a = self.a
+        a.publish_state()
+        try:
+            async for frame in source:
+                self.on_frame(frame)
+            a.source_ended = True
+            log.info("audio source ended")
+            if exit_on_eof:
+                await a.finish()
+        finally:
+            await a.close()
+
+    def on_frame(self, frame: bytes) -> None:
+        """Score one 80 ms frame of 16 kHz PCM16, then route it; never waits."""
+        a = self.a
+        heard = self._score(frame)
+        status = a.status
+        if status is Status.IDLE:
+            if self._claim is not None:
+                a.uplink.put(frame)  # kept in case the group lets us answer
+            elif heard is not None:
+                self._heard(heard)
+        elif status in MIC_OPEN or a.config.audio.echo_cancelled:
+            a.uplink.put(frame)  # AWAKE: held until the session is ready
+        elif heard is not None:  # mic gated while speaking: the wake word interrupts
+            self._publish(heard)
+            a.interrupt()
+
+    def replace(self, wake: WakeWord) -> None:
+        """Listen with another detector from now on; the old one is closed."""
+        old, self.wake = self.wake, wake
+        old.close()  # its interpreters are native memory: free them now
+
+    def close(self) -> None:
+        """Free the detector."""
+        self.wake.close()
+
+    def _score(self, frame: bytes) -> Detection | None:
+        # Every frame, whatever the state: the detector hears one unbroken stream.
+        detections = self.wake.process(frame)
+        return max(detections, key=lambda d: d.score) if detections else None
+
+    def _publish(self, detection: Detection) -> None:
+        self.a.bus.publish(WakeDetected(wakeword=detection.name, score=float(detection.score)))
+
+    def _heard(self, detection: Detection) -> None:
+        self._publish(detection)
+        if self._arbitrate is None or self.a.config.wakeword.arbitration_group is None:
+            self.a.begin()
+            return
+        self.a.uplink.reset()
+        self._claim = self.a.spawn(self._claim_wake(self._arbitrate, float(detection.score)))
+
+    async def _claim_wake(
+        self, arbitrate: Callable[[float], Awaitable[bool]], score: float
+    ) -> None:
+        """Ask the group (its window waits here, not in the source loop); answer if ours is best."""
+        try:
+            won = await arbitrate(score)
+        finally:
+            self._claim = None
+        if self.a.status is not Status.IDLE:
+            return  # conversation/start came first: that conversation keeps what was held
+        if won:
+            self.a.begin()
+        else:
+            log.info("another device heard the wake word better; staying idle")
+            self.a.uplink.reset()
