@@ -17,7 +17,17 @@ from pydantic import (
     model_validator,
 )
 
+from edge_voice.audio.sinks import check_sink_spec
+from edge_voice.audio.sources import check_source_spec
 from edge_voice.audio.wakeword_names import BUILTIN_MODELS, is_model_spec
+from edge_voice.config.topic_rules import (
+    check_device_id,
+    check_ha_status_topic,
+    check_roots,
+    check_segment,
+    check_topic,
+    keyed,
+)
 from edge_voice.models.catalog import (
     KNOWN_FEATURES,
     TOKEN_CLASSES,
@@ -116,9 +126,12 @@ class MqttConfig(Section):
     @field_validator("base_topic", "discovery_prefix")
     @classmethod
     def _topic_root(cls, value: str) -> str:
-        if not value or any(c in value for c in "#+") or value.startswith("/"):
-            raise ValueError("must be a non-empty topic without wildcards or a leading '/'")
-        return value.rstrip("/")
+        return check_topic(value.rstrip("/"))
+
+    @field_validator("ha_status_topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        return check_topic(value)
 
 
 class AudioConfig(Section):
@@ -127,6 +140,18 @@ class AudioConfig(Section):
     source: str = "mic"
     sink: str = "speaker"
     echo_cancelled: bool = False
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        check_source_spec(value)
+        return value
+
+    @field_validator("sink")
+    @classmethod
+    def _sink(cls, value: str) -> str:
+        check_sink_spec(value)
+        return value
 
 
 class WakewordConfig(Section):
@@ -147,6 +172,11 @@ class WakewordConfig(Section):
                     f"{', '.join(BUILTIN_MODELS)}, or a path to a .tflite file"
                 )
         return value
+
+    @field_validator("arbitration_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        return None if value is None else check_segment(value)
 
 
 class ConversationConfig(Section):
@@ -243,6 +273,11 @@ class EdgeVoiceConfig(Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     models: dict[str, ModelEntry] = Field(default_factory=dict)
 
+    @field_validator("device_id")
+    @classmethod
+    def _device_id(cls, value: str) -> str:
+        return check_device_id(value)
+
     @model_validator(mode="before")
     @classmethod
     def _legacy_voice(cls, data: Any, info: ValidationInfo) -> Any:
@@ -261,6 +296,10 @@ class EdgeVoiceConfig(Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EdgeVoiceConfig:
+        mqtt = self.mqtt
+        keyed("mqtt.discovery_prefix", check_roots, mqtt.base_topic, mqtt.discovery_prefix)
+        base = f"{mqtt.base_topic}/{self.device_id}"
+        keyed("mqtt.ha_status_topic", check_ha_status_topic, mqtt.ha_status_topic, base)
         catalog = self.catalog()
         for path, name in (
             ("openai.model", self.openai.model),

@@ -283,6 +283,16 @@ def test_locked_settings_match_what_the_mqtt_parser_refuses() -> None:
     assert set(RUNTIME_LOCKED) == set(REMOTE_FORBIDDEN)
 
 
+def test_patch_with_an_arbitration_group_no_topic_can_hold_is_refused(store: ConfigStore) -> None:
+    # The bridge builds the device's topics from the new config: the schema must refuse first.
+    message = refused(
+        ChangeCode.INVALID_CONFIG,
+        lambda: store.apply_patch({"wakeword": {"arbitration_group": "hall/upstairs"}}),
+    )
+    assert "wakeword.arbitration_group: 'hall/upstairs' must be 1-64 characters" in message
+    assert store.version == 0
+
+
 @pytest.mark.parametrize("bad", [None, ["voice"], "voice"])
 def test_patch_must_be_an_object(store: ConfigStore, bad: Any) -> None:
     refused(ChangeCode.INVALID_CONFIG, lambda: store.apply_patch(bad))
