@@ -37,6 +37,9 @@ from edge_voice.models.catalog import (
 )
 
 ModelSelection = Literal["auto", "new", "legacy"]
+#: Stands for the device_id in `state_dir`, so that devices on one host never share state.
+DEVICE_PLACEHOLDER = "{device_id}"
+DEFAULT_STATE_DIR = Path("~/.local/state/edge_voice") / DEVICE_PLACEHOLDER
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_LEGACY_MODEL = "gpt-4o-realtime-preview"
 _SLUG = re.compile(r"[^a-z0-9_-]+")
@@ -261,7 +264,7 @@ class EdgeVoiceConfig(Section):
     device_id: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")] = Field(
         default_factory=hostname_slug
     )
-    state_dir: Path = Path("~/.local/state/edge_voice")
+    state_dir: Path = DEFAULT_STATE_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
@@ -335,5 +338,5 @@ class EdgeVoiceConfig(Section):
             raise ValueError(f"models: {exc}") from None
 
     def resolved_state_dir(self) -> Path:
-        """`state_dir` with `~` expanded."""
-        return self.state_dir.expanduser()
+        """`state_dir` with `{device_id}` replaced by this device's id and `~` expanded."""
+        return Path(str(self.state_dir).replace(DEVICE_PLACEHOLDER, self.device_id)).expanduser()

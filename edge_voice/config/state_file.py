@@ -179,6 +179,24 @@ class StateFileError(Exception):
     """A state file that exists but cannot be used (unreadable, not JSON, wrong shape)."""
 
 
+class ForeignStateError(ConfigError):
+    """A state file written for another device: using it would give this device its state."""
+
+    def __init__(self, path: Path, owner: str, device_id: str) -> None:
+        super().__init__(
+            f"{path}: this state file was written for device {owner!r}, not {device_id!r}; "
+            "give each device its own state_dir (the default "
+            "~/.local/state/edge_voice/{device_id} is one per device), or, if this device was "
+            "renamed, move the file away"
+        )
+
+
+def check_owner(path: Path, state: StoredState, device_id: str) -> None:
+    """ForeignStateError if `state` was written by another device than `device_id`."""
+    if state.device_id is not None and state.device_id != device_id:
+        raise ForeignStateError(path, state.device_id, device_id)
+
+
 class _Diffed(BaseModel):
     model_config = ConfigDict(extra="forbid")
     old: JsonValue = None
@@ -204,6 +222,7 @@ class _StateFile(BaseModel):
     # Unknown keys are tolerated so that a newer release's additions do not wipe the state.
     model_config = ConfigDict(extra="ignore")
     format: Literal[1]
+    device_id: str | None = None
     version: int = Field(ge=0)
     overrides: dict[str, JsonValue] = Field(default_factory=dict)
     last_good: _LastGood | None = None
@@ -215,6 +234,8 @@ class _StateFile(BaseModel):
 class StoredState:
     """What the state file holds, as plain data."""
 
+    device_id: str | None = None
+    """The device that wrote it (older files: the device_id in their snapshot, if any)."""
     version: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
     last_good: dict[str, Any] | None = None
@@ -247,7 +268,12 @@ def read_state(path: Path) -> StoredState | None:
         )
         for entry in parsed.history
     ]
+    recorded = parsed.device_id
+    if recorded is None and parsed.snapshot is not None:
+        snapshot_id = parsed.snapshot.get("device_id")
+        recorded = snapshot_id if isinstance(snapshot_id, str) else None
     return StoredState(
+        device_id=recorded,
         version=parsed.version,
         overrides=dict(parsed.overrides),
         last_good=None if parsed.last_good is None else dict(parsed.last_good.overrides),
@@ -261,6 +287,7 @@ def write_state(path: Path, state: StoredState) -> None:
     """Replace the state file atomically; locked keys are stripped again as a last guard."""
     data = {
         "format": STATE_FORMAT,
+        "device_id": state.device_id,
         "version": state.version,
         "overrides": without_locked(state.overrides),
         "last_good": None
