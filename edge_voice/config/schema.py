@@ -35,8 +35,11 @@ from edge_voice.models.catalog import (
     UnknownModelError,
     default_catalog,
 )
+from edge_voice.models.fallback import ModelSelection
+from edge_voice.models.voices import AUTO
+from edge_voice.realtime.model_spec import WireProtocol
+from edge_voice.realtime.session_builders import TurnDetection
 
-ModelSelection = Literal["auto", "new", "legacy"]
 #: Stands for the device_id in `state_dir`, so that devices on one host never share state.
 DEVICE_PLACEHOLDER = "{device_id}"
 DEFAULT_STATE_DIR = Path("~/.local/state/edge_voice") / DEVICE_PLACEHOLDER
@@ -44,6 +47,25 @@ DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_LEGACY_MODEL = "gpt-4o-realtime-preview"
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def move_legacy_voice(data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The old service's `openai.voice` moved to `voice.primary`, and a line saying what it did."""
+    # It is the user's explicit choice, so it wins over the new default (`cedar`), but not
+    # over a voice.primary the file also sets. Loading and `config migrate` both use this.
+    openai = data.get("openai")
+    if not isinstance(openai, dict) or "voice" not in openai:
+        return data, None
+    openai = dict(openai)
+    old_voice = openai.pop("voice")
+    data = {**data, "openai": openai}
+    section = data.get("voice")
+    if old_voice is None or not isinstance(section, dict | None):
+        return data, None  # nothing to keep, or a broken section that validation explains
+    if section and "primary" in section:
+        return data, f"openai.voice: {old_voice} dropped: voice.primary is already set"
+    data["voice"] = {"primary": old_voice, **(section or {})}
+    return data, f"openai.voice: {old_voice} → voice.primary: {old_voice} (kept)"
 
 
 def hostname_slug(hostname: str | None = None) -> str:
@@ -189,7 +211,7 @@ class ConversationConfig(Section):
     idle_timeout_s: float = Field(default=120.0, gt=0)
     function_deadline_ms: int = Field(default=8000, ge=100)
     session_renew_s: float = Field(default=3300.0, gt=0, le=3600)
-    turn_detection: Literal["server_vad", "semantic_vad"] = "server_vad"
+    turn_detection: TurnDetection = "server_vad"
 
 
 class ToolConfig(Section):
@@ -229,7 +251,7 @@ class ModelEntry(Section):
     """A catalog addition (with `like:`) or an override of an existing model's fields."""
 
     like: str | None = None
-    protocol: Literal["ga", "beta"] | None = None
+    protocol: WireProtocol | None = None
     voices: list[str] | None = None
     features: list[str] | None = None
     prices: dict[str, float] | None = None
@@ -284,18 +306,7 @@ class EdgeVoiceConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _legacy_voice(cls, data: Any, info: ValidationInfo) -> Any:
-        # The old service had `openai.voice`; it is the user's explicit choice, so it wins
-        # over the new default (`cedar`) unless the file also sets voice.primary.
-        if isinstance(data, dict):
-            openai = data.get("openai")
-            if isinstance(openai, dict) and "voice" in openai:
-                openai = dict(openai)
-                old_voice = openai.pop("voice")
-                data = {**data, "openai": openai}
-                section = data.get("voice")
-                if old_voice is not None and isinstance(section, dict | None):
-                    data["voice"] = {"primary": old_voice, **(section or {})}
-        return data
+        return move_legacy_voice(data)[0] if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EdgeVoiceConfig:
@@ -316,7 +327,7 @@ class EdgeVoiceConfig(Section):
             ("voice.primary", self.voice.primary),
             ("voice.fallback", self.voice.fallback),
         ):
-            if voice not in voices and not (path == "voice.primary" and voice == "auto"):
+            if voice not in voices and not (path == "voice.primary" and voice == AUTO):
                 raise ValueError(
                     f"{path}: unknown voice {voice!r}; known voices: {', '.join(voices)}"
                 )

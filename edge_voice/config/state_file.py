@@ -12,7 +12,6 @@ import copy
 import datetime as dt
 import json
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from edge_voice.config.loading import (
     validate_config,
     write_text_atomic,
 )
+from edge_voice.config.rules import without_locked
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.metrics.ledger_format import iso_utc
 
@@ -33,19 +33,6 @@ log = logging.getLogger(__name__)
 
 STATE_FORMAT = 1
 KeyPath = tuple[str, ...]
-
-#: Settings a running device never takes from MQTT: credentials, endpoints, file paths, its
-#: identity and the MQTT link itself (a wrong broker setting would cut the device off, and a
-#: remote `base_url` would receive the API key). Keep in step with mqtt.parsing.REMOTE_FORBIDDEN.
-RUNTIME_LOCKED: tuple[KeyPath, ...] = (
-    ("device_id",),
-    ("state_dir",),
-    ("openai", "api_key"),
-    ("openai", "api_key_file"),
-    ("openai", "base_url"),
-    ("mqtt",),
-    ("audio",),
-)
 
 
 def dotted(path: KeyPath) -> str:
@@ -101,35 +88,6 @@ def with_leaf(data: Mapping[str, Any], path: KeyPath, value: Any) -> dict[str, A
     for key in reversed(path):
         patch = {key: patch}
     return deep_merge(data, patch)
-
-
-def locked_paths_in(data: Mapping[str, Any]) -> list[KeyPath]:
-    """The runtime-locked key paths present in `data`."""
-    found = []
-    for path in RUNTIME_LOCKED:
-        node: Any = data
-        for key in path:
-            if not isinstance(node, Mapping) or key not in node:
-                break
-            node = node[key]
-        else:
-            found.append(path)
-    return found
-
-
-def without_locked(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `data` without any runtime-locked key (emptied parents removed)."""
-    out = copy.deepcopy(dict(data))
-    for path in locked_paths_in(out):
-        parents = [out]
-        for key in path[:-1]:
-            parents.append(parents[-1][key])
-        del parents[-1][path[-1]]
-        for depth in range(len(path) - 2, -1, -1):
-            if parents[depth + 1]:
-                break
-            del parents[depth][path[depth]]
-    return out
 
 
 def config_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -353,15 +311,3 @@ def apply_valid_overrides(
             pending.remove(leaf)
             progress = True
     return cfg, [(path, reasons.get(path, "invalid")) for path, _value in pending]
-
-
-def non_finite_paths(value: Any, path: str = "") -> Iterator[str]:
-    """Dotted paths of NaN/infinite floats: JSON, the state file and MQTT have no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path or "(value)"
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from non_finite_paths(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from non_finite_paths(item, f"{path}[{index}]")

@@ -23,23 +23,25 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from edge_voice.config.loading import config_to_dict
 from edge_voice.config.rules import (
     ChangeCode,
     ConfigChangeError,
+    RollbackTarget,
     check_voice,
+    locked_paths_in,
     model_for_next_session,
     refuse_non_finite,
     validate_change,
     voice_for_next_session,
     voice_note,
     voices_for_next_session,
+    without_locked,
 )
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.state_file import (
-    RUNTIME_LOCKED,
     ConfigChange,
     StateFileError,
     StoredState,
@@ -49,14 +51,11 @@ from edge_voice.config.state_file import (
     deep_merge,
     dotted,
     leaf_diff,
-    locked_paths_in,
     quarantine,
     read_state,
-    without_locked,
     write_state,
 )
 from edge_voice.config.state_location import (
-    STATE_FILE_NAME,
     adopt_unscoped_state,
     default_state_path,
     ledger_path_for,
@@ -64,8 +63,6 @@ from edge_voice.config.state_location import (
 from edge_voice.models.catalog import UnknownModelError
 
 __all__ = [
-    "RUNTIME_LOCKED",
-    "STATE_FILE_NAME",
     "ChangeCode",
     "ConfigChange",
     "ConfigChangeError",
@@ -79,7 +76,6 @@ log = logging.getLogger(__name__)
 
 HISTORY_SIZE: Final = 50
 RETAINED_SOURCE: Final = "mqtt:config (retained)"
-RollbackTarget = Literal["last_good", "legacy"]
 #: Changes of these keys can change the voice of the next session (all `openai.model*` keys).
 _VOICE_KEYS: Final = ("openai.model", "openai.legacy_model", "voice.")
 

@@ -10,7 +10,8 @@ import pytest
 
 from edge_voice.audio.sinks import NullSink
 from edge_voice.config.loading import ConfigError
-from edge_voice.config.store import STATE_FILE_NAME, ConfigStore
+from edge_voice.config.state_location import STATE_FILE_NAME
+from edge_voice.config.store import ConfigStore
 from edge_voice.metrics.cost import TokenUsage
 from edge_voice.metrics.cost_ledger import CostLedger, LedgerEntry
 from edge_voice.service import build_service
