@@ -46,11 +46,6 @@ def adopt_unscoped_state(cfg: EdgeVoiceConfig) -> list[str]:
     if old_state is None or not old_state.is_file():
         return []
     new_state = default_state_path(cfg)
-    if new_state.exists():
-        return [
-            f"{old_state} (from an older release) is left alone: device {cfg.device_id!r} "
-            f"already has its own state in {new_state.parent}"
-        ]
     try:
         stored = read_state(old_state)
     except StateFileError as exc:
@@ -64,6 +59,11 @@ def adopt_unscoped_state(cfg: EdgeVoiceConfig) -> list[str]:
         ]
     if owner != cfg.device_id:
         return []  # another device's state: that device moves it on its next start
+    if new_state.exists():
+        return [
+            f"{old_state} (from an older release) is left alone: device {cfg.device_id!r} "
+            f"already has its own state in {new_state.parent}"
+        ]
     return [_move(old_state, new_state)]
 
 

@@ -134,6 +134,12 @@ def test_an_unscoped_state_never_replaces_a_scoped_one(home: Path) -> None:
     assert any(str(root / STATE_FILE_NAME) in w for w in again.load_warnings)
 
 
+def test_an_unscoped_state_of_another_device_is_no_concern_of_this_one(home: Path) -> None:
+    ConfigStore(file_config(device_id="hall"))
+    unscoped_install(home, "kitchen", 0.5)
+    assert ConfigStore(file_config(device_id="hall")).load_warnings == ()
+
+
 def test_a_state_file_of_another_device_is_refused(tmp_path: Path) -> None:
     shared = str(tmp_path / "shared")
     kitchen = ConfigStore(file_config(device_id="kitchen", state_dir=shared))
