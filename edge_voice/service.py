@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -98,7 +97,7 @@ def build_service(
     store = ConfigStore(cfg)
     effective = store.effective
     bus = EventBus(queue_size=effective.mqtt.queue_size)
-    ledger_path = Path(effective.resolved_state_dir()) / "cost_ledger.jsonl"
+    ledger_path = store.ledger_path
     metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(ledger_path))
 
     def forward(event: MigrationEvent) -> None:

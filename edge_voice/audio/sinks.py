@@ -311,16 +311,22 @@ class SpeakerSink(AudioSink):
         self._discard()
 
 
-def parse_sink(spec: str, *, realtime: bool = False) -> AudioSink:
-    """Build a sink from `speaker[:DEVICE]`, `wav:PATH` or `null` (`realtime` for wav/null)."""
+def check_sink_spec(spec: str) -> tuple[str, str]:
+    """(kind, argument) of a valid sink spec, else ValueError; opens nothing (config checks)."""
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
+    if kind == "wav" and not arg:
+        raise ValueError(f"sink {spec!r}: wav needs a path, e.g. wav:answer.wav")
+    if kind not in ("speaker", "wav", "null"):
+        raise ValueError(f"unknown audio sink {spec!r}; expected one of: {SINK_SPECS}")
+    return kind, arg
+
+
+def parse_sink(spec: str, *, realtime: bool = False) -> AudioSink:
+    """Build a sink from `speaker[:DEVICE]`, `wav:PATH` or `null` (`realtime` for wav/null)."""
+    kind, arg = check_sink_spec(spec)
     if kind == "speaker":
         return SpeakerSink(parse_device(arg))
     if kind == "wav":
-        if not arg:
-            raise ValueError(f"sink {spec!r}: wav needs a path, e.g. wav:answer.wav")
         return WavSink(arg, realtime=realtime)
-    if kind == "null":
-        return NullSink(realtime=realtime)
-    raise ValueError(f"unknown audio sink {spec!r}; expected one of: {SINK_SPECS}")
+    return NullSink(realtime=realtime)

@@ -377,22 +377,24 @@ class MicSource(_ConvertingSource):
         self._queue.put_nowait(None)  # wakes a reader blocked in get()
 
 
-def parse_source(spec: str, *, fast: bool = False, pad_silence_s: float = 0.0) -> AudioSource:
-    """Build a source from `mic[:DEVICE]`, `wav:PATH` or `stdin[:RATE]`."""
+def check_source_spec(spec: str) -> tuple[str, str]:
+    """(kind, argument) of a valid source spec, else ValueError; opens nothing (config checks)."""
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
+    if kind == "wav" and not arg:
+        raise ValueError(f"source {spec!r}: wav needs a path, e.g. wav:request.wav")
+    if kind == "stdin" and arg and not arg.strip().isdigit():
+        raise ValueError(f"source {spec!r}: stdin takes a sample rate, e.g. stdin:16000")
+    if kind not in ("mic", "wav", "stdin"):
+        raise ValueError(f"unknown audio source {spec!r}; expected one of: {SOURCE_SPECS}")
+    return kind, arg
+
+
+def parse_source(spec: str, *, fast: bool = False, pad_silence_s: float = 0.0) -> AudioSource:
+    """Build a source from `mic[:DEVICE]`, `wav:PATH` or `stdin[:RATE]`."""
+    kind, arg = check_source_spec(spec)
     if kind == "mic":
         return MicSource(parse_device(arg))
     if kind == "wav":
-        if not arg:
-            raise ValueError(f"source {spec!r}: wav needs a path, e.g. wav:request.wav")
         return WavSource(arg, fast=fast, pad_silence_s=pad_silence_s)
-    if kind == "stdin":
-        try:
-            rate = int(arg) if arg else SOURCE_RATE
-        except ValueError:
-            raise ValueError(
-                f"source {spec!r}: stdin takes a sample rate, e.g. stdin:16000"
-            ) from None
-        return StdinSource(rate, pad_silence_s=pad_silence_s)
-    raise ValueError(f"unknown audio source {spec!r}; expected one of: {SOURCE_SPECS}")
+    return StdinSource(int(arg) if arg else SOURCE_RATE, pad_silence_s=pad_silence_s)

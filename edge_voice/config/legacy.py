@@ -15,7 +15,7 @@ from edge_voice.config.loading import (
     validate_config,
     write_text_atomic,
 )
-from edge_voice.config.schema import DEFAULT_MODEL
+from edge_voice.config.schema import DEFAULT_MODEL, move_legacy_voice
 
 
 @dataclass
@@ -30,18 +30,11 @@ class MigrationResult:
 def upgrade_raw(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The raw mapping moved to the current schema, and a line for each change."""
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    changes: list[str] = []
+    data, voice_change = move_legacy_voice(data)
+    changes = [voice_change] if voice_change else []
     openai = data.setdefault("openai", {})
     if not isinstance(openai, dict):
         return data, changes  # validation will explain what is wrong
-    old_voice = openai.pop("voice", None)
-    if old_voice is not None:
-        voice = data.setdefault("voice", {})
-        if isinstance(voice, dict) and "primary" not in voice:
-            voice["primary"] = old_voice
-            changes.append(f"openai.voice: {old_voice} → voice.primary: {old_voice} (kept)")
-        else:
-            changes.append(f"openai.voice: {old_voice} dropped: voice.primary is already set")
     if "model" in openai:
         changes.append(
             f"openai.model: {openai['model']} kept (an explicit choice is never changed)"

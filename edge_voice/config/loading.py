@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from edge_voice.config.schema import EdgeVoiceConfig
 ENV_PREFIX = "EDGE_VOICE__"
 REDACTED = "<redacted>"
 SECRET_PATHS: tuple[tuple[str, ...], ...] = (("openai", "api_key"), ("mqtt", "password"))
+_KEYED = re.compile(r"^(?P<key>[a-z_]+(?:\.[a-z_]+)*): (?P<msg>.*)$", re.DOTALL)
 
 
 class ConfigError(Exception):
@@ -101,8 +103,12 @@ def validate_config(
 
 def _describe(err: Mapping[str, Any], env_keys: Mapping[str, Any]) -> str:
     loc = [str(p) for p in err["loc"]]
-    path = ".".join(loc) if loc else "(config)"
     msg = str(err["msg"]).removeprefix("Value error, ")
+    named = _KEYED.match(msg)
+    if not loc and named:
+        # A check across sections names the key it refuses: report it under that key.
+        loc, msg = named["key"].split("."), named["msg"]
+    path = ".".join(loc) if loc else "(config)"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         msg = f"unknown key; allowed here: {', '.join(allowed)}" if allowed else "unknown key"

@@ -1,15 +1,63 @@
-"""Rules for runtime config changes: error codes, the next session's model and voice, checks."""
+"""Rules for runtime config changes: the keys that stay local, error codes, the next session's
+model and voice, checks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+import math
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from edge_voice.config.loading import ConfigError, validate_config
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.state_file import non_finite_paths
 from edge_voice.models.voices import AUTO, VoiceChoice, select_voice
+
+#: Settings a running device never takes from MQTT: credentials, endpoints, file paths, its
+#: identity and the MQTT link itself (a wrong broker setting would cut the device off, and a
+#: remote `base_url` would receive the API key). The one list: the MQTT parser refuses them too.
+RUNTIME_LOCKED: tuple[tuple[str, ...], ...] = (
+    ("device_id",),
+    ("state_dir",),
+    ("openai", "api_key"),
+    ("openai", "api_key_file"),
+    ("openai", "base_url"),
+    ("mqtt",),
+    ("audio",),
+)
+
+
+def locked_paths_in(data: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The runtime-locked key paths present in `data`."""
+    found = []
+    for path in RUNTIME_LOCKED:
+        node: Any = data
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                break
+            node = node[key]
+        else:
+            found.append(path)
+    return found
+
+
+def without_locked(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `data` without any runtime-locked key (emptied parents removed)."""
+    out = copy.deepcopy(dict(data))
+    for path in locked_paths_in(out):
+        parents = [out]
+        for key in path[:-1]:
+            parents.append(parents[-1][key])
+        del parents[-1][path[-1]]
+        for depth in range(len(path) - 2, -1, -1):
+            if parents[depth + 1]:
+                break
+            del parents[depth][path[depth]]
+    return out
+
+
+#: `<base>/config/rollback` targets: the last known good config, or the quick legacy profile.
+RollbackTarget = Literal["last_good", "legacy"]
 
 
 class ChangeCode(StrEnum):
@@ -103,3 +151,15 @@ def voice_note(cfg: EdgeVoiceConfig) -> str | None:
     # accepted; the note tells the user which voice the next session will actually use.
     choice = voice_choice_for_next_session(cfg)
     return choice.explain() if choice.changed else None
+
+
+def non_finite_paths(value: Any, path: str = "") -> Iterator[str]:
+    """Dotted paths of NaN/infinite floats: JSON, the state file and MQTT have no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path or "(value)"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from non_finite_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from non_finite_paths(item, f"{path}[{index}]")

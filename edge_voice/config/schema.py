@@ -17,7 +17,17 @@ from pydantic import (
     model_validator,
 )
 
+from edge_voice.audio.sinks import check_sink_spec
+from edge_voice.audio.sources import check_source_spec
 from edge_voice.audio.wakeword_names import BUILTIN_MODELS, is_model_spec
+from edge_voice.config.topic_rules import (
+    check_device_id,
+    check_ha_status_topic,
+    check_roots,
+    check_segment,
+    check_topic,
+    keyed,
+)
 from edge_voice.models.catalog import (
     KNOWN_FEATURES,
     TOKEN_CLASSES,
@@ -25,12 +35,37 @@ from edge_voice.models.catalog import (
     UnknownModelError,
     default_catalog,
 )
+from edge_voice.models.fallback import ModelSelection
+from edge_voice.models.voices import AUTO
+from edge_voice.realtime.model_spec import WireProtocol
+from edge_voice.realtime.session_builders import TurnDetection
 
-ModelSelection = Literal["auto", "new", "legacy"]
+#: Stands for the device_id in `state_dir`, so that devices on one host never share state.
+DEVICE_PLACEHOLDER = "{device_id}"
+DEFAULT_STATE_DIR = Path("~/.local/state/edge_voice") / DEVICE_PLACEHOLDER
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_LEGACY_MODEL = "gpt-4o-realtime-preview"
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def move_legacy_voice(data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The old service's `openai.voice` moved to `voice.primary`, and a line saying what it did."""
+    # It is the user's explicit choice, so it wins over the new default (`cedar`), but not
+    # over a voice.primary the file also sets. Loading and `config migrate` both use this.
+    openai = data.get("openai")
+    if not isinstance(openai, dict) or "voice" not in openai:
+        return data, None
+    openai = dict(openai)
+    old_voice = openai.pop("voice")
+    data = {**data, "openai": openai}
+    section = data.get("voice")
+    if old_voice is None or not isinstance(section, dict | None):
+        return data, None  # nothing to keep, or a broken section that validation explains
+    if section and "primary" in section:
+        return data, f"openai.voice: {old_voice} dropped: voice.primary is already set"
+    data["voice"] = {"primary": old_voice, **(section or {})}
+    return data, f"openai.voice: {old_voice} → voice.primary: {old_voice} (kept)"
 
 
 def hostname_slug(hostname: str | None = None) -> str:
@@ -116,9 +151,12 @@ class MqttConfig(Section):
     @field_validator("base_topic", "discovery_prefix")
     @classmethod
     def _topic_root(cls, value: str) -> str:
-        if not value or any(c in value for c in "#+") or value.startswith("/"):
-            raise ValueError("must be a non-empty topic without wildcards or a leading '/'")
-        return value.rstrip("/")
+        return check_topic(value.rstrip("/"))
+
+    @field_validator("ha_status_topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        return check_topic(value)
 
 
 class AudioConfig(Section):
@@ -127,6 +165,18 @@ class AudioConfig(Section):
     source: str = "mic"
     sink: str = "speaker"
     echo_cancelled: bool = False
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        check_source_spec(value)
+        return value
+
+    @field_validator("sink")
+    @classmethod
+    def _sink(cls, value: str) -> str:
+        check_sink_spec(value)
+        return value
 
 
 class WakewordConfig(Section):
@@ -148,6 +198,11 @@ class WakewordConfig(Section):
                 )
         return value
 
+    @field_validator("arbitration_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        return None if value is None else check_segment(value)
+
 
 class ConversationConfig(Section):
     """How long a conversation stays open and how function calls are timed."""
@@ -160,7 +215,7 @@ class ConversationConfig(Section):
     max_reconnects: int = Field(default=3, ge=0, le=100)
     #: Answers cut off by a drop and asked for again (billed again) per conversation.
     max_resumed_responses: int = Field(default=3, ge=0, le=100)
-    turn_detection: Literal["server_vad", "semantic_vad"] = "server_vad"
+    turn_detection: TurnDetection = "server_vad"
 
 
 class ToolConfig(Section):
@@ -200,7 +255,7 @@ class ModelEntry(Section):
     """A catalog addition (with `like:`) or an override of an existing model's fields."""
 
     like: str | None = None
-    protocol: Literal["ga", "beta"] | None = None
+    protocol: WireProtocol | None = None
     voices: list[str] | None = None
     features: list[str] | None = None
     prices: dict[str, float] | None = None
@@ -235,7 +290,7 @@ class EdgeVoiceConfig(Section):
     device_id: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")] = Field(
         default_factory=hostname_slug
     )
-    state_dir: Path = Path("~/.local/state/edge_voice")
+    state_dir: Path = DEFAULT_STATE_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
@@ -247,24 +302,22 @@ class EdgeVoiceConfig(Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     models: dict[str, ModelEntry] = Field(default_factory=dict)
 
+    @field_validator("device_id")
+    @classmethod
+    def _device_id(cls, value: str) -> str:
+        return check_device_id(value)
+
     @model_validator(mode="before")
     @classmethod
     def _legacy_voice(cls, data: Any, info: ValidationInfo) -> Any:
-        # The old service had `openai.voice`; it is the user's explicit choice, so it wins
-        # over the new default (`cedar`) unless the file also sets voice.primary.
-        if isinstance(data, dict):
-            openai = data.get("openai")
-            if isinstance(openai, dict) and "voice" in openai:
-                openai = dict(openai)
-                old_voice = openai.pop("voice")
-                data = {**data, "openai": openai}
-                section = data.get("voice")
-                if old_voice is not None and isinstance(section, dict | None):
-                    data["voice"] = {"primary": old_voice, **(section or {})}
-        return data
+        return move_legacy_voice(data)[0] if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EdgeVoiceConfig:
+        mqtt = self.mqtt
+        keyed("mqtt.discovery_prefix", check_roots, mqtt.base_topic, mqtt.discovery_prefix)
+        base = f"{mqtt.base_topic}/{self.device_id}"
+        keyed("mqtt.ha_status_topic", check_ha_status_topic, mqtt.ha_status_topic, base)
         catalog = self.catalog()
         for path, name in (
             ("openai.model", self.openai.model),
@@ -278,7 +331,7 @@ class EdgeVoiceConfig(Section):
             ("voice.primary", self.voice.primary),
             ("voice.fallback", self.voice.fallback),
         ):
-            if voice not in voices and not (path == "voice.primary" and voice == "auto"):
+            if voice not in voices and not (path == "voice.primary" and voice == AUTO):
                 raise ValueError(
                     f"{path}: unknown voice {voice!r}; known voices: {', '.join(voices)}"
                 )
@@ -300,5 +353,5 @@ class EdgeVoiceConfig(Section):
             raise ValueError(f"models: {exc}") from None
 
     def resolved_state_dir(self) -> Path:
-        """`state_dir` with `~` expanded."""
-        return self.state_dir.expanduser()
+        """`state_dir` with `{device_id}` replaced by this device's id and `~` expanded."""
+        return Path(str(self.state_dir).replace(DEVICE_PLACEHOLDER, self.device_id)).expanduser()

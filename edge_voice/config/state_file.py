@@ -12,7 +12,6 @@ import copy
 import datetime as dt
 import json
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from edge_voice.config.loading import (
     validate_config,
     write_text_atomic,
 )
+from edge_voice.config.rules import without_locked
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.metrics.ledger_format import iso_utc
 
@@ -33,19 +33,6 @@ log = logging.getLogger(__name__)
 
 STATE_FORMAT = 1
 KeyPath = tuple[str, ...]
-
-#: Settings a running device never takes from MQTT: credentials, endpoints, file paths, its
-#: identity and the MQTT link itself (a wrong broker setting would cut the device off, and a
-#: remote `base_url` would receive the API key). Keep in step with mqtt.parsing.REMOTE_FORBIDDEN.
-RUNTIME_LOCKED: tuple[KeyPath, ...] = (
-    ("device_id",),
-    ("state_dir",),
-    ("openai", "api_key"),
-    ("openai", "api_key_file"),
-    ("openai", "base_url"),
-    ("mqtt",),
-    ("audio",),
-)
 
 
 def dotted(path: KeyPath) -> str:
@@ -103,35 +90,6 @@ def with_leaf(data: Mapping[str, Any], path: KeyPath, value: Any) -> dict[str, A
     return deep_merge(data, patch)
 
 
-def locked_paths_in(data: Mapping[str, Any]) -> list[KeyPath]:
-    """The runtime-locked key paths present in `data`."""
-    found = []
-    for path in RUNTIME_LOCKED:
-        node: Any = data
-        for key in path:
-            if not isinstance(node, Mapping) or key not in node:
-                break
-            node = node[key]
-        else:
-            found.append(path)
-    return found
-
-
-def without_locked(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `data` without any runtime-locked key (emptied parents removed)."""
-    out = copy.deepcopy(dict(data))
-    for path in locked_paths_in(out):
-        parents = [out]
-        for key in path[:-1]:
-            parents.append(parents[-1][key])
-        del parents[-1][path[-1]]
-        for depth in range(len(path) - 2, -1, -1):
-            if parents[depth + 1]:
-                break
-            del parents[depth][path[depth]]
-    return out
-
-
 def config_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Dotted key → (old, new) for every leaf that differs; a missing side is None."""
     before = dict(iter_leaves(old))
@@ -179,6 +137,24 @@ class StateFileError(Exception):
     """A state file that exists but cannot be used (unreadable, not JSON, wrong shape)."""
 
 
+class ForeignStateError(ConfigError):
+    """A state file written for another device: using it would give this device its state."""
+
+    def __init__(self, path: Path, owner: str, device_id: str) -> None:
+        super().__init__(
+            f"{path}: this state file was written for device {owner!r}, not {device_id!r}; "
+            "give each device its own state_dir (the default "
+            "~/.local/state/edge_voice/{device_id} is one per device), or, if this device was "
+            "renamed, move the file away"
+        )
+
+
+def check_owner(path: Path, state: StoredState, device_id: str) -> None:
+    """ForeignStateError if `state` was written by another device than `device_id`."""
+    if state.device_id is not None and state.device_id != device_id:
+        raise ForeignStateError(path, state.device_id, device_id)
+
+
 class _Diffed(BaseModel):
     model_config = ConfigDict(extra="forbid")
     old: JsonValue = None
@@ -204,6 +180,7 @@ class _StateFile(BaseModel):
     # Unknown keys are tolerated so that a newer release's additions do not wipe the state.
     model_config = ConfigDict(extra="ignore")
     format: Literal[1]
+    device_id: str | None = None
     version: int = Field(ge=0)
     overrides: dict[str, JsonValue] = Field(default_factory=dict)
     last_good: _LastGood | None = None
@@ -215,6 +192,8 @@ class _StateFile(BaseModel):
 class StoredState:
     """What the state file holds, as plain data."""
 
+    device_id: str | None = None
+    """The device that wrote it (older files: the device_id in their snapshot, if any)."""
     version: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
     last_good: dict[str, Any] | None = None
@@ -247,7 +226,12 @@ def read_state(path: Path) -> StoredState | None:
         )
         for entry in parsed.history
     ]
+    recorded = parsed.device_id
+    if recorded is None and parsed.snapshot is not None:
+        snapshot_id = parsed.snapshot.get("device_id")
+        recorded = snapshot_id if isinstance(snapshot_id, str) else None
     return StoredState(
+        device_id=recorded,
         version=parsed.version,
         overrides=dict(parsed.overrides),
         last_good=None if parsed.last_good is None else dict(parsed.last_good.overrides),
@@ -261,6 +245,7 @@ def write_state(path: Path, state: StoredState) -> None:
     """Replace the state file atomically; locked keys are stripped again as a last guard."""
     data = {
         "format": STATE_FORMAT,
+        "device_id": state.device_id,
         "version": state.version,
         "overrides": without_locked(state.overrides),
         "last_good": None
@@ -326,15 +311,3 @@ def apply_valid_overrides(
             pending.remove(leaf)
             progress = True
     return cfg, [(path, reasons.get(path, "invalid")) for path, _value in pending]
-
-
-def non_finite_paths(value: Any, path: str = "") -> Iterator[str]:
-    """Dotted paths of NaN/infinite floats: JSON, the state file and MQTT have no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path or "(value)"
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from non_finite_paths(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from non_finite_paths(item, f"{path}[{index}]")

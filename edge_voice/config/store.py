@@ -23,42 +23,46 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from edge_voice.config.loading import config_to_dict
 from edge_voice.config.rules import (
     ChangeCode,
     ConfigChangeError,
+    RollbackTarget,
     check_voice,
+    locked_paths_in,
     model_for_next_session,
     refuse_non_finite,
     validate_change,
     voice_for_next_session,
     voice_note,
     voices_for_next_session,
+    without_locked,
 )
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.state_file import (
-    RUNTIME_LOCKED,
     ConfigChange,
     StateFileError,
     StoredState,
     apply_valid_overrides,
+    check_owner,
     config_diff,
     deep_merge,
     dotted,
     leaf_diff,
-    locked_paths_in,
     quarantine,
     read_state,
-    without_locked,
     write_state,
+)
+from edge_voice.config.state_location import (
+    adopt_unscoped_state,
+    default_state_path,
+    ledger_path_for,
 )
 from edge_voice.models.catalog import UnknownModelError
 
 __all__ = [
-    "RUNTIME_LOCKED",
-    "STATE_FILE_NAME",
     "ChangeCode",
     "ConfigChange",
     "ConfigChangeError",
@@ -70,10 +74,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STATE_FILE_NAME: Final = "runtime_state.json"
 HISTORY_SIZE: Final = 50
 RETAINED_SOURCE: Final = "mqtt:config (retained)"
-RollbackTarget = Literal["last_good", "legacy"]
 #: Changes of these keys can change the voice of the next session (all `openai.model*` keys).
 _VOICE_KEYS: Final = ("openai.model", "openai.legacy_model", "voice.")
 
@@ -103,11 +105,7 @@ class ConfigStore:
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
         self._file = file_config
-        self._path = (
-            state_path
-            if state_path is not None
-            else file_config.resolved_state_dir() / STATE_FILE_NAME
-        )
+        self._path = state_path if state_path is not None else default_state_path(file_config)
         self._clock = clock
         self._file_raw = config_to_dict(file_config, secrets="reveal")
         self._file_public = config_to_dict(file_config, secrets="drop")
@@ -121,6 +119,9 @@ class ConfigStore:
         self._warnings: list[str] = []
         self._adoptable = False
         self.persist_error: str | None = None
+        if state_path is None:
+            for message in adopt_unscoped_state(file_config):
+                self._warn(message)
         self._load()
 
     # --- reading ------------------------------------------------------------------------
@@ -144,6 +145,11 @@ class ConfigStore:
     def state_path(self) -> Path:
         """Where runtime changes are persisted."""
         return self._path
+
+    @property
+    def ledger_path(self) -> Path:
+        """The cost ledger of this device (next to its state file)."""
+        return ledger_path_for(self._path)
 
     @property
     def runtime_overrides(self) -> dict[str, Any]:
@@ -333,6 +339,8 @@ class ConfigStore:
                 "starting from the config file"
             )
             stored = None
+        if stored is not None:
+            check_owner(self._path, stored, self._file.device_id)
         if stored is None:
             # Written now so that the next start, finding it, never adopts our own retained
             # config: that one would hold file values from before an edit of the file.
@@ -372,6 +380,7 @@ class ConfigStore:
 
     def _persist(self) -> None:
         state = StoredState(
+            device_id=self._file.device_id,
             version=self._version,
             overrides=self._overrides,
             last_good=self._last_good_overrides,

@@ -7,9 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal, get_args
 
+#: The values of `openai.model_selection`, `<base>/model_selection/set` and the HA select.
 ModelSelection = Literal["auto", "new", "legacy"]
+MODEL_SELECTIONS: Final[tuple[ModelSelection, ...]] = get_args(ModelSelection)
 
 
 class BreakerState(StrEnum):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from edge_voice.models.catalog import ModelInfo
+from edge_voice.models.catalog import KNOWN_FEATURES, ModelInfo
 from edge_voice.models.voices import VoiceChoice, select_voice
 from edge_voice.realtime.session_builders import SessionSettings
 
-#: Features that `openai.disable_new_features` turns off on every model.
-NEW_FEATURES: frozenset[str] = frozenset(
-    {"async_functions", "mcp", "image_input", "semantic_vad", "reasoning", "parallel_tool_calls"}
-)
+#: Features that `openai.disable_new_features` turns off on every model: every feature the
+#: catalog tracks, as each came after the first realtime models (the catalog owns the names).
+NEW_FEATURES: frozenset[str] = KNOWN_FEATURES
 
 
 @dataclass(frozen=True)

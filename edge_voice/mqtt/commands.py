@@ -8,10 +8,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from edge_voice.config.rules import RollbackTarget
+from edge_voice.models.fallback import ModelSelection
 from edge_voice.mqtt.topics import CommandKind
 
-ModelSelection = Literal["auto", "new", "legacy"]
-RollbackTarget = Literal["last_good", "legacy"]
 ToolScope = Literal["device", "shared"]
 ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 VoiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

@@ -18,9 +18,9 @@ from typing import Any, Final
 from edge_voice import __version__
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.models.catalog import LifecycleState, ModelCatalog
+from edge_voice.models.fallback import MODEL_SELECTIONS
 from edge_voice.mqtt.topics import CommandKind, Topics
 
-MODEL_SELECTION_OPTIONS: Final = ("auto", "new", "legacy")
 #: Dated snapshots (`gpt-realtime-2025-08-28`) are pinned in the config file, not offered in HA.
 _DATED_SNAPSHOT: Final = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 #: Rendered by a template for "no value": HA's MQTT platforms read it as unknown.
@@ -193,7 +193,7 @@ def _entity_specs(
             "name": "Model selection",
             "icon": "mdi:swap-horizontal",
             "entity_category": "config",
-            "options": list(MODEL_SELECTION_OPTIONS),
+            "options": list(MODEL_SELECTIONS),
             **_state(topics, "{{ value_json.model_selection }}"),
             **_command(topics, CommandKind.MODEL_SELECTION_SET),
         },

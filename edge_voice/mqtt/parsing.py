@@ -8,6 +8,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
+from edge_voice.config.rules import locked_paths_in
 from edge_voice.config.schema import EdgeVoiceConfig, ToolConfig
 from edge_voice.models.catalog import ModelCatalog
 from edge_voice.mqtt.commands import (
@@ -35,18 +36,6 @@ from edge_voice.mqtt.topics import CommandKind, Route
 DEFAULT_MAX_PAYLOAD: Final = 65536
 #: Deeper JSON is refused: nothing in the contract nests that far, and it bounds recursion.
 MAX_JSON_DEPTH: Final = 32
-
-#: Settings that stay local: credentials, endpoints and file paths (a remote `base_url` plus
-#: `api_key_file` could send any local file to any server), identity and the MQTT link itself.
-REMOTE_FORBIDDEN: Final[tuple[tuple[str, ...], ...]] = (
-    ("device_id",),
-    ("state_dir",),
-    ("openai", "api_key"),
-    ("openai", "api_key_file"),
-    ("openai", "base_url"),
-    ("mqtt",),
-    ("audio",),
-)
 
 _PLAIN_FIELD: Final[dict[CommandKind, str]] = {
     CommandKind.MODEL_SET: "model",
@@ -291,20 +280,17 @@ def _config_set(text: str, what: str) -> ConfigSet:
     _reject_unknown(data, allowed, what, tx)
     if not data:
         raise CommandError(ErrorCode.MISSING_FIELD, f"{what}: the object changes nothing", tx)
-    for path in REMOTE_FORBIDDEN:
-        node: Any = data
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) and part in node else _ABSENT
-        if node is not _ABSENT:
-            raise CommandError(
-                ErrorCode.FORBIDDEN,
-                f"{what}: {'.'.join(path)} cannot be changed over MQTT; edit the config file",
-                tx,
-            )
+    # The settings that stay local (config.rules.RUNTIME_LOCKED): credentials, endpoints and
+    # paths (a remote `base_url` plus `api_key_file` could send any local file to any server),
+    # identity and the MQTT link itself.
+    locked = locked_paths_in(data)
+    if locked:
+        raise CommandError(
+            ErrorCode.FORBIDDEN,
+            f"{what}: {'.'.join(locked[0])} cannot be changed over MQTT; edit the config file",
+            tx,
+        )
     return ConfigSet(changes=data, transaction=tx)
-
-
-_ABSENT: Final = object()
 
 
 def _reject_unknown(data: Mapping[str, Any], known: set[str], what: str, tx: JsonValue) -> None:

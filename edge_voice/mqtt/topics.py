@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Literal, get_args
+
+from edge_voice.config.topic_rules import (
+    check_device_id,
+    check_ha_status_topic,
+    check_roots,
+    check_segment,
+    check_topic,
+    keyed,
+)
 
 if TYPE_CHECKING:
     from edge_voice.config.schema import EdgeVoiceConfig
 
 EventKind = Literal["wake", "transcript", "function_call", "response", "fallback", "error"]
 EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
-
-#: device_id, node_id and tool names are single topic levels and HA discovery ids.
-_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: These device ids would put `<base>` on top of the shared `<mqtt.base_topic>/<x>/...` topics.
-RESERVED_DEVICE_IDS: Final = frozenset({"tools", "arbitration"})
 
 
 class CommandKind(StrEnum):
@@ -60,20 +63,13 @@ class Route:
 
 def validate_topic(topic: str, what: str) -> str:
     """`topic` if it is a publishable topic name (no wildcards, no empty level), else ValueError."""
-    if not topic or any(c in topic for c in "+#\0"):
-        raise ValueError(f"{what}: {topic!r} must be a non-empty topic without '+', '#' or NUL")
-    if topic.startswith("$") or "" in topic.split("/"):
-        # `$...` topics belong to the broker; an empty level is nearly always a typo ("a//b").
-        raise ValueError(f"{what}: {topic!r} must not start with '$' or contain an empty level")
+    keyed(what, check_topic, topic)
     return topic
 
 
 def validate_segment(value: str, what: str) -> str:
     """`value` if it is one safe topic level (letters, digits, '_', '-'), else ValueError."""
-    if not _ID.match(value):
-        raise ValueError(
-            f"{what}: {value!r} must be 1-64 characters of letters, digits, '_' or '-'"
-        )
+    keyed(what, check_segment, value)
     return value
 
 
@@ -89,23 +85,17 @@ class Topics:
     base: str = field(init=False)
 
     def __post_init__(self) -> None:
+        # The schema refuses a config that breaks these rules; a Topics built by hand is
+        # checked by the same functions (edge_voice.config.topic_rules).
         validate_topic(self.base_topic, "mqtt.base_topic")
         validate_topic(self.discovery_prefix, "mqtt.discovery_prefix")
         validate_topic(self.ha_status_topic, "mqtt.ha_status_topic")
-        validate_segment(self.device_id, "device_id")
-        if self.device_id in RESERVED_DEVICE_IDS:
-            raise ValueError(
-                f"device_id: {self.device_id!r} is reserved "
-                f"(it would collide with {self.base_topic}/{self.device_id}/...)"
-            )
+        keyed("device_id", check_device_id, self.device_id)
         if self.arbitration_group is not None:
             validate_segment(self.arbitration_group, "wakeword.arbitration_group")
-        # Like zigbee2mqtt: with equal roots HA's discovery tree and our state would interleave.
-        if self.discovery_prefix == self.base_topic:
-            raise ValueError("mqtt.discovery_prefix must differ from mqtt.base_topic")
+        keyed("mqtt.discovery_prefix", check_roots, self.base_topic, self.discovery_prefix)
         object.__setattr__(self, "base", f"{self.base_topic}/{self.device_id}")
-        if self.ha_status_topic.startswith(f"{self.base}/"):
-            raise ValueError("mqtt.ha_status_topic must not be one of this device's topics")
+        keyed("mqtt.ha_status_topic", check_ha_status_topic, self.ha_status_topic, self.base)
 
     @classmethod
     def for_config(cls, cfg: EdgeVoiceConfig) -> Topics:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import STATE_FILE_NAME, ConfigStore
+from edge_voice.config.state_location import STATE_FILE_NAME
+from edge_voice.config.store import ConfigStore
 from tests.unit.config_store_support import Clock, file_config
 
 

@@ -48,6 +48,26 @@ SECRET = "sk-very-secret-0000"
         ("models:\n  gpt-realtime:\n    prices: {speech: 1}\n", "unknown token class 'speech'"),
         ("- just\n- a list\n", "the top level must be a mapping"),
         ("device_id: 'Kitchen Speaker'\n", "device_id: String should match pattern"),
+        # What the topics of a running device refuse, refused by the schema already (4.5):
+        ("device_id: tools\n", "device_id: 'tools' is reserved"),
+        ("device_id: arbitration\n", "device_id: 'arbitration' is reserved"),
+        (
+            "mqtt:\n  base_topic: home\n  discovery_prefix: home\n",
+            "mqtt.discovery_prefix: must differ from mqtt.base_topic",
+        ),
+        ("mqtt:\n  base_topic: home//ev\n", "mqtt.base_topic: 'home//ev' must not start with"),
+        ("mqtt:\n  base_topic: $SYS\n", "mqtt.base_topic: '$SYS' must not start with '$'"),
+        ('mqtt:\n  discovery_prefix: "ha\\0x"\n', "mqtt.discovery_prefix: 'ha\\x00x' must be"),
+        ("mqtt:\n  ha_status_topic: ha/#\n", "mqtt.ha_status_topic: 'ha/#' must be a non-empty"),
+        (
+            "device_id: hall\nmqtt:\n  ha_status_topic: edge_voice/hall/x\n",
+            "mqtt.ha_status_topic: must not be one of this device's topics (edge_voice/hall/...)",
+        ),
+        ("wakeword:\n  arbitration_group: a/b\n", "wakeword.arbitration_group: 'a/b' must be"),
+        ("audio:\n  source: micro\n", "audio.source: unknown audio source 'micro'"),
+        ("audio:\n  source: 'wav:'\n", "audio.source: source 'wav:': wav needs a path"),
+        ("audio:\n  source: 'stdin:fast'\n", "audio.source: source 'stdin:fast': stdin takes"),
+        ("audio:\n  sink: headphones\n", "audio.sink: unknown audio sink 'headphones'"),
     ],
 )
 def test_bad_config_gets_one_clear_message(tmp_path: Path, text: str, expected: str) -> None:
@@ -88,6 +108,13 @@ def test_bad_env_override_names_the_variable(tmp_path: Path) -> None:
     assert "mqtt.port (from EDGE_VOICE__MQTT__PORT)" in str(info.value)
 
 
+def test_a_check_across_sections_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"EDGE_VOICE__MQTT__DISCOVERY_PREFIX": "edge_voice"})
+    expected = "mqtt.discovery_prefix (from EDGE_VOICE__MQTT__DISCOVERY_PREFIX): must differ"
+    assert expected in str(info.value)
+
+
 def test_cli_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(f"openai:\n  api_key: {SECRET}\n  model: gpt-9\n")
@@ -99,3 +126,22 @@ def test_cli_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFi
     assert SECRET not in out.out + out.err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert path.read_text().endswith("model: gpt-9\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "device_id: tools\n",
+        "mqtt:\n  base_topic: home\n  discovery_prefix: home\n",
+        "audio:\n  sink: headphones\n",
+    ],
+)
+def test_check_refuses_what_run_would_refuse(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    assert main(["config", "check", str(path)]) == 2
+    out = capsys.readouterr()
+    assert "valid" not in out.out
+    assert out.err.startswith(f"error: {path}: 1 problem:")

@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
+from edge_voice.config.rules import RUNTIME_LOCKED
 from edge_voice.config.store import (
-    RUNTIME_LOCKED,
     ChangeCode,
     ConfigStore,
     model_for_next_session,
     voices_for_next_session,
 )
 from edge_voice.models.catalog import default_catalog
-from edge_voice.mqtt.parsing import REMOTE_FORBIDDEN
+from edge_voice.mqtt.commands import CommandError, ErrorCode
+from edge_voice.mqtt.parsing import parse_command
+from edge_voice.mqtt.topics import CommandKind, Route
 from tests.unit.config_store_support import (
     API_KEY,
     GA_ONLY_VOICES,
@@ -279,8 +281,25 @@ def test_patch_of_the_mqtt_password_is_forbidden_without_echoing_it(store: Confi
     no_secret_in(message)
 
 
-def test_locked_settings_match_what_the_mqtt_parser_refuses() -> None:
-    assert set(RUNTIME_LOCKED) == set(REMOTE_FORBIDDEN)
+@pytest.mark.parametrize("path", RUNTIME_LOCKED, ids=lambda p: ".".join(p))
+def test_the_mqtt_parser_refuses_every_locked_setting(path: tuple[str, ...]) -> None:
+    value: Any = "x"
+    for key in reversed(path):
+        value = {key: value}
+    with pytest.raises(CommandError) as info:
+        parse_command(Route(CommandKind.CONFIG_SET), json.dumps(value).encode())
+    assert info.value.code is ErrorCode.FORBIDDEN
+    assert ".".join(path) in info.value.message
+
+
+def test_patch_with_an_arbitration_group_no_topic_can_hold_is_refused(store: ConfigStore) -> None:
+    # The bridge builds the device's topics from the new config: the schema must refuse first.
+    message = refused(
+        ChangeCode.INVALID_CONFIG,
+        lambda: store.apply_patch({"wakeword": {"arbitration_group": "hall/upstairs"}}),
+    )
+    assert "wakeword.arbitration_group: 'hall/upstairs' must be 1-64 characters" in message
+    assert store.version == 0
 
 
 @pytest.mark.parametrize("bad", [None, ["voice"], "voice"])

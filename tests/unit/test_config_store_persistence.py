@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_voice.config.loading import config_to_dict, load_config, validate_config
+from edge_voice.config.state_location import STATE_FILE_NAME
 from edge_voice.config.store import (
-    STATE_FILE_NAME,
     ChangeCode,
     ConfigChangeError,
     ConfigStore,
