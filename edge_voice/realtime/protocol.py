@@ -1,10 +1,10 @@
 """Realtime wire protocol: client events, URL and headers, and server event normalization.
 
-Session config builders live in `session_builders` and are re-exported here. Server events
-of both flavours (GA `gpt-realtime`, beta `gpt-4o-realtime-preview`) are parsed into the typed
-models of `protocol_server` and normalized into the one internal vocabulary of
-`realtime_events`. Unknown server events are logged once per type and skipped; malformed ones
-are logged and skipped: neither ends a session.
+Session config builders live in `session_builders`. Server events of both flavours (GA
+`gpt-realtime`, beta `gpt-4o-realtime-preview`) are parsed into the typed models of
+`server_events` and normalized into the one internal vocabulary of `normalized`. Unknown
+server events are logged once per type and skipped; malformed ones are logged and skipped:
+neither ends a session.
 """
 
 from __future__ import annotations
@@ -21,39 +21,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from edge_voice.realtime import normalized as ev
 from edge_voice.realtime import server_events as w
 from edge_voice.realtime.model_spec import WireProtocol
-from edge_voice.realtime.session_builders import (
-    SessionSettings,
-    build_response_create,
-    build_session_update,
-    dropped_fields,
-)
-
-__all__ = [
-    "BETA_HEADER",
-    "DEFAULT_BASE_URL",
-    "ClientEvent",
-    "ConversationItemCreate",
-    "ConversationItemDelete",
-    "ConversationItemRetrieve",
-    "ConversationItemTruncate",
-    "InputAudioBufferAppend",
-    "InputAudioBufferClear",
-    "InputAudioBufferCommit",
-    "Normalizer",
-    "ResponseCancel",
-    "ResponseCreate",
-    "SessionSettings",
-    "SessionUpdate",
-    "append_audio_json",
-    "build_headers",
-    "build_response_create",
-    "build_session_update",
-    "build_url",
-    "decode_message",
-    "dropped_fields",
-    "function_call_output_item",
-    "text_item",
-]
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +60,6 @@ class InputAudioBufferAppend(ClientEvent):
     audio: str
 
 
-class InputAudioBufferCommit(ClientEvent):
-    """Turn the input buffer into a user item."""
-
-    type: Literal["input_audio_buffer.commit"] = "input_audio_buffer.commit"
-
-
-class InputAudioBufferClear(ClientEvent):
-    """Drop uncommitted input audio."""
-
-    type: Literal["input_audio_buffer.clear"] = "input_audio_buffer.clear"
-
-
 class ConversationItemCreate(ClientEvent):
     """Add an item (message, function_call_output, ...) to the conversation."""
 
@@ -122,25 +77,10 @@ class ConversationItemTruncate(ClientEvent):
     audio_end_ms: int
 
 
-class ConversationItemDelete(ClientEvent):
-    """Remove an item from the conversation."""
-
-    type: Literal["conversation.item.delete"] = "conversation.item.delete"
-    item_id: str
-
-
-class ConversationItemRetrieve(ClientEvent):
-    """Ask for an item's full content."""
-
-    type: Literal["conversation.item.retrieve"] = "conversation.item.retrieve"
-    item_id: str
-
-
 class ResponseCreate(ClientEvent):
-    """Start a response; `response` holds per-response overrides."""
+    """Start a response with the session's settings."""
 
     type: Literal["response.create"] = "response.create"
-    response: dict[str, Any] | None = None
 
 
 class ResponseCancel(ClientEvent):
