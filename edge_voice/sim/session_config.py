@@ -14,7 +14,13 @@ from typing import Any
 from edge_voice.models.catalog import ModelInfo
 from edge_voice.realtime.model_spec import WireProtocol as Protocol
 from edge_voice.sim import session_fields as f
-from edge_voice.sim.errors import ClientError, invalid_value
+from edge_voice.sim.errors import (
+    ClientError,
+    invalid_type,
+    invalid_value,
+    missing_parameter,
+    unknown_parameter,
+)
 
 #: What the sim says its instructions are before the client sets any.
 DEFAULT_INSTRUCTIONS = "You are a helpful voice assistant in a smart home. (simulated)"
@@ -83,7 +89,7 @@ def apply_update(
 ) -> SessionState:
     """A new state with `update` applied; raises ClientError and changes nothing on error."""
     if not isinstance(update, dict):
-        raise f.invalid_type_at("session", "an object", update)
+        raise invalid_type("session", "an object", update)
     new = copy.deepcopy(state)
     if protocol == "ga":
         _apply_ga(new, update, model)
@@ -106,7 +112,7 @@ def _apply_ga(s: SessionState, u: dict[str, Any], model: ModelInfo) -> None:
         allowed.add("parallel_tool_calls")
     f.check_keys(u, allowed, "session")
     if "type" not in u:
-        raise f.missing("session.type")
+        raise missing_parameter("session.type")
     if u["type"] != "realtime":
         # Transcription sessions are a different product; the sim only plays conversations.
         raise invalid_value("session.type", u["type"], ["realtime"])
@@ -249,7 +255,7 @@ def _turn_detection(
     if kind == "semantic_vad":
         for key in ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):
             if key in raw:
-                raise f.unknown(f"{p}.{key}")
+                raise unknown_parameter(f"{p}.{key}")
         if "eagerness" in raw:
             eager = raw["eagerness"]
             if eager not in ("low", "medium", "high", "auto"):
@@ -257,7 +263,7 @@ def _turn_detection(
             td.eagerness = eager
     else:
         if "eagerness" in raw:
-            raise f.unknown(f"{p}.eagerness")
+            raise unknown_parameter(f"{p}.eagerness")
         if "threshold" in raw:
             td.threshold = f.number(raw["threshold"], 0.0, 1.0, f"{p}.threshold")
         for key in ("prefix_padding_ms", "silence_duration_ms"):

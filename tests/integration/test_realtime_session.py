@@ -23,9 +23,9 @@ from edge_voice.realtime.errors import (
 )
 from edge_voice.realtime.session import RealtimeSession
 from edge_voice.realtime.session_builders import SessionSettings, build_session_update
-from edge_voice.sim.audio_synth import silence, speech_like
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
+from tests.support.signals import silence, speech_like
 
 CATALOG = default_catalog()
 GA = CATALOG.get("gpt-realtime")
