@@ -100,7 +100,6 @@ class RealtimeSession:
         #: Seconds from the start of connect() to session.updated: the session is usable.
         self.session_ready_time_s: float | None = None
         self.close_code: int | None = None
-        self.close_reason: str | None = None
 
     def __repr__(self) -> str:
         state = "open" if self.connected else "closed"
@@ -231,7 +230,7 @@ class RealtimeSession:
                         await self._ws.recv()
             except ConnectionClosed as exc:
                 code, reason = _close_info(exc)
-                self.close_code, self.close_reason = code, reason
+                self.close_code = code
             except TimeoutError:
                 pass
         log.warning(
@@ -248,7 +247,7 @@ class RealtimeSession:
 
     def _closed_error(self, exc: ConnectionClosed, phase: Phase) -> RealtimeError:
         code, reason = _close_info(exc)
-        self.close_code, self.close_reason = code, reason
+        self.close_code = code
         return classify_error(
             self._last_error,
             code,
@@ -277,7 +276,7 @@ class RealtimeSession:
             await self._ws.close(code, reason)
         finally:
             if self.close_code is None:
-                self.close_code, self.close_reason = code, reason
+                self.close_code = code
 
     # --- receiving ----------------------------------------------------------------------------
 
