@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from edge_voice.conversation.history import ConversationHistory
 from edge_voice.models.fallback import Backoff
@@ -285,9 +285,9 @@ class ResilientSession:
         self.history.add_function_output(call_id, output)
         await self.session.create_function_call_output(call_id, output)
 
-    async def create_response(self, **overrides: Any) -> None:
+    async def create_response(self) -> None:
         """Ask the model to respond."""
-        await self.session.create_response(**overrides)
+        await self.session.create_response()
 
     async def cancel_response(self) -> None:
         """Stop the active response."""

@@ -91,10 +91,6 @@ class Lifecycle:
             return LifecycleState.DEPRECATED
         return LifecycleState.ACTIVE
 
-    def days_left(self, today: dt.date) -> int | None:
-        """Days until shutdown (negative once past it), or None without a date."""
-        return None if self.shutdown is None else (self.shutdown - today).days
-
 
 @dataclass(frozen=True)
 class ModelInfo:

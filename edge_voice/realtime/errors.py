@@ -69,7 +69,6 @@ class RealtimeError(Exception):
         message: str,
         *,
         code: str | None = None,
-        error_type: str | None = None,
         param: str | None = None,
         close_code: int | None = None,
         close_reason: str | None = None,
@@ -79,7 +78,6 @@ class RealtimeError(Exception):
     ) -> None:
         self.message = redact(message, secrets)
         self.code = code
-        self.error_type = error_type
         self.param = param
         self.close_code = close_code
         self.close_reason = redact(close_reason, secrets) if close_reason else close_reason
@@ -115,9 +113,8 @@ class ConnectTimeout(RealtimeError, TimeoutError):
     retryable = True
     fallback_worthy = True
 
-    def __init__(self, message: str, *, phase: str, timeout_s: float, **kw: Any) -> None:
+    def __init__(self, message: str, *, phase: str, **kw: Any) -> None:
         self.phase = phase
-        self.timeout_s = timeout_s
         super().__init__(message, **kw)
 
 
@@ -262,39 +259,59 @@ def classify_error(
     reason_type, reason_code = _split_close_reason(close_reason or "")
     code = (error.code if error else None) or reason_code
     etype = (error.type if error else None) or reason_type
-    message = error.message if error and error.message else (close_reason or "")
-    if not message:
-        message = f"connection closed with code {close_code}" if close_code else "server error"
-    secrets = tuple(secrets)
-    kw: dict[str, Any] = {
-        "code": code,
-        "error_type": etype,
-        "param": error.param if error else None,
-        "close_code": close_code,
-        "close_reason": close_reason or None,
-        "model": model,
-        "secrets": secrets,
-    }
+    cls = _class_by_code(code, etype, close_code) or _class_by_phase(
+        etype, close_code, phase, has_error=error is not None
+    )
+    return cls(
+        _message(error, close_code, close_reason),
+        code=code,
+        param=error.param if error else None,
+        close_code=close_code,
+        close_reason=close_reason or None,
+        model=model,
+        secrets=tuple(secrets),
+    )
+
+
+def _message(error: ServerError | None, close_code: int | None, close_reason: str) -> str:
+    if error is not None and error.message:
+        return error.message
+    if close_reason:
+        return close_reason
+    return f"connection closed with code {close_code}" if close_code else "server error"
+
+
+def _class_by_code(
+    code: str | None, etype: str | None, close_code: int | None
+) -> type[RealtimeError] | None:
+    """The class the error's code or type names, whatever the phase; None if they name none."""
     if code == "invalid_api_key" or (close_code == AUTH_CLOSE_CODE and code is None):
-        return AuthenticationError(message, **kw)
+        return AuthenticationError
     if code in MODEL_REFUSAL_CODES:
-        return ModelRefusedError(message, **kw)
+        return ModelRefusedError
     if code == "session_expired":
-        return SessionExpiredError(message, **kw)
+        return SessionExpiredError
     if "insufficient_quota" in (code, etype):
-        return QuotaError(message, **kw)
+        return QuotaError
     if code == "rate_limit_exceeded" or etype in ("rate_limit_error", "rate_limit_exceeded"):
-        return RateLimitError(message, **kw)
+        return RateLimitError
+    return None
+
+
+def _class_by_phase(
+    etype: str | None, close_code: int | None, phase: Phase, *, has_error: bool
+) -> type[RealtimeError]:
+    """The class for an error no code explains, from when it happened."""
     if phase == "handshake" and close_code == REQUEST_CLOSE_CODE:
         # Refused before the session started, for a reason we do not know by name.
-        return ModelRefusedError(message, **kw)
-    if phase == "setup" and error is not None and etype != "server_error":
-        return SessionSettingError(message, **kw)
+        return ModelRefusedError
+    if phase == "setup" and has_error and etype != "server_error":
+        return SessionSettingError
     if etype == "server_error" and phase != "session":
-        return ServerSideError(message, **kw)
+        return ServerSideError
     if close_code is not None:
-        return ServerClosedError(message, **kw)
-    return RealtimeError(message, **kw)
+        return ServerClosedError
+    return RealtimeError
 
 
 def classify_http_status(
@@ -323,18 +340,18 @@ def classify_http_status(
             message = f"{message}: {err['message']}"
     elif text:
         message = f"{message}: {text[:200]}"
+    code = code if isinstance(code, str) else None
     kw: dict[str, Any] = {
-        "code": code if isinstance(code, str) else None,
-        "error_type": etype if isinstance(etype, str) else None,
+        "code": code,
         "param": param if isinstance(param, str) else None,
         "status_code": status_code,
         "model": model,
         "secrets": secrets,
     }
-    if status_code == 401 or kw["code"] == "invalid_api_key":
+    if status_code == 401 or code == "invalid_api_key":
         return AuthenticationError(message, **kw)
-    if status_code == 429 or kw["code"] in ("insufficient_quota", "rate_limit_exceeded"):
-        if "insufficient_quota" in (kw["code"], kw["error_type"]):
+    if status_code == 429 or code in ("insufficient_quota", "rate_limit_exceeded"):
+        if "insufficient_quota" in (code, etype):
             return QuotaError(message, **kw)
         return RateLimitError(message, **kw)
     return HandshakeError(message, body=parsed, **kw)

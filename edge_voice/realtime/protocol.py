@@ -1,15 +1,16 @@
 """Realtime wire protocol: client events, URL and headers, and server event normalization.
 
-Session config builders live in `session_builders` and are re-exported here. Server events
-of both flavours (GA `gpt-realtime`, beta `gpt-4o-realtime-preview`) are parsed into the typed
-models of `protocol_server` and normalized into the one internal vocabulary of
-`realtime_events`. Unknown server events are logged once per type and skipped; malformed ones
-are logged and skipped: neither ends a session.
+Session config builders live in `session_builders`. Server events of both flavours (GA
+`gpt-realtime`, beta `gpt-4o-realtime-preview`) are parsed into the typed models of
+`server_events` and normalized into the one internal vocabulary of `normalized`. Unknown
+server events are logged once per type and skipped; malformed ones are logged and skipped:
+neither ends a session.
 """
 
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import json
 import logging
 from collections import OrderedDict
@@ -21,39 +22,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from edge_voice.realtime import normalized as ev
 from edge_voice.realtime import server_events as w
 from edge_voice.realtime.model_spec import WireProtocol
-from edge_voice.realtime.session_builders import (
-    SessionSettings,
-    build_response_create,
-    build_session_update,
-    dropped_fields,
-)
-
-__all__ = [
-    "BETA_HEADER",
-    "DEFAULT_BASE_URL",
-    "ClientEvent",
-    "ConversationItemCreate",
-    "ConversationItemDelete",
-    "ConversationItemRetrieve",
-    "ConversationItemTruncate",
-    "InputAudioBufferAppend",
-    "InputAudioBufferClear",
-    "InputAudioBufferCommit",
-    "Normalizer",
-    "ResponseCancel",
-    "ResponseCreate",
-    "SessionSettings",
-    "SessionUpdate",
-    "append_audio_json",
-    "build_headers",
-    "build_response_create",
-    "build_session_update",
-    "build_url",
-    "decode_message",
-    "dropped_fields",
-    "function_call_output_item",
-    "text_item",
-]
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +61,6 @@ class InputAudioBufferAppend(ClientEvent):
     audio: str
 
 
-class InputAudioBufferCommit(ClientEvent):
-    """Turn the input buffer into a user item."""
-
-    type: Literal["input_audio_buffer.commit"] = "input_audio_buffer.commit"
-
-
-class InputAudioBufferClear(ClientEvent):
-    """Drop uncommitted input audio."""
-
-    type: Literal["input_audio_buffer.clear"] = "input_audio_buffer.clear"
-
-
 class ConversationItemCreate(ClientEvent):
     """Add an item (message, function_call_output, ...) to the conversation."""
 
@@ -122,25 +78,10 @@ class ConversationItemTruncate(ClientEvent):
     audio_end_ms: int
 
 
-class ConversationItemDelete(ClientEvent):
-    """Remove an item from the conversation."""
-
-    type: Literal["conversation.item.delete"] = "conversation.item.delete"
-    item_id: str
-
-
-class ConversationItemRetrieve(ClientEvent):
-    """Ask for an item's full content."""
-
-    type: Literal["conversation.item.retrieve"] = "conversation.item.retrieve"
-    item_id: str
-
-
 class ResponseCreate(ClientEvent):
-    """Start a response; `response` holds per-response overrides."""
+    """Start a response with the session's settings."""
 
     type: Literal["response.create"] = "response.create"
-    response: dict[str, Any] | None = None
 
 
 class ResponseCancel(ClientEvent):
@@ -289,92 +230,40 @@ class Normalizer:
         return ev.FunctionCallRequest(call_id, name, arguments, item_id, response_id)
 
     def _convert(self, wire: w.WireEvent, data: dict[str, Any]) -> ev.RealtimeEvent | None:
+        plan = _COPY_PLANS.get(type(wire))
+        if plan is not None:
+            target, fields = plan
+            return target(**{name: getattr(wire, source) for name, source in fields})
         match wire:
-            case w.TextDeltaEvent():
-                return ev.TextDelta(wire.response_id, wire.item_id, wire.delta)
-            case w.AudioTranscriptDeltaEvent():
-                return ev.TranscriptDelta(wire.response_id, wire.item_id, wire.delta)
-            case w.InputTranscriptionDeltaEvent():
-                return ev.UserTranscriptDelta(wire.item_id, wire.delta)
-            case w.FunctionCallArgumentsDeltaEvent():
-                return ev.FunctionCallArgumentsDelta(
-                    wire.response_id, wire.item_id, wire.call_id, wire.delta
-                )
-            case w.SessionCreatedEvent():
-                session = wire.session
-                expires = session.get("expires_at")
-                return ev.SessionCreated(
-                    session=session,
-                    session_id=session.get("id") if isinstance(session.get("id"), str) else None,
-                    model=session.get("model") if isinstance(session.get("model"), str) else None,
-                    expires_at=expires if isinstance(expires, int) else None,
-                )
-            case w.SessionUpdatedEvent():
-                return ev.SessionUpdated(wire.session)
-            case w.ErrorEvent():
-                e = wire.error
-                return ev.ServerError(e.type, e.code, e.message, e.param, e.event_id)
-            case w.SpeechStartedEvent():
-                return ev.SpeechStarted(wire.audio_start_ms, wire.item_id)
-            case w.SpeechStoppedEvent():
-                return ev.SpeechStopped(wire.audio_end_ms, wire.item_id)
-            case w.InputCommittedEvent():
-                return ev.InputCommitted(wire.item_id, wire.previous_item_id)
-            case w.InputClearedEvent():
-                return ev.InputCleared()
-            case w.InputTimeoutEvent():
-                return ev.InputTimeout(wire.item_id, wire.audio_start_ms, wire.audio_end_ms)
             case w.ItemAddedEvent():
                 self._track_call(wire.item)
                 return ev.ItemAdded(str(wire.item.get("id", "")), wire.item, wire.previous_item_id)
-            case w.ItemDoneEvent():
-                return ev.ItemDone(str(wire.item.get("id", "")), wire.item, wire.previous_item_id)
-            case w.ItemTruncatedEvent():
-                return ev.ItemTruncated(wire.item_id, wire.content_index, wire.audio_end_ms)
-            case w.ItemDeletedEvent():
-                return ev.ItemDeleted(wire.item_id)
-            case w.InputTranscriptionCompletedEvent():
-                return ev.UserTranscript(wire.item_id, wire.transcript, wire.usage)
-            case w.InputTranscriptionFailedEvent():
-                return ev.UserTranscriptFailed(wire.item_id, wire.error.code, wire.error.message)
-            case w.ResponseCreatedEvent():
-                return ev.ResponseCreated(str(wire.response.get("id", "")), wire.response)
             case w.OutputItemAddedEvent():
                 self._track_call(wire.item)
                 return ev.OtherEvent(wire.type, data)
             case w.OutputItemDoneEvent():
-                item = wire.item
-                request = None
-                if item.get("type") == "function_call":
-                    request = self._function_call(
-                        str(item.get("call_id", "")),
-                        item.get("name"),
-                        str(item.get("arguments", "")),
-                        str(item.get("id", "")),
-                        wire.response_id,
-                    )
-                return request or ev.OutputItemDone(wire.response_id, item)
-            case w.AudioDoneEvent():
-                return ev.AudioDone(wire.response_id, wire.item_id)
-            case w.AudioTranscriptDoneEvent():
-                return ev.TranscriptDone(wire.response_id, wire.item_id, wire.transcript)
-            case w.TextDoneEvent():
-                return ev.TextDone(wire.response_id, wire.item_id, wire.text)
+                return self._output_item_done(wire)
             case w.FunctionCallArgumentsDoneEvent():
                 name = wire.name or self._call_names.get(wire.call_id)
                 return self._function_call(
                     wire.call_id, name, wire.arguments, wire.item_id, wire.response_id
                 )
-            case w.ResponseDoneEvent():
-                r = wire.response
-                return ev.ResponseDone(r.id, r.status, r.status_details, r.usage, tuple(r.output))
-            case w.RateLimitsUpdatedEvent():
-                limits = tuple(
-                    ev.RateLimit(x.name, x.limit, x.remaining, x.reset_seconds)
-                    for x in wire.rate_limits
-                )
-                return ev.RateLimits(limits)
-        return ev.OtherEvent(wire.type, data)
+        return _build(wire) or ev.OtherEvent(wire.type, data)
+
+    def _output_item_done(
+        self, wire: w.OutputItemDoneEvent
+    ) -> ev.FunctionCallRequest | ev.OutputItemDone:
+        item = wire.item
+        request = None
+        if item.get("type") == "function_call":
+            request = self._function_call(
+                str(item.get("call_id", "")),
+                item.get("name"),
+                str(item.get("arguments", "")),
+                str(item.get("id", "")),
+                wire.response_id,
+            )
+        return request or ev.OutputItemDone(wire.response_id, item)
 
     def _track_call(self, item: dict[str, Any]) -> None:
         call_id, name = item.get("call_id"), item.get("name")
@@ -384,3 +273,74 @@ class Normalizer:
             and isinstance(name, str)
         ):
             self._remember(self._call_names, call_id, name)
+
+
+def _build(wire: w.WireEvent) -> ev.RealtimeEvent | None:
+    """The internal event of a stateless wire event that is more than a copy of fields."""
+    match wire:
+        case w.SessionCreatedEvent():
+            session = wire.session
+            expires = session.get("expires_at")
+            return ev.SessionCreated(
+                session=session,
+                session_id=session.get("id") if isinstance(session.get("id"), str) else None,
+                model=session.get("model") if isinstance(session.get("model"), str) else None,
+                expires_at=expires if isinstance(expires, int) else None,
+            )
+        case w.ErrorEvent():
+            e = wire.error
+            return ev.ServerError(e.type, e.code, e.message, e.param, e.event_id)
+        case w.ItemDoneEvent():
+            return ev.ItemDone(str(wire.item.get("id", "")), wire.item, wire.previous_item_id)
+        case w.InputTranscriptionFailedEvent():
+            return ev.UserTranscriptFailed(wire.item_id, wire.error.code, wire.error.message)
+        case w.ResponseCreatedEvent():
+            return ev.ResponseCreated(str(wire.response.get("id", "")), wire.response)
+        case w.ResponseDoneEvent():
+            r = wire.response
+            return ev.ResponseDone(r.id, r.status, r.status_details, r.usage, tuple(r.output))
+        case w.RateLimitsUpdatedEvent():
+            return ev.RateLimits(
+                tuple(
+                    ev.RateLimit(x.name, x.limit, x.remaining, x.reset_seconds)
+                    for x in wire.rate_limits
+                )
+            )
+    return None
+
+
+_CopyPlan = tuple[type[ev.RealtimeEvent], tuple[tuple[str, str], ...]]
+
+
+def _copy(
+    wire: type[w.WireEvent], target: type[ev.RealtimeEvent], **renames: str
+) -> tuple[type[w.WireEvent], _CopyPlan]:
+    """`wire` converts to `target` by copying fields; `renames` maps internal to wire names."""
+    fields = tuple((f.name, renames.get(f.name, f.name)) for f in dataclasses.fields(target))
+    missing = [source for _, source in fields if source not in wire.model_fields]
+    if missing:  # checked at import, so a wrong table never reaches a live session
+        raise TypeError(f"{wire.__name__} has no {missing} for {target.__name__}")
+    return wire, (target, fields)
+
+
+#: Wire events whose internal event is a copy of their fields.
+_COPY_PLANS: dict[type[w.WireEvent], _CopyPlan] = dict(
+    [
+        _copy(w.TextDeltaEvent, ev.TextDelta),
+        _copy(w.TextDoneEvent, ev.TextDone),
+        _copy(w.AudioTranscriptDeltaEvent, ev.TranscriptDelta),
+        _copy(w.AudioTranscriptDoneEvent, ev.TranscriptDone, text="transcript"),
+        _copy(w.AudioDoneEvent, ev.AudioDone),
+        _copy(w.InputTranscriptionDeltaEvent, ev.UserTranscriptDelta),
+        _copy(w.InputTranscriptionCompletedEvent, ev.UserTranscript, text="transcript"),
+        _copy(w.FunctionCallArgumentsDeltaEvent, ev.FunctionCallArgumentsDelta),
+        _copy(w.SessionUpdatedEvent, ev.SessionUpdated),
+        _copy(w.SpeechStartedEvent, ev.SpeechStarted),
+        _copy(w.SpeechStoppedEvent, ev.SpeechStopped),
+        _copy(w.InputCommittedEvent, ev.InputCommitted),
+        _copy(w.InputClearedEvent, ev.InputCleared),
+        _copy(w.InputTimeoutEvent, ev.InputTimeout),
+        _copy(w.ItemTruncatedEvent, ev.ItemTruncated),
+        _copy(w.ItemDeletedEvent, ev.ItemDeleted),
+    ]
+)

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Literal, Self
 
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
@@ -39,10 +39,7 @@ from edge_voice.realtime.protocol import (
     DEFAULT_BASE_URL,
     ClientEvent,
     ConversationItemCreate,
-    ConversationItemDelete,
     ConversationItemTruncate,
-    InputAudioBufferClear,
-    InputAudioBufferCommit,
     Normalizer,
     ResponseCancel,
     ResponseCreate,
@@ -53,11 +50,7 @@ from edge_voice.realtime.protocol import (
     function_call_output_item,
     text_item,
 )
-from edge_voice.realtime.session_builders import (
-    SessionSettings,
-    build_response_create,
-    build_session_update,
-)
+from edge_voice.realtime.session_builders import SessionSettings, build_session_update
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +58,6 @@ log = logging.getLogger(__name__)
 _CLOSING_CODES = MODEL_REFUSAL_CODES | {"invalid_api_key", "session_expired"}
 _MAX_MESSAGE_BYTES = 16 * 2**20  # retrieved items can carry whole audio clips
 
-
-_E = TypeVar("_E", ev.SessionCreated, ev.SessionUpdated)
 
 _WS_LOGGER = logging.getLogger(f"{__name__}.websocket")
 _WS_LOGGER.addFilter(RedactAuthorization())
@@ -106,29 +97,13 @@ class RealtimeSession:
         self._closing = False
         #: Seconds from the start of connect() to the websocket being open (TCP+TLS+upgrade).
         self.connect_time_s: float | None = None
-        #: Seconds from the start of connect() to session.created.
-        self.session_created_time_s: float | None = None
         #: Seconds from the start of connect() to session.updated: the session is usable.
         self.session_ready_time_s: float | None = None
-        #: time.monotonic() when the session became ready (for the 60-minute limit).
-        self.ready_at: float | None = None
-        self.session_id: str | None = None
-        #: The model name the server reports in session.created (may be a dated snapshot).
-        self.server_model: str | None = None
-        self.expires_at: int | None = None
-        #: The effective session config from the latest session.updated.
-        self.session_config: Mapping[str, Any] | None = None
         self.close_code: int | None = None
-        self.close_reason: str | None = None
 
     def __repr__(self) -> str:
         state = "open" if self.connected else "closed"
         return f"RealtimeSession(model={self.model.name!r}, url={self.url!r}, {state})"
-
-    @property
-    def model_name(self) -> str:
-        """The catalog name of the model this session uses."""
-        return self.model.name
 
     @property
     def connected(self) -> bool:
@@ -166,21 +141,16 @@ class RealtimeSession:
         self._ws = await self._open(headers)
         self.connect_time_s = time.monotonic() - started
         try:
-            created = await self._await_setup(ev.SessionCreated, "handshake")
-            self.session_created_time_s = time.monotonic() - started
-            self.session_id, self.server_model = created.session_id, created.model
-            self.expires_at = created.expires_at
+            await self._await_setup(ev.SessionCreated, "handshake")
             await self._ws.send(update.to_json())
-            updated = await self._await_setup(ev.SessionUpdated, "setup")
+            await self._await_setup(ev.SessionUpdated, "setup")
         except ConnectionClosed as exc:  # closed while we were sending the update
             await self._abort()
             raise self._closed_error(exc, "setup") from None
         except BaseException:
             await self._abort()
             raise
-        self.session_config = updated.session
-        self.ready_at = time.monotonic()
-        self.session_ready_time_s = self.ready_at - started
+        self.session_ready_time_s = time.monotonic() - started
         log.info(
             "realtime: %s session ready in %.3f s (socket %.3f s)",
             self.model.name,
@@ -212,7 +182,6 @@ class RealtimeSession:
             raise ConnectTimeout(
                 f"no websocket upgrade from {self.url} within {self._connect_timeout_s} s",
                 phase="connect",
-                timeout_s=self._connect_timeout_s,
                 model=name,
             ) from None
         except (OSError, InvalidHandshake, InvalidURI) as exc:
@@ -220,7 +189,9 @@ class RealtimeSession:
                 f"cannot open {self.url}: {type(exc).__name__}: {exc}", model=name, secrets=secrets
             ) from None
 
-    async def _await_setup(self, wanted: type[_E], phase: Phase) -> _E:
+    async def _await_setup(
+        self, wanted: type[ev.SessionCreated | ev.SessionUpdated], phase: Phase
+    ) -> None:
         assert self._ws is not None
         waiting_for = "session.created" if phase == "handshake" else "session.updated"
         try:
@@ -234,14 +205,13 @@ class RealtimeSession:
                         break
                     self._pending.append(event)
                     if isinstance(event, wanted):
-                        return event
+                        return
         except ConnectionClosed as exc:
             raise self._closed_error(exc, phase) from None
         except TimeoutError:
             raise ConnectTimeout(
                 f"no {waiting_for} within {self._setup_timeout_s} s",
                 phase=waiting_for,
-                timeout_s=self._setup_timeout_s,
                 model=self.model.name,
             ) from None
         # Outside the setup timeout, so the close that follows the error is still read.
@@ -260,7 +230,7 @@ class RealtimeSession:
                         await self._ws.recv()
             except ConnectionClosed as exc:
                 code, reason = _close_info(exc)
-                self.close_code, self.close_reason = code, reason
+                self.close_code = code
             except TimeoutError:
                 pass
         log.warning(
@@ -277,7 +247,7 @@ class RealtimeSession:
 
     def _closed_error(self, exc: ConnectionClosed, phase: Phase) -> RealtimeError:
         code, reason = _close_info(exc)
-        self.close_code, self.close_reason = code, reason
+        self.close_code = code
         return classify_error(
             self._last_error,
             code,
@@ -306,7 +276,7 @@ class RealtimeSession:
             await self._ws.close(code, reason)
         finally:
             if self.close_code is None:
-                self.close_code, self.close_reason = code, reason
+                self.close_code = code
 
     # --- receiving ----------------------------------------------------------------------------
 
@@ -333,8 +303,6 @@ class RealtimeSession:
                 log.info("realtime: server error %s/%s: %s", event.type, event.code, event.message)
             else:
                 self._last_error = None
-                if isinstance(event, ev.SessionUpdated):
-                    self.session_config = event.session
             yield event
 
     # --- sending ------------------------------------------------------------------------------
@@ -359,26 +327,12 @@ class RealtimeSession:
         """Send any typed client event (for what has no helper: MCP approvals, images...)."""
         await self._send(event.to_json())
 
-    async def update_session(self, settings: SessionSettings) -> None:
-        """Send a session.update; events() yields the SessionUpdated or ServerError answer."""
-        update = build_session_update(settings, self.model)
-        await self._send(SessionUpdate(session=update["session"]).to_json())
-        self.settings = settings
-
     async def append_audio(self, pcm: bytes) -> None:
         """Stream user audio: 24 kHz mono PCM16 little-endian bytes."""
         if len(pcm) % 2:
             raise ValueError(f"PCM16 audio needs an even number of bytes, got {len(pcm)}")
         if pcm:
             await self._send(append_audio_json(pcm))
-
-    async def commit_audio(self) -> None:
-        """Commit the input buffer as a user item (manual turns; VAD commits by itself)."""
-        await self.send_event(InputAudioBufferCommit())
-
-    async def clear_audio(self) -> None:
-        """Drop uncommitted input audio."""
-        await self.send_event(InputAudioBufferClear())
 
     async def create_text_item(
         self, text: str, role: Literal["user", "assistant", "system"] = "user"
@@ -393,10 +347,9 @@ class RealtimeSession:
             ConversationItemCreate(item=function_call_output_item(call_id, output))
         )
 
-    async def create_response(self, **overrides: Any) -> None:
-        """Ask the model to respond; overrides use neutral names (see build_response_params)."""
-        event = build_response_create(self.model, **overrides)
-        await self.send_event(ResponseCreate(response=event.get("response")))
+    async def create_response(self) -> None:
+        """Ask the model to respond with the session's settings."""
+        await self.send_event(ResponseCreate())
 
     async def cancel_response(self, response_id: str | None = None) -> None:
         """Stop the active response (or the given one)."""
@@ -409,10 +362,6 @@ class RealtimeSession:
                 item_id=item_id, content_index=content_index, audio_end_ms=max(0, audio_end_ms)
             )
         )
-
-    async def delete_item(self, item_id: str) -> None:
-        """Remove an item from the conversation."""
-        await self.send_event(ConversationItemDelete(item_id=item_id))
 
 
 def _close_info(exc: ConnectionClosed) -> tuple[int, str]:

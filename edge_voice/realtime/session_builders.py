@@ -1,4 +1,4 @@
-"""One `SessionSettings`, two wire shapes: session.update and response.create for GA and beta.
+"""One `SessionSettings`, two wire shapes: the session.update for GA and for beta.
 
 The builders are the last line of defence before the socket: a setting the target model cannot
 take raises a typed error instead of being sent (ModelMigration degrades first, upstream). Only
@@ -28,20 +28,6 @@ OutputModality = Literal["audio", "text"]
 SAMPLE_RATE = 24_000
 _GA_FORMAT: dict[str, Any] = {"type": "audio/pcm", "rate": SAMPLE_RATE}
 _BETA_FORMAT = "pcm16"
-_RESPONSE_KEYS = frozenset(
-    {
-        "instructions",
-        "tools",
-        "tool_choice",
-        "max_output_tokens",
-        "output_modality",
-        "voice",
-        "metadata",
-        "conversation",
-        "input",
-        "temperature",
-    }
-)
 
 
 def _check_choice(field: str, value: object, allowed: tuple[object, ...]) -> None:
@@ -263,56 +249,3 @@ def build_session(settings: SessionSettings, model: WireModel) -> dict[str, Any]
 def build_session_update(settings: SessionSettings, model: WireModel) -> dict[str, Any]:
     """A complete session.update client event for `model` (GA or beta by `model.protocol`)."""
     return {"type": "session.update", "session": build_session(settings, model)}
-
-
-def build_response_params(model: WireModel, **overrides: Any) -> dict[str, Any]:
-    """The `response` object of response.create from flavour-neutral overrides."""
-    unknown = set(overrides) - _RESPONSE_KEYS
-    if unknown:
-        raise InvalidSettingError(
-            f"unknown response.create overrides: {', '.join(sorted(unknown))}",
-            field=sorted(unknown)[0],
-        )
-    ga = model.protocol == "ga"
-    out: dict[str, Any] = {}
-    if "instructions" in overrides:
-        out["instructions"] = str(overrides["instructions"])
-    if "output_modality" in overrides:
-        modality = overrides["output_modality"]
-        _check_choice("output_modality", modality, get_args(OutputModality))
-        if ga:
-            out["output_modalities"] = [modality]
-        else:
-            out["modalities"] = _beta_modalities(modality)
-    if "voice" in overrides:
-        voice = str(overrides["voice"])
-        if not model.has_voice(voice):
-            raise VoiceNotSupportedError(voice, model.name, model.voices)
-        if ga:
-            out["audio"] = {"output": {"voice": voice}}
-        else:
-            out["voice"] = voice
-    if "tools" in overrides:
-        out["tools"] = [function_tool(t) for t in overrides["tools"]]
-    if "tool_choice" in overrides:
-        out["tool_choice"] = overrides["tool_choice"]
-    if "max_output_tokens" in overrides:
-        _check_max_tokens("max_output_tokens", overrides["max_output_tokens"])
-        out["max_output_tokens" if ga else "max_response_output_tokens"] = overrides[
-            "max_output_tokens"
-        ]
-    if "temperature" in overrides and not ga:
-        _check_range("temperature", float(overrides["temperature"]), 0.6, 1.2)
-        out["temperature"] = overrides["temperature"]
-    for key in ("conversation", "metadata", "input"):
-        if key in overrides:
-            out[key] = overrides[key]
-    return out
-
-
-def build_response_create(model: WireModel, **overrides: Any) -> dict[str, Any]:
-    """A response.create client event; without overrides it carries no `response` object."""
-    params = build_response_params(model, **overrides)
-    return (
-        {"type": "response.create", "response": params} if params else {"type": "response.create"}
-    )

@@ -1,4 +1,4 @@
-"""Deterministic, cheap audio: the simulated assistant's "speech" and test signals.
+"""Deterministic, cheap audio: the simulated assistant's "speech".
 
 Everything is 24 kHz PCM16 little-endian mono, the only PCM rate the Realtime API speaks.
 """
@@ -57,41 +57,10 @@ def synthesize(text: str, voice: str, duration_ms: int) -> bytes:
     return _to_pcm(0.3 * envelope * wave / peak)
 
 
-def speech_like(duration_s: float, *, level_dbfs: float = -20.0, seed: int = 0) -> bytes:
-    """Test input standing in for a user's voice: a tone plus noise at `level_dbfs` RMS."""
-    n = int(duration_s * SAMPLE_RATE)
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) / SAMPLE_RATE
-    signal = np.sin(2 * np.pi * 180.0 * t) + 0.5 * rng.standard_normal(n)
-    return _to_pcm(_scale_rms(signal, level_dbfs))
-
-
-def silence(duration_s: float, *, noise_dbfs: float | None = None, seed: int = 1) -> bytes:
-    """Digital silence, or background noise at `noise_dbfs` RMS (a quiet room's mic)."""
-    n = int(duration_s * SAMPLE_RATE)
-    if noise_dbfs is None:
-        return bytes(2 * n)
-    rng = np.random.default_rng(seed)
-    return _to_pcm(_scale_rms(rng.standard_normal(n), noise_dbfs))
-
-
 def chunks(pcm: bytes, chunk_ms: int) -> list[bytes]:
     """Split PCM into chunks of `chunk_ms` (the last may be shorter)."""
     size = max(2, chunk_ms * BYTES_PER_MS)
     return [pcm[i : i + size] for i in range(0, len(pcm), size)]
-
-
-def duration_ms(pcm_bytes: int) -> int:
-    """Milliseconds of 24 kHz PCM16 in `pcm_bytes` bytes."""
-    return pcm_bytes // BYTES_PER_MS
-
-
-def _scale_rms(signal: NDArray[np.float64], level_dbfs: float) -> NDArray[np.float64]:
-    rms = float(np.sqrt(np.mean(signal * signal))) if signal.size else 0.0
-    if rms == 0.0:
-        return signal
-    scaled: NDArray[np.float64] = signal * (10 ** (level_dbfs / 20) / rms)
-    return scaled
 
 
 def _to_pcm(signal: NDArray[np.float64]) -> bytes:

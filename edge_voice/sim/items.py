@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edge_voice.sim import wire
@@ -40,32 +41,17 @@ async def create(conn: RealtimeConnection, event: dict[str, Any]) -> None:
     if "type" not in raw:
         raise missing_parameter("item.type")
     kind = raw["type"]
-    item_id = raw.get("id") or wire.new_id("item")
-    if kind == "message":
-        item = _message(conn, raw, item_id)
-    elif kind == "function_call_output":
-        call_id = string(_required(raw, "call_id"), "item.call_id")
-        if conn.conversation.find_call(call_id) is None:
-            raise ClientError(
-                "invalid_value",
-                f"Tool call ID '{call_id}' not found in conversation.",
-                param="item.call_id",
-            )
-        output = string(_required(raw, "output"), "item.output")
-        item = Item(id=item_id, type="function_call_output", call_id=call_id, output=output)
-    elif kind == "function_call":
-        item = Item(
-            id=item_id,
-            type="function_call",
-            call_id=string(_required(raw, "call_id"), "item.call_id"),
-            name=string(_required(raw, "name"), "item.name"),
-            arguments=string(raw.get("arguments", ""), "item.arguments"),
-        )
-    else:
-        raise invalid_value("item.type", kind, ["message", "function_call", "function_call_output"])
+    build = _BUILDERS.get(kind) if isinstance(kind, str) else None
+    if build is None:
+        raise invalid_value("item.type", kind, list(_BUILDERS))
+    item = build(conn, raw, raw.get("id") or wire.new_id("item"))
     previous_id = event.get("previous_item_id")
     previous = conn.conversation.add(item, previous_id if isinstance(previous_id, str) else None)
     await conn.announce_item(item, previous)
+    _feed_dialogue(conn, item)
+
+
+def _feed_dialogue(conn: RealtimeConnection, item: Item) -> None:
     if item.type == "function_call_output" and item.call_id:
         conn.dialogue.call_output(item.call_id)
     elif item.type == "message" and item.role == "user":
@@ -74,6 +60,28 @@ async def create(conn: RealtimeConnection, event: dict[str, Any]) -> None:
             conn.dialogue.user_text(" ".join(texts))
         elif any(p.kind == "input_audio" for p in item.parts):
             conn.dialogue.user_audio()
+
+
+def _function_call(conn: RealtimeConnection, raw: dict[str, Any], item_id: str) -> Item:
+    return Item(
+        id=item_id,
+        type="function_call",
+        call_id=string(_required(raw, "call_id"), "item.call_id"),
+        name=string(_required(raw, "name"), "item.name"),
+        arguments=string(raw.get("arguments", ""), "item.arguments"),
+    )
+
+
+def _function_call_output(conn: RealtimeConnection, raw: dict[str, Any], item_id: str) -> Item:
+    call_id = string(_required(raw, "call_id"), "item.call_id")
+    if conn.conversation.find_call(call_id) is None:
+        raise ClientError(
+            "invalid_value",
+            f"Tool call ID '{call_id}' not found in conversation.",
+            param="item.call_id",
+        )
+    output = string(_required(raw, "output"), "item.output")
+    return Item(id=item_id, type="function_call_output", call_id=call_id, output=output)
 
 
 def _required(raw: dict[str, Any], key: str) -> Any:
@@ -108,6 +116,14 @@ def _message(conn: RealtimeConnection, raw: dict[str, Any], item_id: str) -> Ite
             raise invalid_value(f"{p}.type", kind, allowed)
         parts.append(_part(entry, str(kind), p))
     return Item(id=item_id, type="message", role=role, parts=parts)
+
+
+#: Item type → how a client item of that type is read (in the order errors list them).
+_BUILDERS: dict[str, Callable[[RealtimeConnection, dict[str, Any], str], Item]] = {
+    "message": _message,
+    "function_call": _function_call,
+    "function_call_output": _function_call_output,
+}
 
 
 def _part(entry: dict[str, Any], kind: str, p: str) -> Part:

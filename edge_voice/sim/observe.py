@@ -33,10 +33,6 @@ class ConnectionRecord:
     refused: str | None = None
     closed: bool = False
 
-    def received_types(self) -> list[str]:
-        """Types of the client events received, in order."""
-        return [str(e.get("type")) for e in self.received]
-
     def sent_types(self) -> list[str]:
         """Types of the server events sent, in order."""
         return [str(e.get("type")) for e in self.sent]

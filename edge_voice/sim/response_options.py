@@ -8,7 +8,7 @@ from typing import Any
 from edge_voice.models.catalog import ModelInfo
 from edge_voice.realtime.model_spec import WireProtocol as Protocol
 from edge_voice.sim import session_fields as f
-from edge_voice.sim.errors import ClientError, invalid_value
+from edge_voice.sim.errors import ClientError, invalid_type, invalid_value
 from edge_voice.sim.session_config import SessionState
 
 _GA_KEYS = {
@@ -70,6 +70,21 @@ def parse_options(
         return opts
     ga = protocol == "ga"
     r = f.check_obj(raw, _GA_KEYS if ga else _BETA_KEYS, "response")
+    _apply_overrides(opts, r, model, ga)
+    voice, path = _requested_voice(r, ga)
+    if voice is not None:
+        opts.voice = f.voice(voice, model, path)
+        if opts.voice != session.voice and voice_locked:
+            raise ClientError(
+                "cannot_update_voice",
+                "Cannot update a conversation's voice if assistant audio is present.",
+                param=path,
+            )
+    return opts
+
+
+def _apply_overrides(opts: ResponseOptions, r: dict[str, Any], model: ModelInfo, ga: bool) -> None:
+    """Every option but the voice, in the order the service checks them."""
     if "instructions" in r:
         opts.instructions = f.string(r["instructions"], "response.instructions")
     if "tools" in r:
@@ -80,13 +95,8 @@ def parse_options(
     tokens_key = "max_output_tokens" if ga else "max_response_output_tokens"
     if tokens_key in r:
         opts.max_output_tokens = f.max_tokens(r[tokens_key], f"response.{tokens_key}")
-    if "metadata" in r and r["metadata"] is not None:
-        meta = f.check_obj(r["metadata"], set(r["metadata"]), "response.metadata")
-        if len(meta) > 16:
-            raise ClientError(
-                "invalid_value", "Metadata can have at most 16 pairs.", param="response.metadata"
-            )
-        opts.metadata = dict(meta)
+    if r.get("metadata") is not None:
+        opts.metadata = _metadata(r["metadata"])
     if "conversation" in r:
         if r["conversation"] not in ("auto", "none"):
             raise invalid_value("response.conversation", r["conversation"], ["auto", "none"])
@@ -98,20 +108,25 @@ def parse_options(
         if mods not in valid:
             raise invalid_value(f"response.{mods_key}", mods, [str(v) for v in valid])
         opts.audio_out = "audio" in mods
-    voice_path = "response.audio.output.voice" if ga else "response.voice"
-    voice: Any = None
-    if ga and "audio" in r:
-        audio = f.check_obj(r["audio"], {"output"}, "response.audio")
-        out = f.check_obj(audio.get("output", {}), {"voice", "format"}, "response.audio.output")
-        voice = out.get("voice")
-    elif not ga:
-        voice = r.get("voice")
-    if voice is not None:
-        opts.voice = f.voice(voice, model, voice_path)
-        if opts.voice != session.voice and voice_locked:
-            raise ClientError(
-                "cannot_update_voice",
-                "Cannot update a conversation's voice if assistant audio is present.",
-                param=voice_path,
-            )
-    return opts
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid_type("response.metadata", "an object", value)
+    if len(value) > 16:
+        raise ClientError(
+            "invalid_value", "Metadata can have at most 16 pairs.", param="response.metadata"
+        )
+    return dict(value)
+
+
+def _requested_voice(r: dict[str, Any], ga: bool) -> tuple[Any, str]:
+    """The voice the options ask for (None: the session's) and the path it was given at."""
+    if not ga:
+        return r.get("voice"), "response.voice"
+    path = "response.audio.output.voice"
+    if "audio" not in r:
+        return None, path
+    audio = f.check_obj(r["audio"], {"output"}, "response.audio")
+    out = f.check_obj(audio.get("output", {}), {"voice", "format"}, "response.audio.output")
+    return out.get("voice"), path

@@ -8,13 +8,20 @@ surface offline.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from edge_voice.models.catalog import ModelInfo
 from edge_voice.realtime.model_spec import WireProtocol as Protocol
 from edge_voice.sim import session_fields as f
-from edge_voice.sim.errors import ClientError, invalid_value
+from edge_voice.sim.errors import (
+    ClientError,
+    invalid_type,
+    invalid_value,
+    missing_parameter,
+    unknown_parameter,
+)
 
 #: What the sim says its instructions are before the client sets any.
 DEFAULT_INSTRUCTIONS = "You are a helpful voice assistant in a smart home. (simulated)"
@@ -83,7 +90,7 @@ def apply_update(
 ) -> SessionState:
     """A new state with `update` applied; raises ClientError and changes nothing on error."""
     if not isinstance(update, dict):
-        raise f.invalid_type_at("session", "an object", update)
+        raise invalid_type("session", "an object", update)
     new = copy.deepcopy(state)
     if protocol == "ga":
         _apply_ga(new, update, model)
@@ -98,111 +105,132 @@ def apply_update(
     return new
 
 
+#: Parses one field from its raw value and its path (for the error).
+_Parse = Callable[[Any, str], Any]
+#: An object's fields in the order they are checked (the first bad one is the error):
+#: key → (attribute of SessionState, parser).
+_Fields = dict[str, tuple[str, _Parse]]
+
+
+def _assign(s: SessionState, obj: dict[str, Any], fields: _Fields, path: str) -> None:
+    """Parse each field of `obj` that is present into its attribute of `s`, in table order."""
+    for key, (attr, parse) in fields.items():
+        if key in obj:
+            setattr(s, attr, parse(obj[key], f"{path}.{key}"))
+
+
+def _as_is(value: Any, path: str) -> Any:
+    return value
+
+
+def _speed(value: Any, path: str) -> float:
+    return f.number(value, 0.25, 1.5, path)
+
+
+def _include(value: Any, path: str) -> list[str] | None:
+    return f.str_list(value, path) if value else None
+
+
+def _beta_format(value: Any, path: str) -> str:
+    if value not in _BETA_TO_FORMAT:
+        raise invalid_value(path, value, list(_BETA_TO_FORMAT))
+    return _BETA_TO_FORMAT[value]
+
+
+def _ga_modalities(value: Any, path: str) -> bool:
+    mods = f.str_list(value, path)
+    if sorted(mods) not in (["audio"], ["text"]):
+        raise invalid_value(path, mods, ["audio", "text"])
+    return mods == ["audio"]
+
+
+def _beta_modalities(value: Any, path: str) -> bool:
+    mods = sorted(f.str_list(value, path))
+    if mods not in (["text"], ["audio", "text"]):
+        raise ClientError(
+            "invalid_value",
+            f"Invalid modalities: {mods}. "
+            "Supported combinations are: ['text'] and ['audio', 'text'].",
+            param=path,
+        )
+    return "audio" in mods
+
+
+_GA_FIELDS: _Fields = {
+    "output_modalities": ("audio_out", _ga_modalities),
+    "max_output_tokens": ("max_output_tokens", f.max_tokens),
+    "tracing": ("tracing", _as_is),
+    "truncation": ("truncation", _as_is),
+    "prompt": ("prompt", _as_is),
+    "include": ("include", _include),
+    "reasoning": ("reasoning", lambda value, path: f.reasoning(value)),
+    "parallel_tool_calls": ("parallel_tool_calls", f.boolean),
+}
+#: GA session keys only models with the feature of the same name accept.
+_GA_FEATURE_KEYS = ("reasoning", "parallel_tool_calls")
+
+
+def _ga_audio_fields(s: SessionState, model: ModelInfo) -> dict[str, _Fields]:
+    return {
+        "input": {
+            "format": ("input_format", f.ga_format),
+            "transcription": ("transcription", f.transcription),
+            "noise_reduction": ("noise_reduction", f.noise_reduction),
+            "turn_detection": ("turn_detection", _turn_detection_of(s, model)),
+        },
+        "output": {
+            "format": ("output_format", f.ga_format),
+            "voice": ("voice", lambda value, path: f.voice(value, model, path)),
+            "speed": ("speed", _speed),
+        },
+    }
+
+
+def _beta_fields(s: SessionState, model: ModelInfo) -> _Fields:
+    return {
+        "modalities": ("audio_out", _beta_modalities),
+        "voice": ("voice", lambda value, path: f.voice(value, model, path)),
+        "input_audio_format": ("input_format", _beta_format),
+        "output_audio_format": ("output_format", _beta_format),
+        "input_audio_transcription": ("transcription", f.transcription),
+        "input_audio_noise_reduction": ("noise_reduction", f.noise_reduction),
+        "turn_detection": ("turn_detection", _turn_detection_of(s, model)),
+        "temperature": ("temperature", lambda value, path: f.number(value, 0.6, 1.2, path)),
+        "max_response_output_tokens": ("max_output_tokens", f.max_tokens),
+        "speed": ("speed", _speed),
+        "tracing": ("tracing", _as_is),
+    }
+
+
+def _turn_detection_of(s: SessionState, model: ModelInfo) -> _Parse:
+    return lambda value, path: _turn_detection(value, s.turn_detection, model, path)
+
+
 def _apply_ga(s: SessionState, u: dict[str, Any], model: ModelInfo) -> None:
-    allowed = set(f.GA_SESSION_KEYS)
-    if "reasoning" in model.features:
-        allowed.add("reasoning")
-    if "parallel_tool_calls" in model.features:
-        allowed.add("parallel_tool_calls")
+    allowed = set(f.GA_SESSION_KEYS) | {k for k in _GA_FEATURE_KEYS if k in model.features}
     f.check_keys(u, allowed, "session")
     if "type" not in u:
-        raise f.missing("session.type")
+        raise missing_parameter("session.type")
     if u["type"] != "realtime":
         # Transcription sessions are a different product; the sim only plays conversations.
         raise invalid_value("session.type", u["type"], ["realtime"])
     _common(s, u, model, "ga")
-    if "output_modalities" in u:
-        mods = f.str_list(u["output_modalities"], "session.output_modalities")
-        if sorted(mods) not in (["audio"], ["text"]):
-            raise invalid_value("session.output_modalities", mods, ["audio", "text"])
-        s.audio_out = mods == ["audio"]
-    if "max_output_tokens" in u:
-        s.max_output_tokens = f.max_tokens(u["max_output_tokens"], "session.max_output_tokens")
-    for key in ("tracing", "truncation", "prompt"):
-        if key in u:
-            setattr(s, key, u[key])
-    if "include" in u:
-        s.include = f.str_list(u["include"], "session.include") if u["include"] else None
-    if "reasoning" in u:
-        s.reasoning = f.reasoning(u["reasoning"])
-    if "parallel_tool_calls" in u:
-        s.parallel_tool_calls = f.boolean(u["parallel_tool_calls"], "session.parallel_tool_calls")
+    _assign(s, u, _GA_FIELDS, "session")
     audio = u.get("audio")
     if audio is None:
         return
     f.check_obj(audio, {"input", "output"}, "session.audio")
-    inp = audio.get("input")
-    if inp is not None:
-        p = "session.audio.input"
-        f.check_obj(inp, {"format", "transcription", "noise_reduction", "turn_detection"}, p)
-        if "format" in inp:
-            s.input_format = f.ga_format(inp["format"], f"{p}.format")
-        if "transcription" in inp:
-            s.transcription = f.transcription(inp["transcription"], f"{p}.transcription")
-        if "noise_reduction" in inp:
-            s.noise_reduction = f.noise_reduction(inp["noise_reduction"], f"{p}.noise_reduction")
-        if "turn_detection" in inp:
-            s.turn_detection = _turn_detection(
-                inp["turn_detection"], s.turn_detection, model, f"{p}.turn_detection"
-            )
-    out = audio.get("output")
-    if out is not None:
-        p = "session.audio.output"
-        f.check_obj(out, {"format", "voice", "speed"}, p)
-        if "format" in out:
-            s.output_format = f.ga_format(out["format"], f"{p}.format")
-        if "voice" in out:
-            s.voice = f.voice(out["voice"], model, f"{p}.voice")
-        if "speed" in out:
-            s.speed = f.number(out["speed"], 0.25, 1.5, f"{p}.speed")
+    for key, fields in _ga_audio_fields(s, model).items():
+        obj = audio.get(key)
+        if obj is not None:
+            path = f"session.audio.{key}"
+            _assign(s, f.check_obj(obj, set(fields), path), fields, path)
 
 
 def _apply_beta(s: SessionState, u: dict[str, Any], model: ModelInfo) -> None:
     f.check_keys(u, set(f.BETA_SESSION_KEYS), "session")
     _common(s, u, model, "beta")
-    if "modalities" in u:
-        mods = sorted(f.str_list(u["modalities"], "session.modalities"))
-        if mods not in (["text"], ["audio", "text"]):
-            raise ClientError(
-                "invalid_value",
-                f"Invalid modalities: {mods}. "
-                "Supported combinations are: ['text'] and ['audio', 'text'].",
-                param="session.modalities",
-            )
-        s.audio_out = "audio" in mods
-    if "voice" in u:
-        s.voice = f.voice(u["voice"], model, "session.voice")
-    for key, attr in (
-        ("input_audio_format", "input_format"),
-        ("output_audio_format", "output_format"),
-    ):
-        if key in u:
-            value = u[key]
-            if value not in _BETA_TO_FORMAT:
-                raise invalid_value(f"session.{key}", value, list(_BETA_TO_FORMAT))
-            setattr(s, attr, _BETA_TO_FORMAT[value])
-    if "input_audio_transcription" in u:
-        s.transcription = f.transcription(
-            u["input_audio_transcription"], "session.input_audio_transcription"
-        )
-    if "input_audio_noise_reduction" in u:
-        s.noise_reduction = f.noise_reduction(
-            u["input_audio_noise_reduction"], "session.input_audio_noise_reduction"
-        )
-    if "turn_detection" in u:
-        s.turn_detection = _turn_detection(
-            u["turn_detection"], s.turn_detection, model, "session.turn_detection"
-        )
-    if "temperature" in u:
-        s.temperature = f.number(u["temperature"], 0.6, 1.2, "session.temperature")
-    if "max_response_output_tokens" in u:
-        s.max_output_tokens = f.max_tokens(
-            u["max_response_output_tokens"], "session.max_response_output_tokens"
-        )
-    if "speed" in u:
-        s.speed = f.number(u["speed"], 0.25, 1.5, "session.speed")
-    if "tracing" in u:
-        s.tracing = u["tracing"]
+    _assign(s, u, _beta_fields(s, model), "session")
 
 
 def _common(s: SessionState, u: dict[str, Any], model: ModelInfo, protocol: Protocol) -> None:
@@ -220,55 +248,60 @@ def _common(s: SessionState, u: dict[str, Any], model: ModelInfo, protocol: Prot
         s.tool_choice = f.tool_choice(u["tool_choice"], f"{p}.tool_choice")
 
 
+_SERVER_VAD_ONLY = ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms")
+_TURN_DETECTION_KEYS = {
+    "type",
+    *_SERVER_VAD_ONLY,
+    "eagerness",
+    "create_response",
+    "interrupt_response",
+}
+_EAGERNESS = ["low", "medium", "high", "auto"]
+
+
 def _turn_detection(
     raw: Any, current: TurnDetection | None, model: ModelInfo, p: str
 ) -> TurnDetection | None:
     if raw is None:
         return None
-    f.check_obj(
-        raw,
-        {
-            "type",
-            "threshold",
-            "prefix_padding_ms",
-            "silence_duration_ms",
-            "idle_timeout_ms",
-            "create_response",
-            "interrupt_response",
-            "eagerness",
-        },
-        p,
-    )
+    f.check_obj(raw, _TURN_DETECTION_KEYS, p)
     kinds = ["server_vad", "semantic_vad"] if "semantic_vad" in model.features else ["server_vad"]
     kind = raw.get("type", "server_vad")
     if kind not in kinds:
         raise invalid_value(f"{p}.type", kind, kinds)
-    td = TurnDetection(type=kind)
-    if current is not None and current.type == kind:
-        td = copy.copy(current)
+    # Settings of the same kind carry over; a change of kind starts from its defaults.
+    same_kind = current is not None and current.type == kind
+    td = copy.copy(current) if same_kind and current is not None else TurnDetection(type=kind)
     if kind == "semantic_vad":
-        for key in ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):
-            if key in raw:
-                raise f.unknown(f"{p}.{key}")
-        if "eagerness" in raw:
-            eager = raw["eagerness"]
-            if eager not in ("low", "medium", "high", "auto"):
-                raise invalid_value(f"{p}.eagerness", eager, ["low", "medium", "high", "auto"])
-            td.eagerness = eager
+        _semantic_vad(raw, td, p)
     else:
-        if "eagerness" in raw:
-            raise f.unknown(f"{p}.eagerness")
-        if "threshold" in raw:
-            td.threshold = f.number(raw["threshold"], 0.0, 1.0, f"{p}.threshold")
-        for key in ("prefix_padding_ms", "silence_duration_ms"):
-            if key in raw:
-                setattr(td, key, f.integer(raw[key], 0, 10_000, f"{p}.{key}"))
-        if "idle_timeout_ms" in raw and raw["idle_timeout_ms"] is not None:
-            td.idle_timeout_ms = f.integer(raw["idle_timeout_ms"], 0, 3_600_000, f"{p}.idle")
+        _server_vad(raw, td, p)
     for key in ("create_response", "interrupt_response"):
         if key in raw:
             setattr(td, key, f.boolean(raw[key], f"{p}.{key}"))
     return td
+
+
+def _semantic_vad(raw: dict[str, Any], td: TurnDetection, p: str) -> None:
+    for key in _SERVER_VAD_ONLY:
+        if key in raw:
+            raise unknown_parameter(f"{p}.{key}")
+    if "eagerness" in raw:
+        if raw["eagerness"] not in _EAGERNESS:
+            raise invalid_value(f"{p}.eagerness", raw["eagerness"], _EAGERNESS)
+        td.eagerness = raw["eagerness"]
+
+
+def _server_vad(raw: dict[str, Any], td: TurnDetection, p: str) -> None:
+    if "eagerness" in raw:
+        raise unknown_parameter(f"{p}.eagerness")
+    if "threshold" in raw:
+        td.threshold = f.number(raw["threshold"], 0.0, 1.0, f"{p}.threshold")
+    for key in ("prefix_padding_ms", "silence_duration_ms"):
+        if key in raw:
+            setattr(td, key, f.integer(raw[key], 0, 10_000, f"{p}.{key}"))
+    if raw.get("idle_timeout_ms") is not None:
+        td.idle_timeout_ms = f.integer(raw["idle_timeout_ms"], 0, 3_600_000, f"{p}.idle")
 
 
 def _render_td(td: TurnDetection | None, protocol: Protocol) -> dict[str, Any] | None:

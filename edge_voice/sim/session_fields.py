@@ -68,10 +68,6 @@ _MCP_TOOL_KEYS = {
     "server_description",
 }
 
-unknown = unknown_parameter
-missing = missing_parameter
-invalid_type_at = invalid_type
-
 
 def check_keys(obj: dict[str, Any], allowed: set[str], path: str) -> None:
     """Reject the first key not in `allowed` (in the client's order, like the service)."""

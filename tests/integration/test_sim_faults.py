@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from edge_voice.sim import RealtimeSimulator, SimConfig
-from edge_voice.sim.audio_synth import silence, speech_like
+from tests.support.signals import silence, speech_like
 from tests.support.sim_client import SimClient
 
 pytestmark = pytest.mark.timeout(20)

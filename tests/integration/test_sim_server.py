@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from edge_voice.sim import RealtimeSimulator, SimConfig
-from edge_voice.sim.audio_synth import silence, speech_duration_ms, speech_like
+from edge_voice.sim.audio_synth import speech_duration_ms
+from tests.support.signals import silence, speech_like
 from tests.support.sim_client import SimClient
 
 pytestmark = pytest.mark.timeout(20)

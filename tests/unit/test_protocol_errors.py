@@ -99,6 +99,20 @@ def test_classification(
         assert out.message == error.message
 
 
+def test_message_and_code_fall_back_to_the_close_reason_then_the_close_code() -> None:
+    by_reason = classify_error(None, 4000, "invalid_request_error.invalid_model", phase="session")
+    assert type(by_reason) is ModelRefusedError
+    assert by_reason.message == "invalid_request_error.invalid_model"
+    assert by_reason.code == "invalid_model" and by_reason.close_reason == by_reason.message
+    empty = classify_error(err("weird", ""), 1011, "going away", phase="session")
+    assert empty.message == "going away" and empty.code == "weird"
+    assert classify_error(err(None, ""), 1011, phase="session").message == (
+        "connection closed with code 1011"
+    )
+    assert classify_error(None, None, phase="session").message == "server error"
+    assert type(classify_error(None, None, phase="session")) is RealtimeError
+
+
 def test_fallback_and_retry_flags() -> None:
     auth = classify_error(err("invalid_api_key"), 3000, phase="handshake")
     assert not auth.fallback_worthy and not auth.retryable
@@ -195,7 +209,7 @@ def test_handshake_error_body_and_flags() -> None:
 
 
 def test_connect_errors_flags() -> None:
-    timeout = ConnectTimeout("slow", phase="session.created", timeout_s=5.0)
+    timeout = ConnectTimeout("slow", phase="session.created")
     assert isinstance(timeout, TimeoutError)
     assert timeout.retryable and timeout.fallback_worthy and timeout.phase == "session.created"
     refused = ConnectError("refused")

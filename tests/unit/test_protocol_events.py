@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from edge_voice.realtime import normalized as ev
+from edge_voice.realtime import server_events as w
 from edge_voice.realtime.protocol import (
     BETA_HEADER,
     ConversationItemCreate,
@@ -18,6 +19,7 @@ from edge_voice.realtime.protocol import (
     Normalizer,
     ResponseCancel,
     ResponseCreate,
+    _copy,
     append_audio_json,
     build_headers,
     build_url,
@@ -108,6 +110,12 @@ def test_every_renamed_event_is_modelled_in_both_spellings() -> None:
         assert ga_name in SERVER_EVENT_MODELS
         assert SERVER_EVENT_MODELS[beta_name] is SERVER_EVENT_MODELS[ga_name]
     assert not PASSTHROUGH_EVENT_TYPES & set(SERVER_EVENT_MODELS)
+
+
+def test_a_copy_plan_naming_a_missing_wire_field_fails_at_import() -> None:
+    _copy(w.TextDeltaEvent, ev.TextDelta)
+    with pytest.raises(TypeError, match="TextDoneEvent has no"):
+        _copy(w.TextDoneEvent, ev.UserTranscript)  # `usage` is not a field of text.done
 
 
 SAME_NAME: list[tuple[dict[str, Any], ev.RealtimeEvent]] = [

@@ -18,7 +18,6 @@ from edge_voice.realtime.errors import (
 from edge_voice.realtime.protocol import SessionUpdate
 from edge_voice.realtime.session_builders import (
     SessionSettings,
-    build_response_create,
     build_session_update,
     dropped_fields,
 )
@@ -248,55 +247,3 @@ def test_function_tool_is_normalized_to_the_flat_shape() -> None:
             "parameters": {"type": "object", "properties": {}},
         }
     ]
-
-
-def test_response_create_without_overrides() -> None:
-    assert build_response_create(GA) == {"type": "response.create"}
-    assert build_response_create(BETA) == {"type": "response.create"}
-
-
-def test_response_create_overrides_per_flavour() -> None:
-    overrides: dict[str, Any] = {
-        "instructions": "Say hi",
-        "output_modality": "audio",
-        "voice": "alloy",
-        "max_output_tokens": 200,
-        "temperature": 0.7,
-        "conversation": "none",
-        "metadata": {"topic": "greeting"},
-    }
-    assert build_response_create(GA, **overrides) == {
-        "type": "response.create",
-        "response": {
-            "instructions": "Say hi",
-            "output_modalities": ["audio"],
-            "audio": {"output": {"voice": "alloy"}},
-            "max_output_tokens": 200,
-            "conversation": "none",
-            "metadata": {"topic": "greeting"},
-        },
-    }
-    assert build_response_create(BETA, **overrides) == {
-        "type": "response.create",
-        "response": {
-            "instructions": "Say hi",
-            "modalities": ["text", "audio"],
-            "voice": "alloy",
-            "max_response_output_tokens": 200,
-            "temperature": 0.7,
-            "conversation": "none",
-            "metadata": {"topic": "greeting"},
-        },
-    }
-
-
-def test_response_create_refuses_unknown_overrides_and_missing_voices() -> None:
-    with pytest.raises(InvalidSettingError):
-        build_response_create(GA, modalities=["text"])
-    with pytest.raises(VoiceNotSupportedError):
-        build_response_create(BETA, voice="marin")
-    with pytest.raises(InvalidSettingError):
-        build_response_create(GA, max_output_tokens=0)
-    tools = build_response_create(GA, tools=[LIGHT_TOOL], tool_choice="required")
-    assert tools["response"]["tools"][0]["name"] == "set_light"
-    assert tools["response"]["tool_choice"] == "required"

@@ -104,13 +104,9 @@ async def test_connect_ga_happy_path(opened: dict[str, Any]) -> None:
     assert await ws.wait_sent(1) == [
         json.dumps(build_session_update(s.settings, GA), separators=(",", ":"))
     ]
-    assert s.connected and s.model_name == "gpt-realtime"
-    assert s.server_model == "gpt-realtime-2025-08-28" and s.session_id == "sess_1"
+    assert s.connected
     assert s.connect_time_s is not None and s.session_ready_time_s is not None
-    assert s.session_created_time_s is not None
-    assert 0 <= s.connect_time_s <= s.session_created_time_s <= s.session_ready_time_s
-    assert s.session_config is not None
-    assert s.session_config["audio"]["output"]["voice"] == "marin"
+    assert 0 <= s.connect_time_s <= s.session_ready_time_s
     kinds = []
     ws.push(Close(1011, "boom"))
     with pytest.raises(ServerClosedError) as info:
@@ -335,7 +331,7 @@ async def test_close_ends_events_cleanly(opened: dict[str, Any]) -> None:
     await s.close()  # idempotent
     assert await asyncio.wait_for(task, 1) == ["session.created", "session.updated"]
     with pytest.raises(SessionClosedError):
-        await s.commit_audio()
+        await s.cancel_response()
 
 
 async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
@@ -344,20 +340,14 @@ async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
     ws.sent.clear()
     await s.append_audio(b"\x00\x01\x02\x03")
     await s.append_audio(b"")  # nothing to send
-    await s.commit_audio()
-    await s.clear_audio()
     await s.create_text_item("hello")
     await s.create_function_call_output("call_1", '{"ok":true}')
     await s.create_response()
-    await s.create_response(instructions="short", voice="cedar")
     await s.cancel_response()
     await s.cancel_response("resp_1")
     await s.truncate_item("item_1", 1234)
-    await s.delete_item("item_1")
-    assert [json.loads(t) for t in await ws.wait_sent(11)] == [
+    assert [json.loads(t) for t in await ws.wait_sent(7)] == [
         {"type": "input_audio_buffer.append", "audio": "AAECAw=="},
-        {"type": "input_audio_buffer.commit"},
-        {"type": "input_audio_buffer.clear"},
         {
             "type": "conversation.item.create",
             "item": {
@@ -371,10 +361,6 @@ async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
             "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"ok":true}'},
         },
         {"type": "response.create"},
-        {
-            "type": "response.create",
-            "response": {"instructions": "short", "audio": {"output": {"voice": "cedar"}}},
-        },
         {"type": "response.cancel"},
         {"type": "response.cancel", "response_id": "resp_1"},
         {
@@ -383,7 +369,6 @@ async def test_commands_send_the_exact_events(opened: dict[str, Any]) -> None:
             "content_index": 0,
             "audio_end_ms": 1234,
         },
-        {"type": "conversation.item.delete", "item_id": "item_1"},
     ]
     with pytest.raises(ValueError, match="even"):
         await s.append_audio(b"\x00")
@@ -394,8 +379,7 @@ async def test_beta_commands_use_beta_shapes(opened: dict[str, Any]) -> None:
     ws: ScriptedServer = opened["ws"]
     ws.sent.clear()
     await s.create_text_item("noted", role="assistant")
-    await s.create_response(voice="alloy", max_output_tokens=50)
-    assert [json.loads(t) for t in await ws.wait_sent(2)] == [
+    assert [json.loads(t) for t in await ws.wait_sent(1)] == [
         {
             "type": "conversation.item.create",
             "item": {
@@ -404,26 +388,7 @@ async def test_beta_commands_use_beta_shapes(opened: dict[str, Any]) -> None:
                 "content": [{"type": "text", "text": "noted"}],
             },
         },
-        {
-            "type": "response.create",
-            "response": {"voice": "alloy", "max_response_output_tokens": 50},
-        },
     ]
-    with pytest.raises(VoiceNotSupportedError):
-        await s.create_response(voice="marin")
-
-
-async def test_update_session_checks_then_sends(opened: dict[str, Any]) -> None:
-    s = await _ready(opened)
-    ws: ScriptedServer = opened["ws"]
-    ws.sent.clear()
-    new = SessionSettings(model="gpt-realtime", voice="marin", instructions="New")
-    await s.update_session(new)
-    assert json.loads((await ws.wait_sent(1))[0])["session"]["instructions"] == "New"
-    assert s.settings is new
-    with pytest.raises(VoiceNotSupportedError):
-        await s.update_session(SessionSettings(model="gpt-realtime", voice="nova"))
-    assert len(ws.sent) == 1
 
 
 async def test_send_after_server_close_raises_the_typed_error(opened: dict[str, Any]) -> None:
@@ -432,7 +397,7 @@ async def test_send_after_server_close_raises_the_typed_error(opened: dict[str, 
     ws.push(Close(1012, "restart"))
     await ws.wait_closed()  # the client has answered the server's close
     with pytest.raises(ServerClosedError) as info:
-        await s.commit_audio()
+        await s.cancel_response()
     assert info.value.close_code == 1012 and info.value.recoverable
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_voice.sim.audio_synth import silence, speech_like, synthesize
+from edge_voice.sim.audio_synth import synthesize
 from edge_voice.sim.vad import (
     SILENCE_DBFS,
     EnergyVad,
@@ -20,6 +20,7 @@ from edge_voice.sim.vad import (
     rms_dbfs,
     threshold_to_dbfs,
 )
+from tests.support.signals import silence, speech_like
 
 
 def test_rms_of_full_scale_sine_is_minus_three_dbfs() -> None:
