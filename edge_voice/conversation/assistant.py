@@ -11,15 +11,24 @@ from typing import Any, Protocol
 
 from edge_voice.audio.resample import upsampler
 from edge_voice.audio.sinks import AudioSink
+from edge_voice.audio.wakeword import WakeWordDetector
+from edge_voice.config.events import ConfigChanged
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import voice_for_next_session
+from edge_voice.config.store import ConfigStore, voice_for_next_session
 from edge_voice.conversation.function_calls import FunctionCallBroker
 from edge_voice.conversation.playback import PlaybackTracker
 from edge_voice.conversation.resilient_session import ResilientSession
 from edge_voice.conversation.session_events import SessionEventHandler
 from edge_voice.conversation.session_settings import migration_settings, session_settings
 from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
-from edge_voice.events import ErrorOccurred, EventBus, ServiceState, WakeDetected
+from edge_voice.events import (
+    ErrorOccurred,
+    EventBus,
+    FallbackOccurred,
+    MetricsUpdated,
+    ServiceState,
+    WakeDetected,
+)
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import ModelMigration
 from edge_voice.mqtt.commands import ToolDeclaration
@@ -51,30 +60,30 @@ class WakeWord(Protocol):
 
 
 class Assistant:
-    """Runs conversations; implements the controls the MQTT bridge calls."""
+    """Runs conversations, implements the bridge's controls; the only producer of `state`."""
 
     def __init__(
         self,
         *,
-        config: Callable[[], EdgeVoiceConfig],
+        store: ConfigStore,
         migration: ModelMigration[RealtimeSession],
         bus: EventBus,
         metrics: PerformanceMetrics,
         calls: FunctionCallBroker,
         wake: WakeWord,
         sink: AudioSink,
-        on_conversation_completed: Callable[[], None] | None = None,
         arbitrate: Callable[[float], Awaitable[bool]] | None = None,
     ) -> None:
-        self._config = config
+        self.store = store
         self.migration = migration
         self.bus = bus
         self.metrics = metrics
         self.calls = calls
         self._wake = wake
         self.sink = sink
-        self._on_completed = on_conversation_completed or (lambda: None)
         self._arbitrate = arbitrate
+        #: The config version the current (or last) conversation began under.
+        self.conversation_version = store.version
         self.machine = ConversationStateMachine(self._state_changed)
         self.link: ResilientSession | None = None
         self.tracker = PlaybackTracker()
@@ -89,6 +98,8 @@ class Assistant:
         self.completed_in_conversation = False
         self.idle = asyncio.Event()
         self.idle.set()
+        bus.on(ConfigChanged, self.config_changed)
+        bus.on(FallbackOccurred, lambda _: self.publish_metrics())
 
     @property
     def status(self) -> Status:
@@ -98,7 +109,7 @@ class Assistant:
     @property
     def config(self) -> EdgeVoiceConfig:
         """The effective config (owned by the config store)."""
-        return self._config()
+        return self.store.effective
 
     # --- the audio loop ----------------------------------------------------------------------
 
@@ -163,7 +174,7 @@ class Assistant:
         self.spawn(self._open_session())
 
     async def _open_session(self) -> None:
-        cfg = self.config
+        cfg, version = self.config, self.store.version
         allowed, preferred = await self._budget()
         if not allowed:
             self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
@@ -185,6 +196,7 @@ class Assistant:
             self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
             return
         self.metrics.begin_conversation()
+        self.conversation_version = version
         self.completed_in_conversation = False
         if not self.machine.fire_if_possible(Trigger.CONNECTED):
             return  # stopped while connecting
@@ -240,7 +252,7 @@ class Assistant:
             return
         if not self.completed_in_conversation:
             self.completed_in_conversation = True
-            self._on_completed()
+            self.store.mark_good(self.conversation_version)
         if self.calls.end_requested:
             await self.end_conversation()
             return
@@ -309,9 +321,14 @@ class Assistant:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
         self._wake = wake
 
-    def config_changed(self) -> None:
-        """The effective config changed: the next session uses it."""
-        cfg = self.config
+    def config_changed(self, event: ConfigChanged) -> None:
+        """The store announced a new config: the next session uses it, the wake word at once."""
+        cfg = event.config
+        if any(key.startswith("wakeword.") for key in event.diff):
+            try:
+                self.replace_wake_word(WakeWordDetector.from_config(cfg.wakeword))
+            except ValueError as exc:  # a WakeWordModelError too: keep listening with the old
+                self.report_error("wakeword_unavailable", str(exc))
         self.migration.update(migration_settings(cfg), cfg.catalog())
         self.calls.registry.set_config_tools(cfg.tools)
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms
@@ -343,6 +360,8 @@ class Assistant:
         else:
             self.idle.clear()
         self.publish_state()
+        if new is Status.IDLE:
+            self.publish_metrics()  # the conversation's cost and count
 
     @property
     def listen_timeout_s(self) -> float:
@@ -368,6 +387,10 @@ class Assistant:
                 pending=dict(self._pending_config),
             )
         )
+
+    def publish_metrics(self) -> None:
+        """Publish the retained metrics (after a response, a fallback, a conversation)."""
+        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot().as_dict()))
 
     def report_error(self, code: str, message: str) -> None:
         """Publish an error event."""
