@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -107,22 +107,42 @@ class MetricsUpdated(Event):
     metrics: Mapping[str, Any]
 
 
+E = TypeVar("E", bound=Event)
+
+
 class EventBus:
-    """Fan-out to any number of subscribers; a slow subscriber loses its oldest events."""
+    """Fan-out to any number of subscribers; a slow subscriber loses its oldest events.
+
+    Queue subscribers (`subscribe`, `stream`) consume at their own pace. Handlers (`on`) run
+    inside `publish`, for reactions that must be in place before the publisher goes on (the
+    assistant takes a new config at once, so its `state` follows the `ConfigChanged`).
+    """
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._subscribers: list[asyncio.Queue[Event]] = []
+        self._handlers: list[tuple[type[Event], Callable[[Any], None]]] = []
         self.dropped = 0
 
     def publish(self, event: Event) -> None:
-        """Deliver `event` to every subscriber without waiting."""
+        """Deliver `event` to every queue subscriber without waiting, then to its handlers."""
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()
                 self.dropped += 1
                 log.warning("event bus: a subscriber is behind; dropped its oldest event")
             queue.put_nowait(event)
+        # Queues first: what a handler publishes in reaction comes after its cause.
+        for kind, handler in list(self._handlers):
+            if isinstance(event, kind):
+                try:
+                    handler(event)
+                except Exception:  # the publisher's work is done; one bad reaction must not undo it
+                    log.exception("event bus: a handler of %s failed", type(event).__name__)
+
+    def on(self, kind: type[E], handler: Callable[[E], None]) -> None:
+        """Call `handler` with every event of type `kind` (or a subclass), inside `publish`."""
+        self._handlers.append((kind, handler))
 
     def subscribe(self) -> asyncio.Queue[Event]:
         """A queue that receives every event published from now on."""

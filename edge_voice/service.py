@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from edge_voice.audio.sinks import AudioSink
-from edge_voice.audio.wakeword import WakeWordDetector, WakeWordModelError
+from edge_voice.audio.wakeword import WakeWordDetector
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange, ConfigStore
+from edge_voice.config.store import ConfigStore
 from edge_voice.config.warnings import config_warnings
 from edge_voice.conversation.assistant import Assistant
 from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
@@ -30,6 +30,7 @@ from edge_voice.models.migration import (
     SessionOpener,
     realtime_opener,
 )
+from edge_voice.mqtt.arbitration import Arbitration
 from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
 from edge_voice.realtime.session import RealtimeSession
 
@@ -94,11 +95,47 @@ def build_service(
     """
     for warning in config_warnings(cfg, today or dt.date.today()):
         log.warning("%s", warning)
-    store = ConfigStore(cfg)
+    bus = EventBus(queue_size=cfg.mqtt.queue_size)  # mqtt.* is file-only: the store keeps it
+    store = ConfigStore(cfg, bus=bus)
     effective = store.effective
-    bus = EventBus(queue_size=effective.mqtt.queue_size)
-    ledger_path = store.ledger_path
-    metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(ledger_path))
+    metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(store.ledger_path))
+    migration = _migration(effective, opener or _opener(effective, api_key), bus, metrics)
+    calls = FunctionCallBroker(
+        ToolRegistry(effective.tools), bus, deadline_ms=effective.conversation.function_deadline_ms
+    )
+    options = bridge_options or BridgeOptions()
+    # Shared by the assistant (asks) and the bridge (carries the claims while connected).
+    arbitration = Arbitration(effective.device_id, options.arbitration_window_s)
+    assistant = Assistant(
+        store=store,
+        migration=migration,
+        bus=bus,
+        metrics=metrics,
+        calls=calls,
+        wake=WakeWordDetector.from_config(effective.wakeword),
+        sink=sink,
+        arbitrate=arbitration.claim,
+    )
+    bridge = MqttBridge(
+        store=store, bus=bus, control=assistant, arbitration=arbitration, options=options
+    )
+    return Service(store, bus, metrics, migration, assistant, bridge)
+
+
+def _opener(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> SessionOpener[RealtimeSession]:
+    """The realtime connection every deployment uses: OpenAI or the simulator, by URL."""
+    return realtime_opener(
+        api_key, cfg.openai.base_url, connect_timeout_s=cfg.openai.connect_timeout_s
+    )
+
+
+def _migration(
+    cfg: EdgeVoiceConfig,
+    opener: SessionOpener[RealtimeSession],
+    bus: EventBus,
+    metrics: PerformanceMetrics,
+) -> ModelMigration[RealtimeSession]:
+    """The model migration for `cfg`; its events go into `metrics` and onto the bus."""
 
     def forward(event: MigrationEvent) -> None:
         if isinstance(event, FallbackEvent):
@@ -110,54 +147,9 @@ def build_service(
         elif isinstance(event, ModelRecovered):
             log.info("back on %s after a fallback to %s", event.model, event.after_fallback_to)
 
-    migration = ModelMigration(
-        migration_settings(effective),
-        opener
-        or realtime_opener(
-            api_key, effective.openai.base_url, connect_timeout_s=effective.openai.connect_timeout_s
-        ),
-        catalog=effective.catalog(),
+    return ModelMigration(
+        migration_settings(cfg),
+        opener,
+        catalog=cfg.catalog(),
         on_event=metrics_listener(metrics, then=forward),
     )
-    calls = FunctionCallBroker(
-        ToolRegistry(effective.tools), bus, deadline_ms=effective.conversation.function_deadline_ms
-    )
-    holder: list[MqttBridge] = []
-
-    async def arbitrate(score: float) -> bool:
-        return await holder[0].claim(score) if holder else True
-
-    def completed() -> None:
-        if store.mark_good() and holder:
-            holder[0].publish_config()
-
-    assistant = Assistant(
-        config=lambda: store.effective,
-        migration=migration,
-        bus=bus,
-        metrics=metrics,
-        calls=calls,
-        wake=WakeWordDetector.from_config(effective.wakeword),
-        sink=sink,
-        on_conversation_completed=completed,
-        arbitrate=arbitrate,
-    )
-
-    def config_changed(change: ConfigChange) -> None:
-        log.info("config version %d (%s)", change.version, change.source)
-        if any(key.startswith("wakeword.") for key in change.diff):
-            try:
-                assistant.replace_wake_word(WakeWordDetector.from_config(store.effective.wakeword))
-            except (WakeWordModelError, ValueError) as exc:  # keep listening with the old one
-                assistant.report_error("wakeword_unavailable", str(exc))
-        assistant.config_changed()
-
-    bridge = MqttBridge(
-        store=store,
-        bus=bus,
-        control=assistant,
-        on_config_change=config_changed,
-        options=bridge_options,
-    )
-    holder.append(bridge)
-    return Service(store, bus, metrics, migration, assistant, bridge)

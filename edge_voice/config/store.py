@@ -12,8 +12,8 @@ on a key that cannot be null it is refused). A key returns to the file's value b
 value or by a rollback.
 
 The API is synchronous and never awaits: every caller runs in the one event loop, so each call
-is atomic without a lock. The store publishes nothing: operations return what changed and the
-caller (the MQTT bridge) decides what to publish.
+is atomic without a lock. Every change is announced on the event bus (`ConfigChanged`,
+`LastGoodChanged`); the assistant and the MQTT bridge react to it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from edge_voice.config.events import ConfigChanged, LastGoodChanged
 from edge_voice.config.loading import config_to_dict
 from edge_voice.config.rules import (
     ChangeCode,
@@ -60,6 +61,7 @@ from edge_voice.config.state_location import (
     default_state_path,
     ledger_path_for,
 )
+from edge_voice.events import EventBus
 from edge_voice.models.catalog import UnknownModelError
 
 __all__ = [
@@ -101,9 +103,12 @@ class ConfigStore:
         file_config: EdgeVoiceConfig,
         state_path: Path | None = None,
         *,
+        bus: EventBus | None = None,
         history_size: int = HISTORY_SIZE,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
+        #: Where changes are announced (a private bus when nobody listens, e.g. `config` CLI).
+        self.bus = bus if bus is not None else EventBus()
         self._file = file_config
         self._path = state_path if state_path is not None else default_state_path(file_config)
         self._clock = clock
@@ -255,7 +260,7 @@ class ConfigStore:
     def mark_good(self, version: int | None = None) -> bool:
         """A conversation completed under `version`: mark it good; True if last_good changed."""
         # A conversation that began under an older version proves nothing about the config in
-        # effect now, so it marks nothing. True tells the caller to publish public_last_good().
+        # effect now, so it marks nothing.
         if version is not None and version != self._version:
             return False
         if self._last_good_version == self._version and self._last_good is not None:
@@ -264,6 +269,7 @@ class ConfigStore:
         self._last_good_overrides = deep_merge({}, self._overrides)
         self._last_good_version = self._version
         self._persist()
+        self.bus.publish(LastGoodChanged(version=self._version))
         return True
 
     def adopt_retained(
@@ -322,6 +328,7 @@ class ConfigStore:
         self._adoptable = False
         self._persist()
         log.info("config version %d from %s: %s", self._version, source, ", ".join(diff) or "-")
+        self.bus.publish(ConfigChanged.of(change, cfg))
         return change
 
     def _warn(self, message: str) -> None:

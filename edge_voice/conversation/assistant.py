@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from edge_voice.audio.sinks import AudioSink
+from edge_voice.audio.wakeword import WakeWordDetector
+from edge_voice.config.events import ConfigChanged
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import voice_for_next_session
+from edge_voice.config.store import ConfigStore, voice_for_next_session
 from edge_voice.conversation.function_calls import FunctionCallBroker
 from edge_voice.conversation.microphone import Microphone, WakeWord
 from edge_voice.conversation.playback import PlaybackTracker, Truncation
@@ -23,7 +25,13 @@ from edge_voice.conversation.session_settings import (
 )
 from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
 from edge_voice.conversation.uplink import Uplink
-from edge_voice.events import ErrorOccurred, EventBus, ServiceState
+from edge_voice.events import (
+    ErrorOccurred,
+    EventBus,
+    FallbackOccurred,
+    MetricsUpdated,
+    ServiceState,
+)
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import ModelMigration
 from edge_voice.mqtt.commands import ToolDeclaration
@@ -37,28 +45,28 @@ MIN_LISTEN_S = 5.0
 
 
 class Assistant:
-    """Runs conversations; implements the controls the MQTT bridge calls."""
+    """Runs conversations, implements the bridge's controls; the only producer of `state`."""
 
     def __init__(
         self,
         *,
-        config: Callable[[], EdgeVoiceConfig],
+        store: ConfigStore,
         migration: ModelMigration[RealtimeSession],
         bus: EventBus,
         metrics: PerformanceMetrics,
         calls: FunctionCallBroker,
         wake: WakeWord,
         sink: AudioSink,
-        on_conversation_completed: Callable[[], None] | None = None,
         arbitrate: Callable[[float], Awaitable[bool]] | None = None,
     ) -> None:
-        self._config = config
+        self.store = store
         self.migration = migration
         self.bus = bus
         self.metrics = metrics
         self.calls = calls
         self.sink = sink
-        self._on_completed = on_conversation_completed or (lambda: None)
+        #: The config version the current (or last) conversation began under.
+        self.conversation_version = store.version
         self.machine = ConversationStateMachine(self._state_changed)
         self.link: ResilientSession | None = None
         self.tracker = PlaybackTracker()
@@ -72,6 +80,8 @@ class Assistant:
         self.completed_in_conversation = False
         self.idle = asyncio.Event()
         self.idle.set()
+        bus.on(ConfigChanged, self.config_changed)
+        bus.on(FallbackOccurred, lambda _: self.publish_metrics())
 
     @property
     def status(self) -> Status:
@@ -81,7 +91,7 @@ class Assistant:
     @property
     def config(self) -> EdgeVoiceConfig:
         """The effective config (owned by the config store)."""
-        return self._config()
+        return self.store.effective
 
     @property
     def wake_word(self) -> WakeWord:
@@ -116,7 +126,7 @@ class Assistant:
         self.spawn(self._open_session())
 
     async def _open_session(self) -> None:
-        cfg = self.config
+        cfg, version = self.config, self.store.version
         allowed, preferred = await self._budget()
         if not allowed:
             self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
@@ -139,6 +149,7 @@ class Assistant:
             self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
             return
         self.metrics.begin_conversation()
+        self.conversation_version = version
         self.completed_in_conversation = False
         if self.machine.fire_if_possible(Trigger.CONNECTED):  # else: stopped while connecting
             self.uplink.open()  # what was said since the wake word goes first
@@ -195,7 +206,7 @@ class Assistant:
             return
         if not self.completed_in_conversation:
             self.completed_in_conversation = True
-            self._on_completed()
+            self.store.mark_good(self.conversation_version)
         if self.calls.end_requested:
             await self.end_conversation()
             return
@@ -266,9 +277,14 @@ class Assistant:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
         self.mic.replace(wake)
 
-    def config_changed(self) -> None:
-        """The effective config changed: the next session uses it."""
-        cfg = self.config
+    def config_changed(self, event: ConfigChanged) -> None:
+        """The store announced a new config: the next session uses it, the wake word at once."""
+        cfg = event.config
+        if any(key.startswith("wakeword.") for key in event.diff):
+            try:
+                self.replace_wake_word(WakeWordDetector.from_config(cfg.wakeword))
+            except ValueError as exc:  # a WakeWordModelError too: keep listening with the old
+                self.report_error("wakeword_unavailable", str(exc))
         self.migration.update(migration_settings(cfg), cfg.catalog())
         self.calls.registry.set_config_tools(cfg.tools)
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms
@@ -301,6 +317,8 @@ class Assistant:
         else:
             self.idle.clear()
         self.publish_state()
+        if new is Status.IDLE:
+            self.publish_metrics()  # the conversation's cost and count
 
     @property
     def listen_timeout_s(self) -> float:
@@ -326,6 +344,10 @@ class Assistant:
                 pending=dict(self._pending_config),
             )
         )
+
+    def publish_metrics(self) -> None:
+        """Publish the retained metrics (after a response, a fallback, a conversation)."""
+        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot().as_dict()))
 
     def report_error(self, code: str, message: str) -> None:
         """Publish an error event."""

@@ -66,6 +66,8 @@ class Microphone:
             a.source_ended = True
             log.info("audio source ended")
             if exit_on_eof:
+                if self._claim is not None:
+                    await self._claim  # the last wake word's claim decides whether we answer
                 await a.finish()
         finally:
             await a.close()

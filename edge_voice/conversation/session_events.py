@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
-from edge_voice.events import MetricsUpdated, ResponseCompleted, Transcript
+from edge_voice.events import ResponseCompleted, Transcript
 from edge_voice.realtime import normalized as ev
 from edge_voice.realtime.errors import RealtimeError
 
@@ -173,7 +173,7 @@ class SessionEventHandler:
                     status=event.status,
                 )
             )
-            a.bus.publish(MetricsUpdated(metrics=a.metrics.snapshot().as_dict()))
+            a.publish_metrics()
         if event.status == "cancelled" or self.pending_calls > 0:
             return
         # The tracker stays: playback usually runs past response.done, and a barge-in then

@@ -1,4 +1,8 @@
-"""Wake word arbitration: several devices heard the same word; the best score answers."""
+"""Wake word arbitration: several devices heard the same word; the best score answers.
+
+`Arbitration` is shared by the assistant, which asks (`claim`), and the MQTT bridge, which
+carries the claims while it is connected (`carry`) and feeds in the group's (`observe`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from edge_voice.mqtt.commands import ArbitrationClaim
+from edge_voice.mqtt.payloads import arbitration_payload
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +59,59 @@ class Arbiter:
             log.info("arbitration: %s wins (%.3f, ours %.3f)", rival, score, ours.score)
             return False
         return True
+
+
+_Handover = tuple[ArbitrationClaim, "asyncio.Future[bool]"]
+
+
+class Arbitration:
+    """The wake word arbitration of one device: the assistant asks, the bridge carries."""
+
+    def __init__(self, device_id: str, window_s: float) -> None:
+        self.arbiter = Arbiter(device_id, window_s)
+        self._outgoing: asyncio.Queue[_Handover] = asyncio.Queue()
+        self._carried = asyncio.Event()
+
+    @property
+    def carried(self) -> bool:
+        """Whether a carrier (the connected bridge) sends claims now."""
+        return self._carried.is_set()
+
+    async def wait_carried(self) -> None:
+        """Return once a carrier sends claims."""
+        await self._carried.wait()
+
+    async def claim(self, score: float) -> bool:
+        """We heard the wake word with `score`: True if we answer (best in the window)."""
+        ours = ArbitrationClaim.model_validate(arbitration_payload(self.arbiter.device_id, score))
+        return await self.arbiter.claim(ours, self._hand_over)
+
+    def observe(self, claim: ArbitrationClaim) -> None:
+        """A claim the bridge received on the group's topic."""
+        self.arbiter.observe(claim)
+
+    async def carry(self, send: Callable[[ArbitrationClaim], Awaitable[bool]]) -> None:
+        """Send every claim with `send` until cancelled (the bridge, while it is connected)."""
+        self._carried.set()
+        try:
+            while True:
+                claim, sent = await self._outgoing.get()
+                ok = False
+                try:
+                    ok = await send(claim)
+                finally:
+                    if not sent.done():
+                        sent.set_result(ok)
+        finally:
+            self._carried.clear()
+            while not self._outgoing.empty():  # nobody will send these: not connected
+                _, sent = self._outgoing.get_nowait()
+                if not sent.done():
+                    sent.set_result(False)
+
+    async def _hand_over(self, claim: ArbitrationClaim) -> bool:
+        if not self._carried.is_set():
+            return False
+        sent: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._outgoing.put_nowait((claim, sent))
+        return await sent

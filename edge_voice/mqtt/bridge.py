@@ -11,17 +11,18 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import aiomqtt
 
-from edge_voice.config.store import ConfigChange, ConfigChangeError
-from edge_voice.events import Event, EventBus, ServiceState
+from edge_voice.config.events import ConfigChanged, LastGoodChanged
+from edge_voice.config.store import ConfigChangeError
+from edge_voice.events import Event, EventBus
 from edge_voice.mqtt import snapshots
-from edge_voice.mqtt.arbitration import Arbiter
+from edge_voice.mqtt.arbitration import Arbitration
 from edge_voice.mqtt.command_router import CommandRouter
 from edge_voice.mqtt.commands import ArbitrationClaim
 from edge_voice.mqtt.connection import (
@@ -33,7 +34,7 @@ from edge_voice.mqtt.connection import (
 from edge_voice.mqtt.control import ConversationControl
 from edge_voice.mqtt.discovery import stale_topics
 from edge_voice.mqtt.outbox import Outbox
-from edge_voice.mqtt.payloads import QOS, Publication, arbitration_payload, encode, publication_for
+from edge_voice.mqtt.payloads import QOS, Publication, encode, publication_for
 from edge_voice.mqtt.replay import (
     payload_bytes,
     resubscribe,
@@ -73,7 +74,7 @@ class MqttBridge:
         store: snapshots.ConfigSource,
         bus: EventBus,
         control: ConversationControl,
-        on_config_change: Callable[[ConfigChange], None] | None = None,
+        arbitration: Arbitration | None = None,
         options: BridgeOptions | None = None,
     ) -> None:
         cfg = store.effective
@@ -85,18 +86,13 @@ class MqttBridge:
         self.identifier = self.options.identifier or client_identifier(cfg.device_id)
         self.outbox = Outbox(cfg.mqtt.queue_size)
         self.retained = snapshots.RetainedConfig(store, self.topics)
-        self.router = CommandRouter(
-            store=store,
-            control=control,
-            retained=self.retained,
-            current_state=lambda: self._state,
-            on_config_change=on_config_change,
+        self.router = CommandRouter(store=store, control=control, retained=self.retained)
+        self.arbitration = arbitration or Arbitration(
+            cfg.device_id, self.options.arbitration_window_s
         )
-        self.arbiter = Arbiter(cfg.device_id, self.options.arbitration_window_s)
         self.connections = 0
         self._events = bus.subscribe()  # now, so events raised before run() are kept
         self._bus = bus
-        self._state: ServiceState | None = None
         self._client: aiomqtt.Client | None = None
         self._online = asyncio.Event()
         self._stop = asyncio.Event()
@@ -171,13 +167,7 @@ class MqttBridge:
         """Wake word arbitration: publish our score, wait the window, True if ours is best."""
         if self.topics.arbitration_group is None:
             return True
-        payload = arbitration_payload(self.topics.device_id, score)
-        return await self.arbiter.claim(ArbitrationClaim.model_validate(payload), self._send_claim)
-
-    def publish_config(self) -> None:
-        """Re-publish what moved after a change made outside MQTT (e.g. `store.mark_good()`)."""
-        for publication in self.retained.after_change():
-            self._queue(publication)
+        return await self.arbitration.claim(score)
 
     # -- the connection ------------------------------------------------------------------------
 
@@ -190,6 +180,7 @@ class MqttBridge:
             loops = [
                 self._spawn(self._receive(client), "receive"),
                 self._spawn(self._send(client), "send"),
+                self._spawn(self.arbitration.carry(self._send_claim), "arbitration"),
                 self._spawn(self._stop.wait(), "stop"),
             ]
             try:
@@ -260,13 +251,7 @@ class MqttBridge:
             return
         if change is not None:
             log.info("MQTT: adopted the retained config (version %d)", change.version)
-            # Discovery follows in the connect sequence; config and last_good go out with it.
-            self._queue(self.retained.config())
-            last_good = self.retained.last_good(only_if_changed=True)
-            if last_good is not None:
-                self._queue(last_good)
-            self._follow_topics()
-            self.router.config_published(change)
+            self._forward_pending()  # config and last_good go out with the connect sequence
 
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         """Flush what is pending, then `offline` (retained); the caller disconnects cleanly."""
@@ -308,13 +293,23 @@ class MqttBridge:
 
     async def _pump(self) -> None:
         while True:
-            event = await self._events.get()
-            try:
-                self._forward(event)
-            except Exception:  # one bad event must not stop every later one
-                log.exception("MQTT: cannot forward %s", type(event).__name__)
+            self._forward_safely(await self._events.get())
+
+    def _forward_safely(self, event: Event) -> None:
+        try:
+            self._forward(event)
+        except Exception:  # one bad event must not stop every later one
+            log.exception("MQTT: cannot forward %s", type(event).__name__)
 
     def _forward(self, event: Event) -> None:
+        if isinstance(event, ConfigChanged):
+            self._config_changed()
+            return
+        if isinstance(event, LastGoodChanged):
+            last_good = self.retained.last_good(only_if_changed=True)
+            if last_good is not None:
+                self._queue(last_good)
+            return
         try:
             publication = publication_for(event, self.topics)
         except TypeError:
@@ -322,9 +317,19 @@ class MqttBridge:
         except ValueError as exc:  # a producer's bug (e.g. metrics missing a field): say so
             log.warning("MQTT: cannot publish %s: %s", type(event).__name__, exc)
             return
-        if isinstance(event, ServiceState):
-            self._state = event
         self._queue(publication)
+
+    def _forward_pending(self) -> None:
+        """Forward, now, every event already on the bus (what a command caused comes first)."""
+        while not self._events.empty():
+            self._forward_safely(self._events.get_nowait())
+
+    def _config_changed(self) -> None:
+        """The store announced a new config: publish what moved, follow the topics."""
+        # In the connect sequence (adoption) discovery follows there, in full.
+        for publication in self.retained.after_change(discovery=self._online.is_set()):
+            self._queue(publication)
+        self._follow_topics()
 
     async def _handle(self, message: aiomqtt.Message) -> None:
         topic = message.topic.value
@@ -336,17 +341,17 @@ class MqttBridge:
         except Exception:  # the router answers bad input itself; this is a bug: keep running
             log.exception("MQTT: failed to handle a message on %s", topic)
             return
+        # The config, state or metrics the command caused go out before its answer.
+        self._forward_pending()
         for publication in dispatch.publications:
             self._queue(publication)
-        if any(p.topic == self.topics.config for p in dispatch.publications):
-            self._follow_topics()
         if dispatch.claim is not None:
-            self.arbiter.observe(dispatch.claim)
+            self.arbitration.observe(dispatch.claim)
         if dispatch.ha_online:
             self._spawn(self._ha_birth(), "ha_birth")
 
     def _follow_topics(self) -> None:
-        """`config/set` may move the arbitration group: subscribe to the new one."""
+        """A config change may move the arbitration group: subscribe to the new one."""
         topics = Topics.for_config(self.store.effective)
         if topics == self.topics:
             return
@@ -385,7 +390,7 @@ class MqttBridge:
 
     async def _send_claim(self, claim: ArbitrationClaim) -> bool:
         client = self._client
-        if client is None or not self._online.is_set():
+        if client is None or not self._online.is_set() or self.topics.arbitration_group is None:
             return False
         payload = encode(claim.model_dump(mode="json"))
         # A claim not acknowledged within the window cannot have reached the group in time.

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from pydantic import JsonValue
 
-from edge_voice.config.store import ChangeCode, ConfigChange, ConfigChangeError
-from edge_voice.events import ServiceState
+from edge_voice.config.store import ChangeCode, ConfigChangeError
 from edge_voice.mqtt import snapshots
 from edge_voice.mqtt.commands import (
     ArbitrationClaim,
@@ -105,7 +103,11 @@ class ToolBook:
 
 
 class CommandRouter:
-    """Parses, validates and applies one incoming message; never raises for bad input."""
+    """Parses, validates and applies one incoming message; never raises for bad input.
+
+    A config command only answers here: the store announces the change on the event bus, and
+    the bridge publishes the config (and the assistant the state) from that announcement.
+    """
 
     def __init__(
         self,
@@ -113,15 +115,11 @@ class CommandRouter:
         store: snapshots.ConfigSource,
         control: ConversationControl,
         retained: snapshots.RetainedConfig,
-        current_state: Callable[[], ServiceState | None],
-        on_config_change: Callable[[ConfigChange], None] | None = None,
     ) -> None:
         self.store = store
         self.control = control
         self.retained = retained
         self.tools = ToolBook()
-        self._current_state = current_state
-        self._on_config_change = on_config_change
         self._answered_retained: set[tuple[str, bytes]] = set()
 
     @property
@@ -214,7 +212,7 @@ class CommandRouter:
             catalog = self.store.effective.catalog()
             command = parse_command(route, payload, max_bytes=self._max_bytes, catalog=catalog)
             tx = command.transaction if command.transaction is not None else tx
-            change = await self._apply(command)
+            await self._apply(command)
         except CommandError as exc:
             exc.transaction = exc.transaction if exc.transaction is not None else tx
             return Dispatch(self._rejected(topic, exc))
@@ -223,23 +221,21 @@ class CommandRouter:
         except Exception as exc:  # a bug below us must not take the bridge down
             log.exception("command on %s failed", topic)
             return Dispatch(self._internal_error(topic, exc, tx))
-        pubs = self._config_changed(change) if change is not None else []
-        pubs.append(self._response(topic, None, tx))
-        return Dispatch(pubs)
+        return Dispatch([self._response(topic, None, tx)])
 
-    async def _apply(self, command: Command) -> ConfigChange | None:
+    async def _apply(self, command: Command) -> None:
         store = self.store
         match command:
             case ModelSet():
-                return store.set_model(command.model)
+                store.set_model(command.model)
             case ModelSelectionSet():
-                return store.set_model_selection(command.model_selection)
+                store.set_model_selection(command.model_selection)
             case VoiceSet():
-                return store.set_voice(command.voice)
+                store.set_voice(command.voice)
             case ConfigSet():
-                return store.apply_patch(command.changes)
+                store.apply_patch(command.changes)
             case ConfigRollback():
-                return store.rollback(command.target)
+                store.rollback(command.target)
             case FunctionCallResult():
                 self.control.function_result(command.call_id, command.output, command.error)
             case ConversationStart():
@@ -248,23 +244,6 @@ class CommandRouter:
                 await self.control.stop()
             case _:  # pragma: no cover - tools are routed before requests
                 raise TypeError(f"not a request: {type(command).__name__}")
-        return None
-
-    def config_published(self, change: ConfigChange) -> None:
-        """Tell the service about an applied change (for ModelMigration's next session)."""
-        if self._on_config_change is None:
-            return
-        try:
-            self._on_config_change(change)
-        except Exception:  # the change is applied; a failing listener must not undo the answer
-            log.exception("on_config_change failed for version %d", change.version)
-
-    def _config_changed(self, change: ConfigChange) -> list[Publication]:
-        pubs = self.retained.after_change()
-        state = snapshots.state_after_change(self._current_state(), self.store.effective)
-        pubs.append(snapshots.state(state, self.topics))
-        self.config_published(change)
-        return pubs
 
     # -- answers -------------------------------------------------------------------------------
 

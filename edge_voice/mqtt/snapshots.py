@@ -1,21 +1,16 @@
-"""Retained publications built from the config store and the latest state: config, HA, state."""
+"""Retained publications built from the config store: config, last good, HA discovery."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange, voice_for_next_session
-from edge_voice.events import ServiceState, utc_now
+from edge_voice.config.store import ConfigChange
 from edge_voice.mqtt.connection import OFFLINE, ONLINE
 from edge_voice.mqtt.discovery import discovery_configs
-from edge_voice.mqtt.payloads import Publication, encode, iso, publication_for
+from edge_voice.mqtt.payloads import Publication, encode, iso
 from edge_voice.mqtt.topics import Topics
-
-#: The status of a device that is not in a conversation.
-IDLE = "idle"
 
 
 class ConfigSource(Protocol):
@@ -92,13 +87,14 @@ class RetainedConfig:
         """The config of every entity that exists now, by topic."""
         return discovery(self.store.effective)
 
-    def after_change(self) -> list[Publication]:
+    def after_change(self, *, discovery: bool = True) -> list[Publication]:
         """What to publish after the config changed: config, and last_good/HA if they moved."""
         pubs = [self.config()]
         last_good = self.last_good(only_if_changed=True)
         if last_good is not None:
             pubs.append(last_good)
-        pubs.extend(self.discovery(only_if_changed=True))
+        if discovery:
+            pubs.extend(self.discovery(only_if_changed=True))
         return pubs
 
 
@@ -118,41 +114,3 @@ def discovery(cfg: EdgeVoiceConfig) -> dict[str, Publication]:
 def cleared(topic: str) -> Publication:
     """An empty retained payload: HA removes the entity and the broker forgets the config."""
     return Publication(topic, b"", retain=True)
-
-
-def state_after_change(previous: ServiceState | None, cfg: EdgeVoiceConfig) -> ServiceState:
-    """The state right after a config change, before the assistant reports its own."""
-    # The settings follow the new config at once (HA's selects wait for this echo); status,
-    # connection and `active_model` stay, so during a conversation `model` ≠ `active_model`
-    # shows that the change applies from the next conversation.
-    model, selection = cfg.openai.model, cfg.openai.model_selection
-    # The voice the next session will speak with (docs: "the state shows the voice actually
-    # used"), so HA's voice select, whose options follow the model, can always show it.
-    voice = voice_for_next_session(cfg)
-    if previous is None:
-        return ServiceState(
-            status=IDLE,
-            model=model,
-            active_model=None,
-            model_selection=selection,
-            voice=voice,
-            connected=False,
-            fallback_active=False,
-        )
-    pending: dict[str, str] = dict(previous.pending)
-    if previous.status != IDLE:
-        wanted = {"model": model, "model_selection": selection, "voice": voice}
-        pending.update({k: v for k, v in wanted.items() if getattr(previous, k) != v})
-    return dataclasses.replace(
-        previous,
-        model=model,
-        model_selection=selection,
-        voice=voice,
-        pending=pending,
-        ts=utc_now(),
-    )
-
-
-def state(event: ServiceState, topics: Topics) -> Publication:
-    """Retained `<base>/state`."""
-    return publication_for(event, topics)

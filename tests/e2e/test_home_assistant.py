@@ -21,10 +21,10 @@ from edge_voice.events import MetricsUpdated
 from edge_voice.metrics.cost_ledger import CostLedger
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.mqtt.discovery import ENTITIES, discovery_configs
-from edge_voice.mqtt.snapshots import state_after_change
 from tests.integration.test_mqtt_harness import build_device, make_config, running
 from tests.support.broker import BrokerAddress, LocalMosquitto
 from tests.support.home_assistant import HomeAssistant, hass_binary
+from tests.support.recording_conversation import idle_state
 
 HASS = hass_binary()
 #: `scripts/test` with EDGE_VOICE_WITH_HASS=1 (as CI runs it) installs HA: then a missing
@@ -104,7 +104,7 @@ async def test_home_assistant_shows_one_device_with_working_entities(
 
     async with running(device):
         # What the service publishes at start (service.py, assistant.py): idle state, metrics.
-        device.bus.publish(state_after_change(None, cfg))
+        device.bus.publish(idle_state(cfg))
         metrics = PerformanceMetrics(
             catalog=cfg.catalog(), ledger=CostLedger(tmp_path / "cost_ledger.jsonl")
         )

@@ -233,9 +233,6 @@ async def test_a_config_change_between_conversations_is_not_hidden_by_the_warm_s
 ) -> None:
     cfg = make_config(sim.url, tmp_path, tools=[])
     rig = build_rig(cfg, tmp_path / "reply.wav")
-    changed = cfg.model_copy(
-        update={"openai": cfg.openai.model_copy(update={"model": "gpt-realtime-mini"})}
-    )
 
     async def user() -> AsyncIterator[bytes]:
         async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav"), silence_s=0):
@@ -244,8 +241,7 @@ async def test_a_config_change_between_conversations_is_not_hidden_by_the_warm_s
             yield bytes(2560)
             await asyncio.sleep(0.02)
         assert rig.assistant.link is not None  # a warm session waits for the next conversation
-        rig.assistant._config = lambda: changed  # what the config store does on model/set
-        rig.assistant.config_changed()
+        rig.store.set_model("gpt-realtime-mini")  # model/set: announced on the bus
         async for frame in frames_of(demo_wav("hey_jarvis_kitchen_light.wav")):
             yield frame
 

@@ -82,8 +82,7 @@ async def test_rollback_to_last_good_and_to_the_legacy_profile(
         answer = await obs.request(device, "config/rollback", {})
         assert answer["status"] == "error" and "no last known good" in answer["error"]
 
-        assert device.store.mark_good()  # a conversation completed with version 0
-        device.bridge.publish_config()
+        assert device.store.mark_good()  # a conversation completed with version 0 (announced)
         good = (await obs.expect(topics.config_last_good)).json()
         assert (good["version"], good["openai"]["model"]) == (0, "gpt-realtime")
 
@@ -182,7 +181,6 @@ async def test_runtime_changes_and_last_good_survive_a_device_restart(
     async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(first):
         await _ok(obs, first, "voice/set", {"voice": "marin"})
         assert first.store.mark_good()
-        first.bridge.publish_config()
         await obs.expect(topics.config_last_good)
     again = build_device(cfg)  # a new process on the same state file
     assert again.store.effective.voice.primary == "marin"

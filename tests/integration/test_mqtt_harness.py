@@ -16,15 +16,16 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from edge_voice.config.events import ConfigChanged
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange, ConfigStore
+from edge_voice.config.store import ConfigStore
 from edge_voice.events import EventBus, ServiceState
 from edge_voice.mqtt import connection
 from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
 from edge_voice.mqtt.connection import ReconnectPolicy
 from edge_voice.mqtt.topics import Topics
 from tests.support.broker import BrokerAddress
-from tests.support.recording_conversation import RecordingConversation
+from tests.support.recording_conversation import RecordingConversation, StateEcho
 
 pytestmark = pytest.mark.broker
 
@@ -76,7 +77,8 @@ class Device:
     store: ConfigStore
     bus: EventBus
     control: RecordingConversation
-    changes: list[ConfigChange] = field(default_factory=list)
+    #: What the store announced.
+    changes: list[ConfigChanged] = field(default_factory=list)
 
     @property
     def topics(self) -> Topics:
@@ -87,14 +89,14 @@ class Device:
 def build_device(
     cfg: EdgeVoiceConfig, *, options: BridgeOptions = FAST, state_path: Path | None = None
 ) -> Device:
-    """A device that is not running yet."""
-    store = ConfigStore(cfg, state_path)
+    """A device that is not running yet (its `state` after a config change: `StateEcho`)."""
     bus = EventBus()
+    store = ConfigStore(cfg, state_path, bus=bus)
     control = RecordingConversation()
-    changes: list[ConfigChange] = []
-    bridge = MqttBridge(
-        store=store, bus=bus, control=control, on_config_change=changes.append, options=options
-    )
+    changes: list[ConfigChanged] = []
+    bus.on(ConfigChanged, changes.append)
+    StateEcho(bus)
+    bridge = MqttBridge(store=store, bus=bus, control=control, options=options)
     return Device(bridge, store, bus, control, changes)
 
 

@@ -13,6 +13,7 @@ from edge_voice.audio.sinks import parse_sink
 from edge_voice.audio.wakeword import WakeWordDetector
 from edge_voice.config.loading import validate_config
 from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import ConfigStore
 from edge_voice.conversation.assistant import Assistant
 from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
 from edge_voice.conversation.session_settings import migration_settings
@@ -61,6 +62,7 @@ class Rig:
 
     assistant: Assistant
     bus: EventBus
+    store: ConfigStore
     events: list[Event] = field(default_factory=list)
     reply_wav: Path | None = None
     #: What ModelMigration announced (attempts, fallbacks), in order.
@@ -72,8 +74,9 @@ class Rig:
 
 
 def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = False) -> Rig:
-    """An assistant on real components; every published event is recorded."""
+    """An assistant on real components and a real config store; every event is recorded."""
     bus = EventBus()
+    store = ConfigStore(cfg, bus=bus)
     metrics = PerformanceMetrics()
     migration_events: list[MigrationEvent] = []
     migration = ModelMigration(
@@ -90,7 +93,7 @@ def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = Fa
         ToolRegistry(cfg.tools), bus, deadline_ms=cfg.conversation.function_deadline_ms
     )
     assistant = Assistant(
-        config=lambda: cfg,
+        store=store,
         migration=migration,
         bus=bus,
         metrics=metrics,
@@ -98,7 +101,7 @@ def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = Fa
         wake=WakeWordDetector.from_config(cfg.wakeword),
         sink=parse_sink(f"wav:{reply_wav}", realtime=sink_realtime),
     )
-    rig = Rig(assistant, bus, reply_wav=reply_wav, migration_events=migration_events)
+    rig = Rig(assistant, bus, store, reply_wav=reply_wav, migration_events=migration_events)
     queue = bus.subscribe()
 
     async def record() -> None:

@@ -1,10 +1,15 @@
-"""A ConversationControl without audio, for the bridge's unit tests of routing alone."""
+"""Stand-ins for the assistant in the bridge's tests: its controls, and its `state`."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from edge_voice.config.events import ConfigChanged
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.store import voice_for_next_session
+from edge_voice.events import EventBus, ServiceState, utc_now
 from edge_voice.mqtt.commands import CommandError, ErrorCode, ToolDeclaration
 
 
@@ -49,3 +54,49 @@ class RecordingConversation:
         """Keep the latest tool set."""
         self.tools = dict(tools)
         self.tool_updates += 1
+
+
+def idle_state(cfg: EdgeVoiceConfig) -> ServiceState:
+    """The state of an idle, unconnected device on `cfg`."""
+    return ServiceState(
+        status="idle",
+        model=cfg.openai.model,
+        active_model=None,
+        model_selection=cfg.openai.model_selection,
+        voice=voice_for_next_session(cfg),
+        connected=False,
+        fallback_active=False,
+    )
+
+
+class StateEcho:
+    """The assistant's `state` reaction to a config change, for bridge tests without audio."""
+
+    # Like the assistant: the settings follow the new config at once; a conversation in
+    # progress keeps its status, session and voice (the change applies from the next one).
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self.last: ServiceState | None = None
+        bus.on(ServiceState, self._seen)
+        bus.on(ConfigChanged, self._changed)
+
+    def _seen(self, state: ServiceState) -> None:
+        self.last = state
+
+    def _changed(self, event: ConfigChanged) -> None:
+        cfg, last = event.config, self.last
+        if last is None:
+            self._bus.publish(idle_state(cfg))
+            return
+        busy = last.status != "idle"
+        self._bus.publish(
+            dataclasses.replace(
+                last,
+                model=cfg.openai.model,
+                model_selection=cfg.openai.model_selection,
+                voice=last.voice if busy else voice_for_next_session(cfg),
+                connected=last.connected and busy,
+                ts=utc_now(),
+            )
+        )

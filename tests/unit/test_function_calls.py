@@ -104,3 +104,26 @@ def test_registry_layers_and_session_shape() -> None:
         "description": "The current local date and time of the home.",
         "parameters": {"type": "object", "properties": {}},
     }
+
+
+async def test_two_answers_in_one_tick_first_wins_and_the_second_is_an_unknown_call() -> None:
+    calls, published = broker()
+    task = asyncio.create_task(calls.call("c9", "set_light", "{}", "gpt-realtime"))
+    await asyncio.wait_for(published.get(), 5)
+    calls.result("c9", '{"first":true}', None)  # no await in between: the call is still pending
+    with pytest.raises(CommandError) as info:
+        calls.result("c9", '{"second":true}', None)
+    assert info.value.code is ErrorCode.UNKNOWN_CALL
+    assert await asyncio.wait_for(task, 5) == '{"first":true}'
+
+
+async def test_an_answer_in_the_tick_of_the_deadline_is_an_unknown_call() -> None:
+    calls, published = broker(deadline_ms=50)
+    task = asyncio.create_task(calls.call("c10", "set_light", "{}", "gpt-realtime"))
+    await asyncio.wait_for(published.get(), 5)
+    task.cancel()  # what the deadline does to the waiting call, before it can clean up
+    with pytest.raises(CommandError) as info:
+        calls.result("c10", "{}", None)
+    assert info.value.code is ErrorCode.UNKNOWN_CALL
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -1,4 +1,4 @@
-"""The command router without a broker: what each message changes and publishes, in order."""
+"""The command router without a broker: what each message changes, announces and answers."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from edge_voice.config.events import ConfigChanged
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange, ConfigStore
-from edge_voice.events import ServiceState
+from edge_voice.config.store import ConfigStore
+from edge_voice.events import EventBus
 from edge_voice.mqtt.command_router import CommandRouter, Dispatch
-from edge_voice.mqtt.snapshots import RetainedConfig, state_after_change
+from edge_voice.mqtt.payloads import Publication
+from edge_voice.mqtt.snapshots import RetainedConfig
 from edge_voice.mqtt.topics import Topics
 from tests.support.recording_conversation import RecordingConversation
 
@@ -20,71 +22,77 @@ BASE = "edge_voice/kitchen"
 
 
 class Rig:
-    """A router over a real store and a recording conversation."""
+    """A router over a real store (announcing on a bus) and a recording conversation."""
 
     def __init__(self, tmp_path: Path, **extra: Any) -> None:
         cfg = EdgeVoiceConfig.model_validate(
             {"device_id": "kitchen", "state_dir": str(tmp_path), **extra}
         )
-        self.store = ConfigStore(cfg)
+        self.bus = EventBus()
+        self.store = ConfigStore(cfg, bus=self.bus)
         self.control = RecordingConversation()
-        self.changes: list[ConfigChange] = []
-        self.state: ServiceState | None = None
-        retained = RetainedConfig(self.store, Topics.for_config(cfg))
-        retained.discovery()  # what the bridge published at connect
-        self.router = CommandRouter(
-            store=self.store,
-            control=self.control,
-            retained=retained,
-            current_state=lambda: self.state,
-            on_config_change=self.changes.append,
-        )
+        self.changes: list[ConfigChanged] = []
+        self.bus.on(ConfigChanged, self.changes.append)
+        self.retained = RetainedConfig(self.store, Topics.for_config(cfg))
+        self.retained.discovery()  # what the bridge published at connect
+        self.router = CommandRouter(store=self.store, control=self.control, retained=self.retained)
 
     async def send(self, suffix: str, payload: str | bytes, *, retained: bool = False) -> Dispatch:
         data = payload.encode() if isinstance(payload, str) else payload
         return await self.router.handle(f"{BASE}/{suffix}", data, retained=retained)
 
 
-def topics_of(dispatch: Dispatch) -> list[str]:
-    return [p.topic.removeprefix(f"{BASE}/") for p in dispatch.publications]
+def topics_of(publications: Dispatch | list[Publication]) -> list[str]:
+    pubs = publications.publications if isinstance(publications, Dispatch) else publications
+    return [p.topic.removeprefix(f"{BASE}/") for p in pubs]
 
 
-def payload(dispatch: Dispatch, suffix: str) -> Any:
-    return next(
-        json.loads(p.payload) for p in dispatch.publications if p.topic == f"{BASE}/{suffix}"
-    )
+def payload(publications: Dispatch | list[Publication], suffix: str) -> Any:
+    pubs = publications.publications if isinstance(publications, Dispatch) else publications
+    return next(json.loads(p.payload) for p in pubs if p.topic == f"{BASE}/{suffix}")
 
 
-async def test_a_config_command_publishes_config_state_then_the_response(tmp_path: Path) -> None:
+async def test_a_config_command_is_announced_by_the_store_and_answered(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     dispatch = await rig.send("model/set", '{"model": "gpt-realtime-mini", "transaction": [1]}')
-    assert topics_of(dispatch) == ["config", "state", "response"]
+    # The bridge publishes config and the assistant state from the announcement, not the router.
+    assert topics_of(dispatch) == ["response"]
     assert payload(dispatch, "response")["transaction"] == [1]
-    assert payload(dispatch, "state")["model"] == "gpt-realtime-mini"
-    assert [c.version for c in rig.changes] == [1]
+    assert [(c.version, c.source) for c in rig.changes] == [(1, "mqtt:model/set")]
+    assert rig.changes[0].diff == {"openai.model": ("gpt-realtime", "gpt-realtime-mini")}
+    assert rig.changes[0].config.openai.model == "gpt-realtime-mini"
+    assert payload(rig.retained.after_change(), "config")["openai"]["model"] == "gpt-realtime-mini"
+
+
+async def test_a_request_already_in_effect_announces_nothing(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    dispatch = await rig.send("model/set", "gpt-realtime")
+    assert payload(dispatch, "response")["status"] == "ok"
+    assert rig.store.version == 0 and not rig.changes
 
 
 async def test_switching_to_the_legacy_model_republishes_only_the_changed_discovery(
     tmp_path: Path,
 ) -> None:
     rig = Rig(tmp_path)
-    dispatch = await rig.send("model_selection/set", "legacy")
-    ha = [p.topic for p in dispatch.publications if p.topic.startswith("homeassistant/")]
-    assert ha == ["homeassistant/select/edge_voice_kitchen/voice/config"]
-    assert "cedar" not in json.loads(dispatch.publications[1].payload)["options"]
+    await rig.send("model_selection/set", "legacy")
+    pubs = rig.retained.after_change()
+    ha = [p for p in pubs if p.topic.startswith("homeassistant/")]
+    assert [p.topic for p in ha] == ["homeassistant/select/edge_voice_kitchen/voice/config"]
+    assert "cedar" not in json.loads(ha[0].payload)["options"]
 
 
 async def test_last_good_is_published_when_it_moved(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    assert rig.store.mark_good()  # a conversation completed (the service calls this)
-    first = await rig.send("model/set", "gpt-realtime-mini")
-    assert topics_of(first) == ["config", "config/last_good", "state", "response"]
-    back = await rig.send("config/rollback", "")
-    assert topics_of(back) == ["config", "state", "response"], "last_good itself did not move"
+    assert rig.store.mark_good()  # a conversation completed (the assistant calls this)
+    await rig.send("model/set", "gpt-realtime-mini")
+    assert topics_of(rig.retained.after_change()) == ["config", "config/last_good"]
+    await rig.send("config/rollback", "")
+    assert topics_of(rig.retained.after_change()) == ["config"], "last_good did not move"
     assert rig.store.effective.openai.model == "gpt-realtime"
     assert rig.store.mark_good()
-    again = await rig.send("voice/set", "marin")
-    assert payload(again, "config/last_good")["version"] == 2
+    await rig.send("voice/set", "marin")
+    assert payload(rig.retained.after_change(), "config/last_good")["version"] == 2
 
 
 @pytest.mark.parametrize(
@@ -119,12 +127,13 @@ async def test_a_retained_command_is_answered_once(tmp_path: Path) -> None:
 async def test_a_failing_listener_does_not_undo_the_answer(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
 
-    def broken(change: ConfigChange) -> None:
+    def broken(change: ConfigChanged) -> None:
         raise RuntimeError("listener bug")
 
-    rig.router._on_config_change = broken
+    rig.bus.on(ConfigChanged, broken)
     dispatch = await rig.send("voice/set", "marin")
     assert payload(dispatch, "response")["status"] == "ok"
+    assert rig.store.effective.voice.primary == "marin" and len(rig.changes) == 1
 
 
 async def test_ha_status_arbitration_and_foreign_topics(tmp_path: Path) -> None:
@@ -149,28 +158,3 @@ async def test_tools_resync_announces_once_and_drops_what_vanished(tmp_path: Pat
     await rig.router.handle("edge_voice/tools/a", tool.encode())
     rig.router.tools_resynced()
     assert set(rig.control.tools) == {"a"} and rig.control.tool_updates == 3
-
-
-def test_state_after_change_keeps_the_conversation_and_shows_the_voice_in_use() -> None:
-    cfg = EdgeVoiceConfig.model_validate(
-        {"openai": {"model_selection": "legacy"}, "voice": {"primary": "cedar"}}
-    )
-    busy = ServiceState(
-        status="responding",
-        model="gpt-realtime",
-        active_model="gpt-realtime",
-        model_selection="auto",
-        voice="cedar",
-        connected=True,
-        fallback_active=False,
-    )
-    state = state_after_change(busy, cfg)
-    assert (state.status, state.active_model, state.model_selection) == (
-        "responding",
-        "gpt-realtime",
-        "legacy",
-    )
-    assert state.voice == "alloy", "cedar is not on the legacy model: the fallback voice"
-    assert state.pending == {"model_selection": "legacy", "voice": "alloy"}
-    idle = state_after_change(None, cfg)
-    assert (idle.status, idle.connected, idle.pending) == ("idle", False, {})

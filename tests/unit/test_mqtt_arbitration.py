@@ -1,0 +1,67 @@
+"""Wake word arbitration between the assistant (asks) and the bridge (carries), no broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from edge_voice.mqtt.arbitration import Arbitration
+from edge_voice.mqtt.commands import ArbitrationClaim
+
+WINDOW_S = 0.05
+Send = Callable[[ArbitrationClaim], Awaitable[bool]]
+
+
+async def carrying(arbitration: Arbitration, send: Send) -> asyncio.Task[None]:
+    """The bridge's connected loop, once it carries claims."""
+    task = asyncio.create_task(arbitration.carry(send))
+    await asyncio.wait_for(arbitration.wait_carried(), 5)
+    return task
+
+
+def rival(score: float, device_id: str = "hall") -> ArbitrationClaim:
+    return ArbitrationClaim(device_id=device_id, score=score, ts="2026-01-01T00:00:00Z")
+
+
+async def test_without_a_carrier_the_device_answers_at_once() -> None:
+    arbitration = Arbitration("kitchen", window_s=60)  # a window it must not wait for
+    async with asyncio.timeout(5):
+        assert await arbitration.claim(0.5)
+
+
+async def test_the_carrier_sends_our_claim_and_the_best_score_wins() -> None:
+    arbitration = Arbitration("kitchen", WINDOW_S)
+    sent: list[ArbitrationClaim] = []
+
+    async def send(claim: ArbitrationClaim) -> bool:
+        sent.append(claim)
+        arbitration.observe(claim)  # our own echo is ignored
+        arbitration.observe(rival(0.9))
+        return True
+
+    carrier = await carrying(arbitration, send)
+    try:
+        assert not await arbitration.claim(0.7), "hall heard it better"
+        assert [(c.device_id, c.score) for c in sent] == [("kitchen", 0.7)]
+        assert await arbitration.claim(0.95)
+    finally:
+        carrier.cancel()
+
+
+async def test_a_claim_in_flight_when_the_connection_drops_is_answered() -> None:
+    arbitration = Arbitration("kitchen", WINDOW_S)
+    sending = asyncio.Event()
+
+    async def send(claim: ArbitrationClaim) -> bool:
+        sending.set()
+        await asyncio.Event().wait()  # the broker never acknowledges
+        return True
+
+    carrier = await carrying(arbitration, send)
+    claim = asyncio.create_task(arbitration.claim(0.7))
+    await asyncio.wait_for(sending.wait(), 5)
+    carrier.cancel()  # the bridge lost the broker
+    async with asyncio.timeout(5):
+        assert await claim, "not sent: the device answers without asking the group"
+    assert not arbitration.carried
+    assert await arbitration.claim(0.7)  # and later claims do not wait for a carrier
