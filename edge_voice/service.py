@@ -50,7 +50,7 @@ class Service:
     async def run(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
         """Serve until the source ends (with exit_on_eof: and its conversation completed)."""
         bridge_task = asyncio.create_task(self.bridge.run(), name="edge_voice.bridge")
-        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot().as_dict()))
+        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
         try:
             await self.assistant.run(source, exit_on_eof=exit_on_eof)
         finally:
@@ -78,11 +78,7 @@ def build_service(
 
     def forward(event: MigrationEvent) -> None:
         if isinstance(event, FallbackEvent):
-            bus.publish(
-                FallbackOccurred(
-                    from_model=event.from_model, to_model=event.to_model, reason=event.reason
-                )
-            )
+            bus.publish(FallbackOccurred(fallback=event))
         elif isinstance(event, ModelRecovered):
             log.info("back on %s after a fallback to %s", event.model, event.after_fallback_to)
 

@@ -139,7 +139,7 @@ class SessionEventHandler:
                     status=event.status,
                 )
             )
-            a.bus.publish(MetricsUpdated(metrics=a.metrics.snapshot().as_dict()))
+            a.bus.publish(MetricsUpdated(metrics=a.metrics.snapshot()))
         if event.status == "cancelled" or self.pending_calls > 0:
             return
         # The tracker stays: playback usually runs past response.done, and a barge-in then

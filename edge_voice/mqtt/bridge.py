@@ -56,6 +56,8 @@ class BridgeOptions:
     ha_birth_delay_s: float = 1.0
     #: Bound on each publish and on the goodbye at shutdown.
     publish_timeout_s: float = 10.0
+    #: QoS 1 publishes awaiting their PUBACK at once (1: one round trip per message).
+    max_in_flight: int = MAX_IN_FLIGHT
     #: MQTT client id; None: `edge_voice-<device_id>-<random>` (fixed for this process).
     identifier: str | None = None
     #: Adopt a retained `<base>/config` at start-up; None: when the store says it can.
@@ -81,7 +83,7 @@ class MqttBridge:
         self._mqtt = cfg.mqtt  # local-only settings: config/set cannot change them
         self.identifier = self.options.identifier or client_identifier(cfg.device_id)
         self.outbox = Outbox(cfg.mqtt.queue_size)
-        self.sender = Sender(self.outbox, MAX_IN_FLIGHT)
+        self.sender = Sender(self.outbox, self.options.max_in_flight)
         self.retained = snapshots.RetainedConfig(store, self.topics)
         self.router = CommandRouter(
             store=store,
@@ -311,7 +313,7 @@ class MqttBridge:
             publication = publication_for(event, self.topics)
         except TypeError:
             return  # an internal event without an MQTT topic
-        except ValueError as exc:  # a producer's bug (e.g. metrics missing a field): say so
+        except ValueError as exc:  # a producer's bug (a value the contract refuses): say so
             log.warning("MQTT: cannot publish %s: %s", type(event).__name__, exc)
             return
         if isinstance(event, ServiceState):

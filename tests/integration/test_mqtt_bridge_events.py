@@ -16,6 +16,7 @@ from edge_voice.events import (
     Transcript,
     WakeDetected,
 )
+from edge_voice.models.migration import FallbackEvent
 from tests.integration.test_mqtt_harness import (
     TIMEOUT,
     ConnectGate,
@@ -53,7 +54,7 @@ async def test_every_event_kind_is_published_qos1_not_retained_and_state_retaine
             latency_ms={"first_audio": 500.0},
         ),
         "fallback": FallbackOccurred(
-            from_model="gpt-realtime", to_model="gpt-4o-realtime-preview", reason="model_not_found"
+            fallback=FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found")
         ),
         "error": ErrorOccurred(code="rate_limited", message="slow down"),
     }

@@ -45,6 +45,10 @@ class Rig:
         return await self.router.handle(f"{BASE}/{suffix}", data, retained=retained)
 
 
+#: The one entity whose discovery config names the configured model (its success rate).
+SUCCESS_SENSOR = "homeassistant/sensor/edge_voice_kitchen/connection_success/config"
+
+
 def topics_of(dispatch: Dispatch) -> list[str]:
     return [p.topic.removeprefix(f"{BASE}/") for p in dispatch.publications]
 
@@ -58,7 +62,7 @@ def payload(dispatch: Dispatch, suffix: str) -> Any:
 async def test_a_config_command_publishes_config_state_then_the_response(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     dispatch = await rig.send("model/set", '{"model": "gpt-realtime-mini", "transaction": [1]}')
-    assert topics_of(dispatch) == ["config", "state", "response"]
+    assert topics_of(dispatch) == ["config", SUCCESS_SENSOR, "state", "response"]
     assert payload(dispatch, "response")["transaction"] == [1]
     assert payload(dispatch, "state")["model"] == "gpt-realtime-mini"
     assert [c.version for c in rig.changes] == [1]
@@ -78,9 +82,9 @@ async def test_last_good_is_published_when_it_moved(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     assert rig.store.mark_good()  # a conversation completed (the service calls this)
     first = await rig.send("model/set", "gpt-realtime-mini")
-    assert topics_of(first) == ["config", "config/last_good", "state", "response"]
+    assert topics_of(first) == ["config", "config/last_good", SUCCESS_SENSOR, "state", "response"]
     back = await rig.send("config/rollback", "")
-    assert topics_of(back) == ["config", "state", "response"], "last_good itself did not move"
+    assert topics_of(back) == ["config", SUCCESS_SENSOR, "state", "response"], "no last_good"
     assert rig.store.effective.openai.model == "gpt-realtime"
     assert rig.store.mark_good()
     again = await rig.send("voice/set", "marin")
