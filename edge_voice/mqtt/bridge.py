@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,7 +18,7 @@ from typing import Any, Self
 
 import aiomqtt
 
-from edge_voice.config.store import ConfigChange, ConfigChangeError
+from edge_voice.config.store import ConfigChange
 from edge_voice.events import Event, EventBus, ServiceState
 from edge_voice.mqtt import snapshots
 from edge_voice.mqtt.arbitration import Arbiter
@@ -33,7 +32,6 @@ from edge_voice.mqtt.connection import (
     stay_connected,
 )
 from edge_voice.mqtt.control import ConversationControl
-from edge_voice.mqtt.discovery import stale_topics
 from edge_voice.mqtt.outbox import Outbox
 from edge_voice.mqtt.payloads import QOS, Publication, arbitration_payload, encode, publication_for
 from edge_voice.mqtt.replay import payload_bytes, resubscribe, subscribe_and_replay
@@ -247,12 +245,7 @@ class MqttBridge:
         self.router.tools_resynced()
         if adopt:
             self._adopt(found.get(topics.config))
-        pubs = self.retained.discovery()
-        if first and self._mqtt.discovery:
-            discovered = [t for t, payload in found.items() if payload and t != topics.config]
-            for topic in stale_topics(discovered, self.retained.discovery_topics()):
-                log.info("HA discovery: clearing %s (the entity no longer exists)", topic)
-                pubs.append(snapshots.cleared(topic))
+        pubs = self.retained.on_connect(found if first and self._mqtt.discovery else None)
         pubs.extend(self.outbox.take_retained())
         for publication in pubs:
             await self._publish(client, publication)
@@ -261,25 +254,16 @@ class MqttBridge:
         self._online.set()
 
     def _adopt(self, payload: bytes | None) -> None:
-        if not payload:
+        change = self.retained.adopt(payload)
+        if change is None:
             return
-        try:
-            data = json.loads(payload)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            change = self.store.adopt_retained(data)
-        except (ConfigChangeError, ValueError) as exc:
-            log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
-            return
-        if change is not None:
-            log.info("MQTT: adopted the retained config (version %d)", change.version)
-            # Discovery follows in the connect sequence; config and last_good go out with it.
-            self._queue(self.retained.config())
-            last_good = self.retained.last_good(only_if_changed=True)
-            if last_good is not None:
-                self._queue(last_good)
-            self._follow_topics()
-            self.router.config_published(change)
+        # Discovery follows in the connect sequence; config and last_good go out with it.
+        self._queue(self.retained.config())
+        last_good = self.retained.last_good(only_if_changed=True)
+        if last_good is not None:
+            self._queue(last_good)
+        self._follow_topics()
+        self.router.config_published(change)
 
     async def _goodbye(self, client: aiomqtt.Client, sender: asyncio.Task[None] | None) -> None:
         """Flush what is pending, then `offline` (retained); the caller disconnects cleanly."""

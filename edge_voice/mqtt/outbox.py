@@ -126,10 +126,6 @@ class Outbox:
         """Return once everything queued has been published."""
         await self._empty.wait()
 
-    def latest(self, topic: str) -> Publication | None:
-        """The last remembered retained value of `topic`."""
-        return self._latest.get(topic)
-
     def take_retained(self) -> list[Publication]:
         """Every remembered retained value, for a (re)connect; their queued copies are dropped."""
         for topic in self._latest:

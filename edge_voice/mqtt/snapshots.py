@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange, voice_for_next_session
+from edge_voice.config.store import ConfigChange, ConfigChangeError, voice_for_next_session
 from edge_voice.events import ServiceState, utc_now
 from edge_voice.mqtt.connection import OFFLINE, ONLINE
-from edge_voice.mqtt.discovery import discovery_configs
+from edge_voice.mqtt.discovery import discovery_configs, stale_topics
 from edge_voice.mqtt.payloads import Publication, encode, iso, publication_for
 from edge_voice.mqtt.topics import Topics
+
+log = logging.getLogger(__name__)
 
 #: The status of a device that is not in a conversation.
 IDLE = "idle"
@@ -91,6 +95,32 @@ class RetainedConfig:
     def discovery_topics(self) -> dict[str, Publication]:
         """The config of every entity that exists now, by topic."""
         return discovery(self.store.effective)
+
+    def on_connect(self, found: Mapping[str, bytes] | None = None) -> list[Publication]:
+        """Discovery for a (re)connect; with the start-up scan's `found`, stale ones cleared."""
+        pubs = self.discovery()
+        if found is not None:
+            discovered = [t for t, payload in found.items() if payload and t != self.topics.config]
+            for topic in stale_topics(discovered, self.discovery_topics()):
+                log.info("HA discovery: clearing %s (the entity no longer exists)", topic)
+                pubs.append(cleared(topic))
+        return pubs
+
+    def adopt(self, payload: bytes | None) -> ConfigChange | None:
+        """Take a retained `<base>/config` found at start-up; None if absent or refused."""
+        if not payload:
+            return None
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            change = self.store.adopt_retained(data)
+        except (ConfigChangeError, ValueError) as exc:
+            log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
+            return None
+        if change is not None:
+            log.info("MQTT: adopted the retained config (version %d)", change.version)
+        return change
 
     def after_change(self) -> list[Publication]:
         """What to publish after the config changed: config, and last_good/HA if they moved."""
