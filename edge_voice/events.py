@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from edge_voice.metrics.records import MetricsSnapshot
+from edge_voice.models.migration import FallbackEvent
+
 log = logging.getLogger(__name__)
 
 
@@ -71,9 +74,7 @@ class ResponseCompleted(Event):
 class FallbackOccurred(Event):
     """The service moved from one model to another because the first failed."""
 
-    from_model: str
-    to_model: str
-    reason: str
+    fallback: FallbackEvent  # ModelMigration's record, as it made it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +105,7 @@ class ServiceState(Event):
 class MetricsUpdated(Event):
     """Rolling metrics changed (after a response, a fallback, a connection)."""
 
-    metrics: Mapping[str, Any]
+    metrics: MetricsSnapshot
 
 
 E = TypeVar("E", bound=Event)

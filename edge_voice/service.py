@@ -55,7 +55,7 @@ class Service:
         Cancelled (SIGTERM), it still stops in order: the assistant closes, then the bridge
         publishes its goodbye; cancelling the whole group would cut both off at once.
         """
-        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot().as_dict()))
+        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
         assistant = self.assistant
         cancelled = False
         async with asyncio.TaskGroup() as tasks:
@@ -139,11 +139,7 @@ def _migration(
 
     def forward(event: MigrationEvent) -> None:
         if isinstance(event, FallbackEvent):
-            bus.publish(
-                FallbackOccurred(
-                    from_model=event.from_model, to_model=event.to_model, reason=event.reason
-                )
-            )
+            bus.publish(FallbackOccurred(fallback=event))
         elif isinstance(event, ModelRecovered):
             log.info("back on %s after a fallback to %s", event.model, event.after_fallback_to)
 

@@ -28,6 +28,8 @@ from edge_voice.events import (
     Transcript,
     WakeDetected,
 )
+from edge_voice.metrics.records import MetricsSnapshot, Percentiles
+from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt import commands as cmd
 from edge_voice.mqtt import discovery
 from edge_voice.mqtt import payloads as out
@@ -164,16 +166,25 @@ def _example_events() -> list[Any]:
             ts=ts,
         ),
         MetricsUpdated(
-            metrics={
-                "cost_total_usd": 1.2345,
-                "cost_today_usd": 0.0812,
-                "cost_last_usd": 0.0121,
-                "tokens_total": 48210,
-                "latency_first_audio_ms": 612.4,
-                "latency_p95_ms": 980.0,
-                "conversations": 17,
-                "fallbacks": 1,
-            },
+            metrics=MetricsSnapshot(
+                cost_total_usd=1.2345,
+                cost_today_usd=0.0812,
+                cost_last_usd=0.0121,
+                tokens_total=48210,
+                latency_first_audio_ms=612.4,
+                latency_p95_ms=980.0,
+                conversations=17,
+                fallbacks=1,
+                latency_ms={
+                    "connect": Percentiles(182.0, 240.5),
+                    "session_ready": Percentiles(305.1, 410.0),
+                    "first_audio": Percentiles(590.2, 980.0),
+                    "audio_stream": Percentiles(2140.0, 4820.3),
+                    "function_call": Percentiles(140.0, 310.8),
+                    "response": Percentiles(2890.6, 5620.0),
+                },
+                connection_success_rate={"gpt-4o-realtime-preview": 1.0, "gpt-realtime": 0.9931},
+            ),
             ts=ts,
         ),
         WakeDetected(wakeword="hey_jarvis", score=0.93, ts=ts),
@@ -203,9 +214,7 @@ def _example_events() -> list[Any]:
             ts=ts,
         ),
         FallbackOccurred(
-            from_model="gpt-realtime",
-            to_model="gpt-4o-realtime-preview",
-            reason="model_not_found",
+            fallback=FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found"),
             ts=ts,
         ),
         ErrorOccurred(
@@ -278,10 +287,9 @@ def entities_table() -> str:
     for topic, p in configs.items():
         component, key = topic.split("/")[1], topic.split("/")[3]
         source = p.get("state_topic", "")
-        field = re.search(r"value_json\.(\w+)", p.get("value_template", ""))
-        reads = (
-            f"`{_generic(source)}`" + (f" `{field.group(1)}`" if field else "") if source else "–"
-        )
+        found = re.search(r"value_json\.(\w+(?:\.\w+)*)", p.get("value_template", ""))
+        field = found.group(1).removesuffix(".get") if found else None
+        reads = f"`{_generic(source)}`" + (f" `{field}`" if field else "") if source else "–"
         command = p.get("command_topic")
         press = f" `{p['payload_press']}`" if "payload_press" in p else ""
         commands = f"`{_generic(command)}`{press}" if command else "–"

@@ -22,6 +22,7 @@ from edge_voice.cli.embedded_broker import broker_reachable, embedded_broker
 from edge_voice.config.loading import validate_config
 from edge_voice.conversation.states import Status
 from edge_voice.events import ResponseCompleted, Transcript
+from edge_voice.mqtt.bridge import BridgeOptions
 from edge_voice.service import Service, build_service
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
@@ -123,10 +124,14 @@ async def run_demo(args: argparse.Namespace) -> int:
             base_url, api_key = sim.url, DEMO_KEY
             print(f"no OPENAI_API_KEY: using the bundled Realtime simulator at {sim.url}")
         host, port = args.mqtt_host, args.mqtt_port
+        options = None
         if broker_reachable(host, port):
             print(f"MQTT broker: {host}:{port}")
         else:
             host, port = await stack.enter_async_context(embedded_broker())
+            # aMQTT 0.11 loses track of concurrent QoS 1 deliveries to a client that leaves
+            # (and then fails its shutdown): one message in flight at a time.
+            options = BridgeOptions(max_in_flight=1)
             print(
                 f"no broker at {args.mqtt_host}:{args.mqtt_port}: embedded broker on {host}:{port}"
             )
@@ -140,7 +145,12 @@ async def run_demo(args: argparse.Namespace) -> int:
                 "tools": [LIGHT_TOOL],
             }
         )
-        service = build_service(cfg, api_key=api_key, sink=parse_sink(f"wav:{out}"))  # type: ignore[arg-type]
+        service = build_service(
+            cfg,
+            api_key=api_key,  # type: ignore[arg-type]
+            sink=parse_sink(f"wav:{out}"),
+            bridge_options=options,
+        )
         events: list[Any] = []
         queue = service.bus.subscribe()
         ready = asyncio.Event()

@@ -347,7 +347,7 @@ class Assistant:
 
     def publish_metrics(self) -> None:
         """Publish the retained metrics (after a response, a fallback, a conversation)."""
-        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot().as_dict()))
+        self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
 
     def report_error(self, code: str, message: str) -> None:
         """Publish an error event."""

@@ -1,36 +1,25 @@
-"""Latency timers, rolling windows and percentiles for the performance metrics."""
+"""Latency timers, rolling windows and their percentiles (numpy) for the performance metrics."""
 
 from __future__ import annotations
 
 import logging
-import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
+
+import numpy as np
+
+from edge_voice.metrics.records import Percentiles
 
 log = logging.getLogger(__name__)
 
 #: Samples kept per metric unless configured otherwise.
 DEFAULT_WINDOW = 100
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The q-th quantile (0..1) of ascending values, by linear interpolation between ranks.
-
-    This is Hyndman & Fan type 7, numpy's default and Excel's PERCENTILE.INC: position
-    (n - 1) * q, interpolated between its neighbours. On a window of 100 samples nearest-rank
-    would jump by whole samples; interpolation moves smoothly as samples come and go.
-    """
-    if not sorted_values:
-        raise ValueError("percentile of no values")
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile must be within 0..1, got {q}")
-    pos = (len(sorted_values) - 1) * q
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    low, high = sorted_values[lo], sorted_values[hi]
-    return low + (high - low) * (pos - lo)
+#: The percentiles reported per measure. numpy's default ("linear", Hyndman & Fan type 7,
+#: Excel's PERCENTILE.INC): on a window of 100 samples nearest-rank would jump by whole
+#: samples; interpolation moves smoothly as samples come and go.
+QUANTILES: Final = (0.50, 0.95)
 
 
 class RollingWindow:
@@ -69,25 +58,34 @@ class RollingWindow:
         """The q-th quantile (0..1) of the window, or None while it is empty."""
         if not self._samples:
             return None
-        return percentile(sorted(self._samples), q)
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantile must be within 0..1, got {q}")
+        return float(np.quantile(self._samples, q))
+
+    def percentiles(self) -> Percentiles:
+        """p50 and p95 of the window, rounded to 0.1 ms; None while it is empty."""
+        if not self._samples:
+            return Percentiles()
+        p50, p95 = np.quantile(self._samples, QUANTILES)
+        return Percentiles(p50=_ms(p50), p95=_ms(p95))
 
     def summary(self) -> dict[str, float | int | None]:
         """Count, last, p50, p95, min and max, rounded to 0.1 ms; None where undefined."""
-        ordered = sorted(self._samples)
-        if not ordered:
+        if not self._samples:
             return {"count": self.count} | dict.fromkeys(("last", "p50", "p95", "min", "max"))
+        quantiles = self.percentiles()
         return {
             "count": self.count,
             "last": _ms(self._samples[-1]),
-            "p50": _ms(percentile(ordered, 0.50)),
-            "p95": _ms(percentile(ordered, 0.95)),
-            "min": _ms(ordered[0]),
-            "max": _ms(ordered[-1]),
+            "p50": quantiles.p50,
+            "p95": quantiles.p95,
+            "min": _ms(min(self._samples)),
+            "max": _ms(max(self._samples)),
         }
 
 
 def _ms(value: float) -> float:
-    return round(value, 1)
+    return round(float(value), 1)
 
 
 #: Latencies kept in rolling windows, in milliseconds.

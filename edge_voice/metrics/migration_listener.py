@@ -23,7 +23,7 @@ def metrics_listener(
                 event.model, event.ok, ready_s=event.duration_s if event.ok else None
             )
         elif isinstance(event, FallbackEvent):
-            metrics.record_fallback(event.from_model, event.to_model, event.reason)
+            metrics.record_fallback(event)
         if then is not None:
             then(event)
 

@@ -29,17 +29,16 @@ from edge_voice.metrics.ledger_format import LedgerEntry, iso_utc, nusd_to_usd, 
 from edge_voice.metrics.records import (
     ConnectionStats,
     ConversationCost,
-    FallbackRecord,
     MetricsSnapshot,
     ResponseCost,
 )
 from edge_voice.models.catalog import ModelCatalog
+from edge_voice.models.migration import FallbackEvent
 
 __all__ = [
     "LATENCY_METRICS",
     "ConnectionStats",
     "ConversationCost",
-    "FallbackRecord",
     "MetricsSnapshot",
     "PerformanceMetrics",
     "ResponseCost",
@@ -97,7 +96,9 @@ class PerformanceMetrics:
         self._conversation: _Conversation | None = None
         self._conversations = 0
         self._fallbacks = 0
-        self._recent_fallbacks: deque[FallbackRecord] = deque(maxlen=RECENT_FALLBACKS)
+        self._recent_fallbacks: deque[tuple[dt.datetime, FallbackEvent]] = deque(
+            maxlen=RECENT_FALLBACKS
+        )
         last = self._ledger.last_conversation
         self._cost_last_nusd = 0 if last is None else usd_to_nusd(last[1])
 
@@ -171,13 +172,11 @@ class PerformanceMetrics:
         """Share of finished connection attempts that succeeded (the spec wants > 0.99)."""
         return self.connection_stats(model).success_rate
 
-    def record_fallback(self, from_model: str, to_model: str, reason: str) -> FallbackRecord:
-        """Count a switch to another model; returns the event/fallback data."""
-        record = FallbackRecord(from_model, to_model, reason, iso_utc(self._now()))
+    def record_fallback(self, fallback: FallbackEvent) -> None:
+        """Count a switch to another model (ModelMigration's record of it)."""
         self._fallbacks += 1
-        self._recent_fallbacks.append(record)
-        log.info("fallback %s → %s: %s", from_model, to_model, reason)
-        return record
+        self._recent_fallbacks.append((self._now(), fallback))
+        log.info("fallback %s → %s: %s", fallback.from_model, fallback.to_model, fallback.reason)
 
     # -- turn timers -----------------------------------------------------------------------
 
@@ -317,7 +316,7 @@ class PerformanceMetrics:
     # -- reporting -------------------------------------------------------------------------
 
     def snapshot(self) -> MetricsSnapshot:
-        """The `<base>/metrics` payload (`conversations` counts since this process started)."""
+        """The `<base>/metrics` figures (`conversations` counts since this process started)."""
         first_audio = self._timers.windows["first_audio"]
         p95 = first_audio.quantile(0.95)
         last = first_audio.last
@@ -330,7 +329,12 @@ class PerformanceMetrics:
             latency_p95_ms=None if p95 is None else round(p95, 1),
             conversations=self._conversations,
             fallbacks=self._fallbacks,
-            ts=iso_utc(self._now()),
+            latency_ms={name: w.percentiles() for name, w in self._timers.windows.items()},
+            connection_success_rate={
+                model: None if rate is None else round(rate, 4)
+                for model, stats in sorted(self._connections.items())
+                for rate in [stats.success_rate]
+            },
         )
 
     def details(self) -> dict[str, Any]:
@@ -350,7 +354,10 @@ class PerformanceMetrics:
             "conversations": self._conversations,
             "conversation_active": self.conversation_id,
             "fallbacks": self._fallbacks,
-            "recent_fallbacks": [f.as_dict() for f in self._recent_fallbacks],
+            "recent_fallbacks": [
+                {"from": f.from_model, "to": f.to_model, "reason": f.reason, "ts": iso_utc(ts)}
+                for ts, f in self._recent_fallbacks
+            ],
             "ledger": {
                 "path": None if ledger.path is None else str(ledger.path),
                 "lines": ledger.lines,

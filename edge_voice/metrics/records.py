@@ -1,9 +1,9 @@
-"""The plain records `PerformanceMetrics` hands out: MQTT payloads and connection counts."""
+"""The plain records `PerformanceMetrics` hands out: costs, the metrics snapshot, connections."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edge_voice.metrics.cost import TokenUsage
@@ -36,36 +36,30 @@ class ResponseCost:
 
 
 @dataclass(frozen=True)
+class Percentiles:
+    """The median and 95th percentile of one rolling latency window, in ms (None while empty)."""
+
+    p50: float | None = None
+    p95: float | None = None
+
+
+@dataclass(frozen=True)
 class MetricsSnapshot:
-    """The `<base>/metrics` payload."""
+    """What `<base>/metrics` reports, at one moment (the event carrying it has the time)."""
 
     cost_total_usd: float
     cost_today_usd: float
     cost_last_usd: float
     tokens_total: int
+    #: The newest first-audio latency (the headline figure) and its 95th percentile.
     latency_first_audio_ms: float | None
     latency_p95_ms: float | None
     conversations: int
     fallbacks: int
-    ts: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """The payload as a JSON-ready dict."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class FallbackRecord:
-    """One switch to another model, and why."""
-
-    from_model: str
-    to_model: str
-    reason: str
-    ts: str
-
-    def as_dict(self) -> dict[str, str]:
-        """The `<base>/event/fallback` payload."""
-        return {"from": self.from_model, "to": self.to_model, "reason": self.reason, "ts": self.ts}
+    #: p50/p95 of every measure of `LATENCY_METRICS`, by name.
+    latency_ms: Mapping[str, Percentiles] = field(default_factory=dict)
+    #: Share of finished connection attempts that succeeded, per model tried (0..1).
+    connection_success_rate: Mapping[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ publish HA discovery and the latest retained values, and run the receive and sen
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import logging
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -19,28 +19,23 @@ from typing import Any, Self
 import aiomqtt
 
 from edge_voice.config.events import ConfigChanged, LastGoodChanged
-from edge_voice.config.store import ConfigChangeError
 from edge_voice.events import Event, EventBus
 from edge_voice.mqtt import snapshots
 from edge_voice.mqtt.arbitration import Arbitration
 from edge_voice.mqtt.command_router import CommandRouter
 from edge_voice.mqtt.commands import ArbitrationClaim
 from edge_voice.mqtt.connection import (
+    MAX_IN_FLIGHT,
     ReconnectPolicy,
     client_identifier,
     resume_cancellation,
     stay_connected,
 )
 from edge_voice.mqtt.control import ConversationControl
-from edge_voice.mqtt.discovery import stale_topics
 from edge_voice.mqtt.outbox import Outbox
 from edge_voice.mqtt.payloads import QOS, Publication, encode, publication_for
-from edge_voice.mqtt.replay import (
-    payload_bytes,
-    resubscribe,
-    sentinel_prefix,
-    subscribe_and_replay,
-)
+from edge_voice.mqtt.replay import payload_bytes, resubscribe, subscribe_and_replay
+from edge_voice.mqtt.sender import Sender
 from edge_voice.mqtt.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -59,6 +54,8 @@ class BridgeOptions:
     ha_birth_delay_s: float = 1.0
     #: Bound on each publish and on the goodbye at shutdown.
     publish_timeout_s: float = 10.0
+    #: QoS 1 publishes awaiting their PUBACK at once (1: one round trip per message).
+    max_in_flight: int = MAX_IN_FLIGHT
     #: MQTT client id; None: `edge_voice-<device_id>-<random>` (fixed for this process).
     identifier: str | None = None
     #: Adopt a retained `<base>/config` at start-up; None: when the store says it can.
@@ -78,13 +75,13 @@ class MqttBridge:
         options: BridgeOptions | None = None,
     ) -> None:
         cfg = store.effective
-        self._in_flight: asyncio.Future[None] | None = None
         self.options = options or BridgeOptions()
         self.store = store
         self.topics = Topics.for_config(cfg)
         self._mqtt = cfg.mqtt  # local-only settings: config/set cannot change them
         self.identifier = self.options.identifier or client_identifier(cfg.device_id)
         self.outbox = Outbox(cfg.mqtt.queue_size)
+        self.sender = Sender(self.outbox, self.options.max_in_flight)
         self.retained = snapshots.RetainedConfig(store, self.topics)
         self.router = CommandRouter(store=store, control=control, retained=self.retained)
         self.arbitration = arbitration or Arbitration(
@@ -120,7 +117,7 @@ class MqttBridge:
     @property
     def dropped(self) -> int:
         """Events dropped because the outbox was full while the broker was unreachable."""
-        return self.outbox.dropped
+        return self.outbox.dropped_events
 
     async def wait_connected(self) -> None:
         """Return once the bridge is connected and has published its retained values."""
@@ -175,31 +172,44 @@ class MqttBridge:
         self._client = client
         self.connections += 1
         log.info("MQTT: connected (connection %d)", self.connections)
+        self.outbox.set_connected(True)
+        sender: asyncio.Task[None] | None = None
         try:
-            await self._connect_sequence(client)
-            loops = [
-                self._spawn(self._receive(client), "receive"),
-                self._spawn(self._send(client), "send"),
-                self._spawn(self.arbitration.carry(self._send_claim), "arbitration"),
-                self._spawn(self._stop.wait(), "stop"),
-            ]
             try:
-                done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in loops:
-                    task.cancel()
-                await asyncio.gather(*loops, return_exceptions=True)
-            for task in done:
-                error = None if task.cancelled() else task.exception()
-                if error is not None:
-                    raise error
-        except asyncio.CancelledError:
-            await self._goodbye(client)
-            raise
+                await self._connect_sequence(client)
+                sender = self._spawn(self.sender.run(self._publisher(client)), "send")
+                await self._until_stopped(client, sender)
+            except asyncio.CancelledError:
+                await self._goodbye(client, sender)
+                raise
+            await self._goodbye(client, sender)
         finally:
             self._online.clear()
             self._client = None
-        await self._goodbye(client)
+            if sender is not None:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+            self.outbox.set_connected(False)
+
+    async def _until_stopped(self, client: aiomqtt.Client, sender: asyncio.Task[None]) -> None:
+        """Receive until `stop()`; raise what ended the receive loop or the sender."""
+        # The sender is left running: the goodbye flush goes on with what it has in flight
+        # (cancelling it would send those messages twice).
+        loops = [
+            self._spawn(self._receive(client), "receive"),
+            self._spawn(self.arbitration.carry(self._send_claim), "arbitration"),
+            self._spawn(self._stop.wait(), "stop"),
+        ]
+        try:
+            await asyncio.wait([*loops, sender], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+        for task in (*loops, sender):
+            error = task.exception() if task.done() and not task.cancelled() else None
+            if error is not None:
+                raise error
 
     async def _connect_sequence(self, client: aiomqtt.Client) -> None:
         topics = self.topics
@@ -218,19 +228,14 @@ class MqttBridge:
             client,
             topics.subscriptions(),
             scan=scan,
-            base=topics.base,
+            sync_prefix=topics.sync_prefix,
             timeout_s=self.options.sync_timeout_s,
             handle=self._handle,
         )
         self.router.tools_resynced()
         if adopt:
             self._adopt(found.get(topics.config))
-        pubs = self.retained.discovery()
-        if first and self._mqtt.discovery:
-            discovered = [t for t, payload in found.items() if payload and t != topics.config]
-            for topic in stale_topics(discovered, self.retained.discovery_topics()):
-                log.info("HA discovery: clearing %s (the entity no longer exists)", topic)
-                pubs.append(snapshots.cleared(topic))
+        pubs = self.retained.on_connect(found if first and self._mqtt.discovery else None)
         pubs.extend(self.outbox.take_retained())
         for publication in pubs:
             await self._publish(client, publication)
@@ -239,32 +244,15 @@ class MqttBridge:
         self._online.set()
 
     def _adopt(self, payload: bytes | None) -> None:
-        if not payload:
-            return
-        try:
-            data = json.loads(payload)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            change = self.store.adopt_retained(data)
-        except (ConfigChangeError, ValueError) as exc:
-            log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
-            return
-        if change is not None:
-            log.info("MQTT: adopted the retained config (version %d)", change.version)
+        if self.retained.adopt(payload) is not None:
             self._forward_pending()  # config and last_good go out with the connect sequence
 
-    async def _goodbye(self, client: aiomqtt.Client) -> None:
+    async def _goodbye(self, client: aiomqtt.Client, sender: asyncio.Task[None] | None) -> None:
         """Flush what is pending, then `offline` (retained); the caller disconnects cleanly."""
         self._online.clear()
         try:
             async with asyncio.timeout(self.options.publish_timeout_s):
-                in_flight, self._in_flight = self._in_flight, None
-                if in_flight is not None:
-                    await asyncio.gather(in_flight, return_exceptions=True)
-                while len(self.outbox):
-                    publication = await self.outbox.next()
-                    await self._publish(client, publication)
-                    self.outbox.done(publication)
+                await self.sender.flush(self._publisher(client), sender)
                 await self._publish(client, snapshots.availability(self.topics, online=False))
         except (aiomqtt.MqttError, TimeoutError) as exc:
             log.warning("MQTT: could not say goodbye cleanly: %s", exc)
@@ -273,23 +261,10 @@ class MqttBridge:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            if self.topics.expects_answer(message.topic.value):
+                # Backpressure: a burst of commands waits here rather than push out answers.
+                await self.outbox.room()
             await self._handle(message)
-
-    async def _send(self, client: aiomqtt.Client) -> None:
-        while True:
-            publication = await self.outbox.next()
-            # Shielded: a stop while the PUBLISH is on the wire must not send it twice (the
-            # goodbye flush would otherwise take it again from the head of the outbox).
-            self._in_flight = asyncio.ensure_future(self._send_one(client, publication))
-            await asyncio.shield(self._in_flight)
-            resume_cancellation()
-
-    async def _send_one(self, client: aiomqtt.Client, publication: Publication) -> None:
-        try:
-            await self._publish(client, publication)
-        except (ValueError, TypeError) as exc:  # unpublishable: retrying would jam the queue
-            log.error("MQTT: dropping a message for %s: %s", publication.topic, exc)
-        self.outbox.done(publication)
 
     async def _pump(self) -> None:
         while True:
@@ -314,7 +289,7 @@ class MqttBridge:
             publication = publication_for(event, self.topics)
         except TypeError:
             return  # an internal event without an MQTT topic
-        except ValueError as exc:  # a producer's bug (e.g. metrics missing a field): say so
+        except ValueError as exc:  # a producer's bug (a value the contract refuses): say so
             log.warning("MQTT: cannot publish %s: %s", type(event).__name__, exc)
             return
         self._queue(publication)
@@ -333,8 +308,6 @@ class MqttBridge:
 
     async def _handle(self, message: aiomqtt.Message) -> None:
         topic = message.topic.value
-        if topic.startswith(sentinel_prefix(self.topics.base)):
-            return  # a late sentinel of an earlier replay
         payload = payload_bytes(message)
         try:
             dispatch = await self.router.handle(topic, payload, retained=message.retain)
@@ -378,6 +351,9 @@ class MqttBridge:
     def _queue(self, publication: Publication) -> None:
         remember = publication.retain and publication.topic in self._remember
         self.outbox.put(publication, remember=remember)
+
+    def _publisher(self, client: aiomqtt.Client) -> Callable[[Publication], Awaitable[None]]:
+        return functools.partial(self._publish, client)
 
     async def _publish(self, client: aiomqtt.Client, publication: Publication) -> None:
         await client.publish(

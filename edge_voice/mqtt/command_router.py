@@ -135,9 +135,8 @@ class CommandRouter:
         """Handle one message from a subscription; bad input yields error publications."""
         route = self.topics.classify(topic)
         if route is None:
-            if not self.topics.is_own_command_topic(topic):
-                log.debug("ignoring a message on %s (not one of our topics)", topic)
-                return Dispatch()
+            if not self.topics.expects_answer(topic):
+                return Dispatch()  # what we publish ourselves, or not one of our topics
             return self._unknown_command(topic, payload, retained=retained)
         if route.kind is CommandKind.HA_STATUS:
             return Dispatch(ha_online=parse_ha_status(payload) == "online")

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 ONLINE: Final = b"online"
 OFFLINE: Final = b"offline"
+#: QoS 1 publishes awaiting their PUBACK at once (paho's window; the sender keeps to it).
+MAX_IN_FLIGHT: Final = 20
 #: Cap on the backoff exponent, so `factor ** attempt` never overflows after days offline.
 _MAX_EXPONENT: Final = 32
 
@@ -82,7 +84,7 @@ def make_client(cfg: MqttConfig, topics: Topics, identifier: str) -> aiomqtt.Cli
     """A fresh aiomqtt client for one connection attempt (OSError if the TLS files are bad)."""
     password = cfg.password.get_secret_value() if cfg.password is not None else None
     context = tls_context(cfg.tls) if cfg.tls is not None and cfg.tls.enabled else None
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         cfg.host,
         cfg.port,
         username=cfg.username,
@@ -96,7 +98,11 @@ def make_client(cfg: MqttConfig, topics: Topics, identifier: str) -> aiomqtt.Cli
         # Commands and their answers are tiny packets; with Nagle, our PUBACK of a command
         # holds back the response behind the broker's delayed ACK (~40 ms per round trip).
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        max_inflight_messages=MAX_IN_FLIGHT,
     )
+    # aiomqtt warns above 10 pending calls; a full window of publishes is normal here.
+    client.pending_calls_threshold = MAX_IN_FLIGHT + 10
+    return client
 
 
 def resume_cancellation() -> None:

@@ -26,6 +26,18 @@ _DATED_SNAPSHOT: Final = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 #: Rendered by a template for "no value": HA's MQTT platforms read it as unknown.
 _NONE: Final = "None"
 
+#: Measures of `LATENCY_METRICS` with p50/p95 sensors of their own (`latency_<measure>_<q>`),
+#: by name; the first audio has `latency` (newest), `latency_p50` and `latency_p95`.
+LATENCY_SENSORS: Final = {
+    "function_call": "Function call round trip",
+    "response": "Response time",
+    "connect": "Connect time",
+    "session_ready": "Session setup time",
+    "audio_stream": "Answer audio length",
+}
+#: Shown on the device page; every other latency sensor is a diagnostic.
+_KEY_LATENCIES: Final = frozenset({"latency", "latency_p50", "latency_function_call_p50"})
+
 #: (component, key) of every entity, in the order they are published.
 ENTITIES: Final[tuple[tuple[str, str], ...]] = (
     ("select", "model"),
@@ -37,7 +49,11 @@ ENTITIES: Final[tuple[tuple[str, str], ...]] = (
     ("sensor", "cost_today"),
     ("sensor", "cost_last"),
     ("sensor", "latency"),
+    ("sensor", "latency_p50"),
     ("sensor", "latency_p95"),
+    *(("sensor", f"latency_{m}_{q}") for m in LATENCY_SENSORS for q in ("p50", "p95")),
+    ("sensor", "connection_success"),
+    ("sensor", "connection_success_legacy"),
     ("sensor", "tokens"),
     ("sensor", "last_transcript"),
     ("sensor", "model_shutdown"),
@@ -230,23 +246,12 @@ def _entity_specs(
             "suggested_display_precision": 4,
             **_metric(topics, "cost_last_usd"),
         },
-        "latency": {
-            "name": "Latency",
-            "device_class": "duration",
-            "unit_of_measurement": "ms",
-            "state_class": "measurement",
-            "suggested_display_precision": 0,
-            **_metric(topics, "latency_first_audio_ms"),
-        },
-        "latency_p95": {
-            "name": "Latency p95",
-            "device_class": "duration",
-            "unit_of_measurement": "ms",
-            "state_class": "measurement",
-            "suggested_display_precision": 0,
-            "entity_category": "diagnostic",
-            **_metric(topics, "latency_p95_ms"),
-        },
+        **_latencies(topics),
+        # Per model of the configured chain: the migration holds while these stay above 99%.
+        "connection_success": _success_rate(topics, "Connection success", cfg.openai.model),
+        "connection_success_legacy": _success_rate(
+            topics, "Connection success legacy", cfg.openai.legacy_model
+        ),
         "tokens": {
             "name": "Tokens",
             "icon": "mdi:counter",
@@ -300,6 +305,49 @@ def _entity_specs(
             "payload_press": "start",
             **_command(topics, CommandKind.CONVERSATION_START),
         },
+    }
+
+
+def _latencies(topics: Topics) -> dict[str, dict[str, Any]]:
+    """Duration sensors of `<base>/metrics`: first audio (newest, p50, p95), p50/p95 of others."""
+    fields = {
+        "latency": ("Latency", "latency_first_audio_ms"),
+        "latency_p50": ("Latency p50", "latency_ms.first_audio.p50"),
+        "latency_p95": ("Latency p95", "latency_p95_ms"),
+    }
+    for measure, name in LATENCY_SENSORS.items():
+        for q in ("p50", "p95"):
+            fields[f"latency_{measure}_{q}"] = (f"{name} {q}", f"latency_ms.{measure}.{q}")
+    return {
+        key: {
+            "name": name,
+            "device_class": "duration",
+            "unit_of_measurement": "ms",
+            "state_class": "measurement",
+            "suggested_display_precision": 0,
+            **({} if key in _KEY_LATENCIES else {"entity_category": "diagnostic"}),
+            **_metric(topics, path),
+        }
+        for key, (name, path) in fields.items()
+    }
+
+
+def _success_rate(topics: Topics, name: str, model: str) -> dict[str, Any]:
+    """A percentage of `connection_success_rate[model]`; the model is an attribute."""
+    quoted = json.dumps(model)  # a JSON string is a Jinja string literal
+    rate = f"value_json.connection_success_rate.get({quoted})"
+    return {
+        "name": name,
+        "icon": "mdi:lan-check",
+        "unit_of_measurement": "%",
+        "state_class": "measurement",
+        "suggested_display_precision": 1,
+        "state_topic": topics.metrics,
+        "value_template": (
+            f"{{% set r = {rate} %}}{{{{ '{_NONE}' if r is none else (r * 100) | round(2) }}}}"
+        ),
+        "json_attributes_topic": topics.metrics,
+        "json_attributes_template": f"{{{{ {{'model': {quoted}}} | tojson }}}}",
     }
 
 

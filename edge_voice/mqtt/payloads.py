@@ -9,8 +9,6 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from edge_voice.config.loading import config_to_dict
-from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.events import (
     ErrorOccurred,
     Event,
@@ -57,6 +55,13 @@ class StatePayload(OutPayload):
     ts: str
 
 
+class PercentilesPayload(OutPayload):
+    """p50 and p95 of one latency measure in ms; null before its first sample."""
+
+    p50: float | None
+    p95: float | None
+
+
 class MetricsPayload(OutPayload):
     """`<base>/metrics` (retained)."""
 
@@ -68,6 +73,11 @@ class MetricsPayload(OutPayload):
     latency_p95_ms: float | None
     conversations: int
     fallbacks: int
+    #: Per measure (`connect`, `session_ready`, `first_audio`, `audio_stream`,
+    #: `function_call`, `response`) over the last samples.
+    latency_ms: dict[str, PercentilesPayload]
+    #: Successful share (0..1) of finished connection attempts, per model tried.
+    connection_success_rate: dict[str, float | None]
     ts: str
 
 
@@ -184,9 +194,23 @@ def state_payload(state: ServiceState) -> dict[str, Any]:
 
 
 def metrics_payload(update: MetricsUpdated) -> dict[str, Any]:
-    """The retained metrics; keys beyond the contract (details) are left out."""
-    fields = {k: v for k, v in update.metrics.items() if k in MetricsPayload.model_fields}
-    return MetricsPayload.model_validate({**fields, "ts": iso(update.ts)}).to_dict()
+    """The retained metrics, from the snapshot the event carries."""
+    snap = update.metrics
+    return MetricsPayload(
+        cost_total_usd=snap.cost_total_usd,
+        cost_today_usd=snap.cost_today_usd,
+        cost_last_usd=snap.cost_last_usd,
+        tokens_total=snap.tokens_total,
+        latency_first_audio_ms=snap.latency_first_audio_ms,
+        latency_p95_ms=snap.latency_p95_ms,
+        conversations=snap.conversations,
+        fallbacks=snap.fallbacks,
+        latency_ms={
+            name: PercentilesPayload(p50=q.p50, p95=q.p95) for name, q in snap.latency_ms.items()
+        },
+        connection_success_rate=dict(snap.connection_success_rate),
+        ts=iso(update.ts),
+    ).to_dict()
 
 
 def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
@@ -229,10 +253,13 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 latency_ms=dict(event.latency_ms),
                 ts=ts,
             )
-        case FallbackOccurred():
+        case FallbackOccurred(fallback=fallback):
             kind = "fallback"
             payload = FallbackPayload(
-                from_model=event.from_model, to_model=event.to_model, reason=event.reason, ts=ts
+                from_model=fallback.from_model,
+                to_model=fallback.to_model,
+                reason=fallback.reason,
+                ts=ts,
             )
         case ErrorOccurred():
             kind = "error"
@@ -288,14 +315,6 @@ def command_error_payload(
         transaction=error.transaction,
         ts=iso(ts),
     ).to_dict()
-
-
-def config_payload(
-    cfg: EdgeVoiceConfig, version: int, ts: dt.datetime | None = None
-) -> dict[str, Any]:
-    """`<base>/config` or `config/last_good`: the config without secrets, with a version."""
-    data = config_to_dict(cfg, secrets="drop")
-    return {**data, "version": version, "ts": iso(ts)}
 
 
 def arbitration_payload(

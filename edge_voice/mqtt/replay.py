@@ -19,11 +19,6 @@ from edge_voice.mqtt.payloads import QOS
 log = logging.getLogger(__name__)
 
 
-def sentinel_prefix(base: str) -> str:
-    """Our sentinels live under `<base>/_sync/`; late copies are ignored by this prefix."""
-    return f"{base}/_sync/"
-
-
 def payload_bytes(message: aiomqtt.Message) -> bytes:
     """The payload as bytes (paho always gives bytes; the type admits more)."""
     payload = message.payload
@@ -37,7 +32,7 @@ async def subscribe_and_replay(
     filters: Sequence[str],
     *,
     scan: Sequence[str] = (),
-    base: str,
+    sync_prefix: str,
     timeout_s: float,
     handle: Callable[[aiomqtt.Message], Awaitable[None]],
 ) -> dict[str, bytes]:
@@ -45,7 +40,7 @@ async def subscribe_and_replay(
     # Retained messages matching a `scan` filter are collected (topic → payload) instead of
     # handled, and the `scan` subscriptions end with the replay. Without the sentinel after
     # `timeout_s`, the replay is taken as complete, with a warning.
-    sentinel = f"{sentinel_prefix(base)}{secrets.token_hex(8)}"
+    sentinel = f"{sync_prefix}{secrets.token_hex(8)}"
     await client.subscribe([(f, QOS) for f in (*filters, *scan, sentinel)])
     await client.publish(sentinel, b"sync", qos=QOS)
     found: dict[str, bytes] = {}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange
+from edge_voice.config.store import ConfigChange, ConfigChangeError
 from edge_voice.mqtt.connection import OFFLINE, ONLINE
-from edge_voice.mqtt.discovery import discovery_configs
+from edge_voice.mqtt.discovery import discovery_configs, stale_topics
 from edge_voice.mqtt.payloads import Publication, encode, iso
 from edge_voice.mqtt.topics import Topics
+
+log = logging.getLogger(__name__)
 
 
 class ConfigSource(Protocol):
@@ -86,6 +90,32 @@ class RetainedConfig:
     def discovery_topics(self) -> dict[str, Publication]:
         """The config of every entity that exists now, by topic."""
         return discovery(self.store.effective)
+
+    def on_connect(self, found: Mapping[str, bytes] | None = None) -> list[Publication]:
+        """Discovery for a (re)connect; with the start-up scan's `found`, stale ones cleared."""
+        pubs = self.discovery()
+        if found is not None:
+            discovered = [t for t, payload in found.items() if payload and t != self.topics.config]
+            for topic in stale_topics(discovered, self.discovery_topics()):
+                log.info("HA discovery: clearing %s (the entity no longer exists)", topic)
+                pubs.append(cleared(topic))
+        return pubs
+
+    def adopt(self, payload: bytes | None) -> ConfigChange | None:
+        """Take a retained `<base>/config` found at start-up; None if absent or refused."""
+        if not payload:
+            return None
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            change = self.store.adopt_retained(data)
+        except (ConfigChangeError, ValueError) as exc:
+            log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
+            return None
+        if change is not None:
+            log.info("MQTT: adopted the retained config (version %d)", change.version)
+        return change
 
     def after_change(self, *, discovery: bool = True) -> list[Publication]:
         """What to publish after the config changed: config, and last_good/HA if they moved."""

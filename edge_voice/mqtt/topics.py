@@ -169,25 +169,42 @@ class Topics:
             raise ValueError("no arbitration group configured (wakeword.arbitration_group)")
         return f"{self.base_topic}/arbitration/{validate_segment(group, 'arbitration group')}"
 
+    @property
+    def sync_prefix(self) -> str:
+        """`<base>/_sync/`: where the bridge's replay sentinels go (see mqtt/replay.py)."""
+        return f"{self.base}/_sync/"
+
     def subscriptions(self) -> tuple[str, ...]:
-        """The filters the bridge subscribes to (QoS 1); none matches one of our own outputs."""
-        # `+/set` and `conversation/+` on purpose: a typo such as `<base>/modle/set` still
-        # reaches the bridge, which answers it with an error instead of silence. The only
-        # overlap (a tool named `set`) may arrive twice; re-declaring a tool is idempotent.
-        filters = [
-            f"{self.base}/+/set",
-            self.command(CommandKind.CONFIG_ROLLBACK),
-            self.command(CommandKind.FUNCTION_CALL_RESULT),
-            f"{self.base}/conversation/+",
-            f"{self.base}/tools/+",
-            f"{self.base_topic}/tools/+",
-            self.ha_status_topic,
-        ]
+        """The filters the bridge subscribes to (QoS 1)."""
+        # All of `<base>/#`, so that any typo (`<base>/config/rolback`) reaches the bridge and
+        # is answered with `unknown_command` instead of silence. It also brings back what we
+        # publish ourselves: `is_output` tells those apart (MQTT 5's no_local would avoid the
+        # echo; v3.1.1 brokers lack it).
+        filters = [f"{self.base}/#", f"{self.base_topic}/tools/+", self.ha_status_topic]
         # Arbitration is shared in/out: our own claim comes back and the bridge drops it by
-        # its device_id (MQTT 5 no_local would avoid the echo; v3.1.1 brokers lack it).
+        # its device_id.
         if self.arbitration_group is not None:
             filters.append(self.arbitration())
         return tuple(filters)
+
+    def is_output(self, topic: str) -> bool:
+        """Whether `topic` is one of ours to publish (never a command, whoever sent it)."""
+        outputs = (
+            self.availability,
+            self.state,
+            self.metrics,
+            self.config,
+            self.config_last_good,
+            self.response,
+        )
+        return topic in outputs or topic.startswith((f"{self.base}/event/", self.sync_prefix))
+
+    def expects_answer(self, topic: str) -> bool:
+        """Whether a message on `topic` is answered on `response` (a command or a typo of one)."""
+        route = self.classify(topic)
+        if route is not None:
+            return route.kind in REQUEST_KINDS
+        return topic.startswith(f"{self.base}/") and not self.is_output(topic)
 
     def classify(self, topic: str) -> Route | None:
         """The route of an incoming topic, or None when the topic is not one we handle."""
@@ -210,10 +227,6 @@ class Topics:
         if topic.startswith(arbitration):
             return _named(CommandKind.ARBITRATION, topic[len(arbitration) :])
         return None
-
-    def is_own_command_topic(self, topic: str) -> bool:
-        """Whether `topic` is under `<base>/` and so deserves an error answer if unclassified."""
-        return topic.startswith(f"{self.base}/")
 
     # -- Home Assistant discovery ------------------------------------------------------------
 

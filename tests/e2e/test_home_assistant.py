@@ -108,7 +108,10 @@ async def test_home_assistant_shows_one_device_with_working_entities(
         metrics = PerformanceMetrics(
             catalog=cfg.catalog(), ledger=CostLedger(tmp_path / "cost_ledger.jsonl")
         )
-        device.bus.publish(MetricsUpdated(metrics=metrics.snapshot().as_dict()))
+        for ok in (True, True, True, False):
+            metrics.record_attempt(cfg.openai.model, ok, ready_s=0.3 if ok else None)
+        metrics.latency("function_call").add(140.0)
+        device.bus.publish(MetricsUpdated(metrics=metrics.snapshot()))
 
         def all_entities() -> dict[str, dict[str, Any]] | None:
             states = hass.states()
@@ -158,6 +161,19 @@ async def test_home_assistant_shows_one_device_with_working_entities(
         assert cost["attributes"]["unit_of_measurement"] == "USD"
         assert cost["attributes"]["device_class"] == "monetary"
         assert states[ids["connected"]]["state"] == "off"
+        # The migration guide's key figures: latency percentiles, success rate per model.
+        success = states[ids["connection_success"]]
+        assert (float(success["state"]), success["attributes"]["unit_of_measurement"]) == (
+            75.0,
+            "%",
+        )
+        assert success["attributes"]["model"] == cfg.openai.model
+        assert states[ids["connection_success_legacy"]]["state"] == "unknown"  # never tried
+        round_trip = states[ids["latency_function_call_p50"]]
+        assert float(round_trip["state"]) == 140.0
+        assert round_trip["attributes"]["device_class"] == "duration"
+        assert float(states[ids["latency_session_ready_p95"]]["state"]) == 300.0
+        assert states[ids["latency_p50"]]["state"] == "unknown"  # no first audio yet
         for key in ("rollback", "start_conversation"):
             assert states[ids[key]]["state"] == "unknown"  # a never-pressed button, available
         wake = states[ids["wake_word"]]

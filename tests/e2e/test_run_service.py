@@ -121,9 +121,13 @@ async def test_wav_in_reply_out_everything_on_the_broker(
     assert payloads("availability")[0] == "online" and payloads("availability")[-1] == "offline"
     assert payloads("state")[-1]["status"] == "idle"
     assert payloads("config/last_good"), "a completed conversation makes the config last known good"
-    assert payloads("metrics")[-1]["cost_total_usd"] == pytest.approx(
-        sum(r["cost_usd"] for r in responses)
-    )
+    metrics = payloads("metrics")[-1]
+    assert metrics["cost_total_usd"] == pytest.approx(sum(r["cost_usd"] for r in responses))
+    # The migration guide's key figures: latency p50/p95 per measure, success rate per model.
+    for measure in ("session_ready", "first_audio", "function_call", "response"):
+        p50, p95 = metrics["latency_ms"][measure]["p50"], metrics["latency_ms"][measure]["p95"]
+        assert 0 < p50 <= p95, (measure, metrics["latency_ms"])
+    assert metrics["connection_success_rate"] == {"gpt-realtime": 1.0}
     with wave.open(str(reply)) as wav:
         assert wav.getframerate() == 24000 and wav.getnframes() > 24000
     assert b"sk-test-e2e-0001" not in out + err  # the key never reaches the logs

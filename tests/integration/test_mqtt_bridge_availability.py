@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge_voice.events import MetricsUpdated
+from edge_voice.metrics.records import MetricsSnapshot
 from edge_voice.mqtt.connection import describe
 from tests.integration.test_mqtt_harness import (
     TIMEOUT,
@@ -26,16 +27,16 @@ from tests.support.broker import BrokerAddress, LocalMosquitto
 
 pytestmark = pytest.mark.broker
 ROOT = Path(__file__).resolve().parents[2]
-METRICS = {
-    "cost_total_usd": 1.0,
-    "cost_today_usd": 0.5,
-    "cost_last_usd": 0.01,
-    "tokens_total": 1000,
-    "latency_first_audio_ms": 600.0,
-    "latency_p95_ms": None,
-    "conversations": 2,
-    "fallbacks": 0,
-}
+METRICS = MetricsSnapshot(
+    cost_total_usd=1.0,
+    cost_today_usd=0.5,
+    cost_last_usd=0.01,
+    tokens_total=1000,
+    latency_first_audio_ms=600.0,
+    latency_p95_ms=None,
+    conversations=2,
+    fallbacks=0,
+)
 
 
 async def test_online_on_connect_and_offline_retained_after_graceful_stop(

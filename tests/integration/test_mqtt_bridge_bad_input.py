@@ -55,6 +55,13 @@ CASES: list[tuple[str, bytes, str, str]] = [
         "unknown_command",
         "not a command",
     ),
+    (
+        "config/rolback",
+        b'{"target": "last_good", "transaction": "TX"}',
+        "unknown_command",
+        "config/rolback: not a command",
+    ),
+    ("say/it", b"hello", "unknown_command", "say/it: not a command"),
     ("model/set", b'{"model": "' + b"x" * 70_000 + b'"}', "payload_too_large", "limit"),
 ]
 
@@ -127,3 +134,32 @@ async def test_retained_commands_are_ignored_and_answered_once(
             assert len(obs.on(device.topics.response)) == 2
         finally:
             await obs.publish(topic, b"", retain=True)
+
+
+async def test_our_own_outgoing_topics_are_never_answered(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base()))
+    topics = device.topics
+    own = [
+        topics.state,
+        topics.metrics,
+        topics.availability,
+        topics.config,
+        topics.config_last_good,
+        topics.response,
+        topics.event("transcript"),
+        f"{topics.base}/event/anything",
+    ]
+    typo = f"{topics.base}/config/rolback"
+    async with observer(mqtt_broker, topics.response) as obs, running(device):
+        for topic in own:
+            await obs.publish(topic, '{"transaction": "mine"}')
+        await obs.publish(typo, "last_good")
+        # Handled in order: had any of ours been answered, its answer would come first (the
+        # observer also sees its own publication on `response`: it has no `status`).
+        first = (await obs.expect(topics.response, lambda m: "status" in m.json())).json()
+        assert (first["topic"], first["status"]) == (typo, "error")
+        assert typo in first["error"]
+    answers = [m.json() for m in obs.on(topics.response)]
+    assert [a["topic"] for a in answers if "status" in a] == [typo]

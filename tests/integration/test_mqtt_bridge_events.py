@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from edge_voice.events import (
     Transcript,
     WakeDetected,
 )
+from edge_voice.models.migration import FallbackEvent
 from tests.integration.test_mqtt_harness import (
+    TIMEOUT,
     ConnectGate,
     build_device,
     connected_state,
@@ -51,7 +54,7 @@ async def test_every_event_kind_is_published_qos1_not_retained_and_state_retaine
             latency_ms={"first_audio": 500.0},
         ),
         "fallback": FallbackOccurred(
-            from_model="gpt-realtime", to_model="gpt-4o-realtime-preview", reason="model_not_found"
+            fallback=FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found")
         ),
         "error": ErrorOccurred(code="rate_limited", message="slow down"),
     }
@@ -69,7 +72,7 @@ async def test_every_event_kind_is_published_qos1_not_retained_and_state_retaine
         assert retained.retain and retained.json()["status"] == "listening"
 
 
-async def test_events_raised_while_the_broker_is_down_arrive_in_order_after_reconnect(
+async def test_while_the_broker_is_down_the_queue_bound_holds_states_first_then_old_events(
     restartable_broker: LocalMosquitto,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -82,18 +85,25 @@ async def test_events_raised_while_the_broker_is_down_arrive_in_order_after_reco
     device = build_device(cfg)
     topics = device.topics
     transcript = topics.event("transcript")
+    outbox = device.bridge.outbox
     async with running(device):
         gate.open.clear()
+        gate.knocked.clear()
         restartable_broker.stop()
-        for i in range(8):  # 3 more than the queue holds: the 3 oldest are dropped
+        await asyncio.wait_for(gate.knocked.wait(), TIMEOUT)  # the bridge knows: offline now
+        device.bus.publish(connected_state("thinking"))
+        for i in range(8):  # 4 more than the queue holds beside the state
             device.bus.publish(Transcript(role="assistant", text=f"answer {i}"))
-        device.bus.publish(STATE)  # a retained value does not count against the bound
+        device.bus.publish(STATE)  # the queue is full of events: the state is only remembered
         restartable_broker.start()
         async with observer(broker, transcript, topics.state) as obs:
             gate.open.set()
             texts = [(await obs.expect(transcript)).json()["text"] for _ in range(5)]
             assert (await obs.expect(topics.state)).json()["status"] == "listening"
         assert texts == [f"answer {i}" for i in range(3, 8)]
-        assert device.bridge.dropped == 3
+        # The bound (5) held: the first state went before any event, then the 3 oldest events;
+        # the last state was never queued behind the events, only remembered.
+        assert (device.bridge.dropped, outbox.dropped_states) == (3, 2)
+        assert not obs.on(topics.state)[1:], "the latest state only, once"
     drops = [r for r in caplog.records if "dropped the oldest" in r.getMessage()]
     assert len(drops) == 3 and "3 dropped so far" in drops[-1].getMessage()

@@ -118,10 +118,13 @@ class ConnectGate:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.open = asyncio.Event()
         self.open.set()
-        gate = self.open
+        #: Set when a connect attempt reaches the gate: the bridge has seen its link go.
+        self.knocked = asyncio.Event()
+        gate, knocked = self.open, self.knocked
 
         class GatedClient(aiomqtt.Client):
             async def __aenter__(self) -> GatedClient:
+                knocked.set()
                 await gate.wait()
                 return await super().__aenter__()
 
@@ -156,6 +159,7 @@ class Observer:
         self.client = client
         self.messages: list[Received] = []
         self._taken: set[int] = set()
+        self._counts: dict[str, int] = {}
         self._arrived = asyncio.Condition()
 
     async def _collect(self) -> None:
@@ -164,6 +168,7 @@ class Observer:
             received = Received(message.topic.value, payload, message.retain, message.qos)
             async with self._arrived:
                 self.messages.append(received)
+                self._counts[received.topic] = self._counts.get(received.topic, 0) + 1
                 self._arrived.notify_all()
 
     async def subscribe(self, *filters: str) -> None:
@@ -184,6 +189,12 @@ class Observer:
                         self._taken.add(i)
                         return m
                 await self._arrived.wait()
+
+    async def expect_count(self, topic: str, count: int, within: float = TIMEOUT) -> list[Received]:
+        """Wait until `count` messages have been seen on `topic`; all of them, in order."""
+        async with asyncio.timeout(within), self._arrived:
+            await self._arrived.wait_for(lambda: self._counts.get(topic, 0) >= count)
+        return self.on(topic)
 
     def on(self, topic: str) -> list[Received]:
         """Every message seen on `topic` so far."""

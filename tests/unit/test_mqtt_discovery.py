@@ -11,8 +11,10 @@ import pytest
 
 from edge_voice.config.loading import validate_config
 from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.metrics.latency_stats import LATENCY_METRICS
 from edge_voice.mqtt.discovery import (
     ENTITIES,
+    LATENCY_SENSORS,
     current_model,
     discovery_configs,
     model_options,
@@ -70,7 +72,7 @@ def _configs(cfg: EdgeVoiceConfig | None = None, **kw: Any) -> dict[str, dict[st
 def test_topics_and_entity_list() -> None:
     configs = _configs()
     assert list(configs) == [PREFIX.format(c, k) for c, k in ENTITIES]
-    assert len(configs) == 18
+    assert len(configs) == 31
 
 
 def test_full_payloads_of_some_entities() -> None:
@@ -328,3 +330,81 @@ def test_templates_render_like_home_assistant() -> None:
     assert render(PREFIX.format("binary_sensor", "connected"), "value_template", state) == "ON"
     text = {"text": "x" * 300}
     assert len(render(PREFIX.format("sensor", "last_transcript"), "value_template", text)) == 255
+
+
+#: What `<base>/metrics` carries (see test_mqtt_payloads): the figures the new sensors read.
+METRICS = {
+    "latency_first_audio_ms": 612.4,
+    "latency_p95_ms": 980.0,
+    "latency_ms": {
+        "connect": {"p50": 182.0, "p95": 240.5},
+        "session_ready": {"p50": 305.1, "p95": 410.0},
+        "first_audio": {"p50": 590.2, "p95": 980.0},
+        "audio_stream": {"p50": None, "p95": None},
+        "function_call": {"p50": 140.0, "p95": 310.8},
+        "response": {"p50": 2890.6, "p95": 5620.0},
+    },
+    "connection_success_rate": {"gpt-realtime": 0.99312, "gpt-4o-realtime-preview": None},
+}
+
+
+def test_latency_p50_p95_of_every_measure_is_a_duration_sensor() -> None:
+    jinja2 = pytest.importorskip("jinja2.sandbox")
+    env = jinja2.ImmutableSandboxedEnvironment()
+    configs = _configs()
+    expected = {
+        "latency_p50": "590.2",
+        "latency_p95": "980.0",
+        "latency_function_call_p50": "140.0",
+        "latency_function_call_p95": "310.8",
+        "latency_response_p50": "2890.6",
+        "latency_response_p95": "5620.0",
+        "latency_connect_p50": "182.0",
+        "latency_connect_p95": "240.5",
+        "latency_session_ready_p50": "305.1",
+        "latency_session_ready_p95": "410.0",
+        "latency_audio_stream_p50": "None",  # HA reads None as unknown
+        "latency_audio_stream_p95": "None",
+    }
+    for key, shown in expected.items():
+        sensor = configs[PREFIX.format("sensor", key)]
+        assert sensor["unique_id"] == f"edge_voice_kitchen_{key}"
+        assert (sensor["device_class"], sensor["unit_of_measurement"]) == ("duration", "ms")
+        assert sensor["state_class"] == "measurement"
+        assert sensor["state_topic"] == "edge_voice/kitchen/metrics"
+        assert env.from_string(sensor["value_template"]).render(value_json=METRICS) == shown
+    assert set(LATENCY_SENSORS) | {"first_audio"} == set(LATENCY_METRICS), "every measure"
+    # The key figures are on the device page; the rest are diagnostics.
+    for key in ("latency_p50", "latency_function_call_p50"):
+        assert "entity_category" not in configs[PREFIX.format("sensor", key)]
+    assert configs[PREFIX.format("sensor", "latency_connect_p95")]["entity_category"] == (
+        "diagnostic"
+    )
+
+
+def test_connection_success_rate_per_model_is_a_percentage_sensor() -> None:
+    jinja2 = pytest.importorskip("jinja2.sandbox")
+    env = jinja2.ImmutableSandboxedEnvironment()
+    configs = _configs()
+    for key, model, shown in [
+        ("connection_success", "gpt-realtime", "99.31"),
+        ("connection_success_legacy", "gpt-4o-realtime-preview", "None"),
+    ]:
+        sensor = configs[PREFIX.format("sensor", key)]
+        assert sensor["unique_id"] == f"edge_voice_kitchen_{key}"
+        assert (sensor["unit_of_measurement"], sensor["state_class"]) == ("%", "measurement")
+        assert sensor["state_topic"] == sensor["json_attributes_topic"]
+        assert sensor["state_topic"] == "edge_voice/kitchen/metrics"
+        assert env.from_string(sensor["value_template"]).render(value_json=METRICS) == shown
+        attributes = env.from_string(sensor["json_attributes_template"]).render(value_json={})
+        assert json.loads(attributes) == {"model": model}
+    # A model not tried yet (nothing in the payload) is unknown, not an error.
+    sensor = configs[PREFIX.format("sensor", "connection_success")]
+    empty = {"connection_success_rate": {}}
+    assert env.from_string(sensor["value_template"]).render(value_json=empty) == "None"
+    # It follows the configured model.
+    mini = _configs(_cfg(openai={"model": "gpt-realtime-mini"}))
+    attributes = mini[PREFIX.format("sensor", "connection_success")]["json_attributes_template"]
+    assert json.loads(env.from_string(attributes).render(value_json={})) == {
+        "model": "gpt-realtime-mini"
+    }

@@ -1,4 +1,4 @@
-"""The outbox: bounded events (oldest dropped, counted), retained values coalesced and kept."""
+"""The outbox: nothing dropped while connected; offline bounded, states dropped before events."""
 
 from __future__ import annotations
 
@@ -20,43 +20,107 @@ def event(n: int) -> Publication:
     return Publication("b/event/transcript", str(n).encode(), retain=False)
 
 
-def state(value: str) -> Publication:
-    return Publication("b/state", value.encode(), retain=True)
+def state(value: str, topic: str = "b/state") -> Publication:
+    return Publication(topic, value.encode(), retain=True)
 
 
 async def drain(outbox: Outbox) -> list[Publication]:
     out = []
     while len(outbox):
-        publication = await outbox.next()
+        publication = await outbox.take()
         outbox.done(publication)
         out.append(publication)
     return out
 
 
-async def test_events_beyond_the_bound_push_out_the_oldest_with_a_counted_warning(
+def offline(max_pending: int) -> Outbox:
+    outbox = Outbox(max_pending)
+    outbox.set_connected(False)
+    return outbox
+
+
+async def test_while_connected_nothing_is_dropped_beyond_the_bound() -> None:
+    outbox = Outbox(max_pending=3)
+    outbox.set_connected(True)
+    for n in range(10):
+        outbox.put(event(n))
+    assert [p.payload for p in await drain(outbox)] == [str(n).encode() for n in range(10)]
+    assert outbox.dropped_events == outbox.dropped_states == 0
+
+
+async def test_while_the_broker_is_away_the_oldest_events_go_with_a_counted_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    outbox = Outbox(max_events=3)
+    outbox = offline(max_pending=3)
     with caplog.at_level(logging.WARNING):
         for n in range(5):
             outbox.put(event(n))
+    assert len(outbox) == 3
     assert [p.payload for p in await drain(outbox)] == [b"2", b"3", b"4"]
-    assert outbox.dropped == 2
+    assert outbox.dropped_events == 2
     assert "2 dropped so far" in caplog.records[-1].getMessage()
 
 
-async def test_retained_values_coalesce_and_do_not_count_against_the_bound() -> None:
-    outbox = Outbox(max_events=2)
+async def test_while_the_broker_is_away_states_are_dropped_before_events() -> None:
+    outbox = offline(max_pending=3)
+    outbox.put(state("s"))
+    outbox.put(state("m", "b/metrics"))
+    outbox.put(event(1))
+    outbox.put(event(2))  # full: the oldest state goes, not an event
+    outbox.put(event(3))  # full: the other state goes
+    outbox.put(state("s2"))  # full of events: the state is not queued, but remembered
+    assert [p.payload for p in await drain(outbox)] == [b"1", b"2", b"3"]
+    assert (outbox.dropped_states, outbox.dropped_events) == (3, 0)
+    assert state("s2") in outbox.take_retained(), "re-published on the next connect"
+
+
+async def test_losing_the_connection_trims_the_queue_to_its_bound_states_first() -> None:
+    outbox = Outbox(max_pending=3)
+    outbox.set_connected(True)
+    for item in (event(1), state("s"), event(2), event(3), event(4)):
+        outbox.put(item)
+    taken = await outbox.take()  # in flight when the connection goes
+    outbox.set_connected(False)
+    assert taken.payload == b"1" and len(outbox) == 3
+    assert [p.payload for p in await drain(outbox)] == [b"2", b"3", b"4"]
+    assert (outbox.dropped_states, outbox.dropped_events) == (1, 1)
+
+
+async def test_a_newer_state_replaces_an_unsent_older_one_of_its_topic() -> None:
+    outbox = Outbox(max_pending=2)
+    outbox.set_connected(True)
     outbox.put(state("a"))
     outbox.put(event(1))
     outbox.put(state("b"))
     outbox.put(event(2))
     assert [p.payload for p in await drain(outbox)] == [b"1", b"b", b"2"]
-    assert outbox.dropped == 0 and outbox.latest("b/state") == state("b")
+    assert outbox.take_retained() == [state("b")]
+
+
+async def test_a_state_in_flight_is_not_replaced_and_its_successor_follows() -> None:
+    outbox = Outbox(max_pending=5)
+    outbox.set_connected(True)
+    outbox.put(state("a"))
+    in_flight = await outbox.take()
+    outbox.put(state("b"))
+    outbox.done(in_flight)
+    assert [p.payload for p in await drain(outbox)] == [b"b"]
+
+
+async def test_several_in_flight_finish_in_any_order_and_a_lost_connection_requeues_them() -> None:
+    outbox = Outbox(max_pending=5)
+    outbox.set_connected(True)
+    for n in range(4):
+        outbox.put(event(n))
+    first, second, third = [await outbox.take() for _ in range(3)]
+    outbox.done(second)
+    outbox.requeue()  # the connection went: what was not acknowledged goes again, in order
+    assert [p.payload for p in await drain(outbox)] == [b"0", b"2", b"3"]
+    assert first.payload == b"0" and third.payload == b"2"
 
 
 async def test_take_retained_returns_the_latest_values_and_unqueues_their_copies() -> None:
-    outbox = Outbox(max_events=5)
+    outbox = Outbox(max_pending=5)
     outbox.put(state("a"))
     outbox.put(Publication("ha/x/config", b"{}", retain=True), remember=False)
     outbox.put(event(1))
@@ -66,40 +130,57 @@ async def test_take_retained_returns_the_latest_values_and_unqueues_their_copies
     assert outbox.take_retained() == [state("a")], "kept for the next reconnect"
 
 
-async def test_an_in_flight_publication_dropped_meanwhile_is_not_removed_twice() -> None:
-    outbox = Outbox(max_events=1)
-    outbox.put(event(1))
-    in_flight = await outbox.next()
-    outbox.put(event(2))  # drops event 1 while it is being published
-    outbox.done(in_flight)
-    assert [p.payload for p in await drain(outbox)] == [b"2"]
-    assert outbox.pending_events == 0
-
-
-async def test_next_waits_for_a_publication() -> None:
-    outbox = Outbox(max_events=1)
-    waiter = asyncio.create_task(outbox.next())
+async def test_take_waits_for_a_publication() -> None:
+    outbox = Outbox(max_pending=1)
+    waiter = asyncio.create_task(outbox.take())
     await asyncio.sleep(0)
     assert not waiter.done()
     outbox.put(event(7))
     assert (await asyncio.wait_for(waiter, 1)).payload == b"7"
 
 
-@given(st.lists(st.one_of(st.integers(0, 99), st.sampled_from(["s1", "s2"])), max_size=60))
-def test_order_is_kept_and_the_bound_holds(items: list[int | str]) -> None:
-    outbox = Outbox(max_events=4)
+async def test_room_waits_until_the_queue_is_below_its_bound() -> None:
+    outbox = Outbox(max_pending=2)
+    outbox.set_connected(True)
+    outbox.put(event(1))
+    await asyncio.wait_for(outbox.room(), 1)
+    outbox.put(event(2))
+    waiter = asyncio.create_task(outbox.room())
+    await asyncio.sleep(0)
+    assert not waiter.done(), "full: the command intake waits"
+    outbox.done(await outbox.take())
+    await asyncio.wait_for(waiter, 1)
+
+
+async def test_flushed_waits_for_the_last_acknowledgement() -> None:
+    outbox = Outbox(max_pending=2)
+    outbox.put(event(1))
+    waiter = asyncio.create_task(outbox.flushed())
+    in_flight = await outbox.take()
+    await asyncio.sleep(0)
+    assert not waiter.done(), "taken is not yet published"
+    outbox.done(in_flight)
+    await asyncio.wait_for(waiter, 1)
+
+
+@given(
+    st.lists(st.one_of(st.integers(0, 99), st.sampled_from(["s1", "s2"])), max_size=60),
+    st.booleans(),
+)
+def test_event_order_is_kept_and_the_bound_holds_while_offline(
+    items: list[int | str], connected: bool
+) -> None:
+    outbox = Outbox(max_pending=4)
+    outbox.set_connected(connected)
     for item in items:
-        outbox.put(event(item) if isinstance(item, int) else state(item))
-    assert outbox.pending_events <= 4
-    queued = []
-    while len(outbox):
-        publication = outbox._queue[0].publication
-        outbox.done(publication)
-        queued.append(publication)
+        outbox.put(event(item) if isinstance(item, int) else state(item, f"b/{item}"))
+        assert connected or len(outbox) <= 4
+    queued = asyncio.run(drain(outbox))
     events = [p.payload for p in queued if not p.retain]
     expected = [str(i).encode() for i in items if isinstance(i, int)]
     assert events == expected[len(expected) - len(events) :]
-    assert outbox.dropped == len(expected) - len(events)
+    assert outbox.dropped_events == len(expected) - len(events)
+    assert connected is False or outbox.dropped_events == 0
 
 
 def test_reconnect_delay_grows_is_capped_and_never_zero() -> None:

@@ -6,9 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from pydantic import SecretStr
 
-from edge_voice.config.loading import validate_config
 from edge_voice.events import (
     ErrorOccurred,
     Event,
@@ -20,12 +18,13 @@ from edge_voice.events import (
     Transcript,
     WakeDetected,
 )
+from edge_voice.metrics.records import MetricsSnapshot, Percentiles
+from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt.commands import CommandError, ErrorCode
 from edge_voice.mqtt.payloads import (
     Publication,
     arbitration_payload,
     command_error_payload,
-    config_payload,
     encode,
     event_payload,
     metrics_payload,
@@ -50,18 +49,18 @@ STATE = ServiceState(
     pending={"voice": "marin"},
     ts=TS,
 )
-METRICS = {
-    "cost_total_usd": 1.5,
-    "cost_today_usd": 0.25,
-    "cost_last_usd": 0.01,
-    "tokens_total": 1234,
-    "latency_first_audio_ms": 512.3,
-    "latency_p95_ms": None,
-    "conversations": 3,
-    "fallbacks": 1,
-    "ts": "ignored: the event's ts wins",
-    "cost_by_day_usd": {"2026-11-24": 0.25},
-}
+METRICS = MetricsSnapshot(
+    cost_total_usd=1.5,
+    cost_today_usd=0.25,
+    cost_last_usd=0.01,
+    tokens_total=1234,
+    latency_first_audio_ms=512.3,
+    latency_p95_ms=None,
+    conversations=3,
+    fallbacks=1,
+    latency_ms={"first_audio": Percentiles(480.0, 700.5), "connect": Percentiles()},
+    connection_success_rate={"gpt-realtime": 0.995, "gpt-4o-realtime-preview": None},
+)
 
 
 def test_state_payload_has_exactly_the_contract_fields() -> None:
@@ -77,7 +76,7 @@ def test_state_payload_has_exactly_the_contract_fields() -> None:
     }
 
 
-def test_metrics_payload_keeps_the_contract_fields_only() -> None:
+def test_metrics_payload_carries_the_snapshot_with_percentiles_and_success_rates() -> None:
     assert metrics_payload(MetricsUpdated(metrics=METRICS, ts=TS)) == {
         "cost_total_usd": 1.5,
         "cost_today_usd": 0.25,
@@ -87,15 +86,22 @@ def test_metrics_payload_keeps_the_contract_fields_only() -> None:
         "latency_p95_ms": None,
         "conversations": 3,
         "fallbacks": 1,
+        "latency_ms": {
+            "first_audio": {"p50": 480.0, "p95": 700.5},
+            "connect": {"p50": None, "p95": None},
+        },
+        "connection_success_rate": {"gpt-realtime": 0.995, "gpt-4o-realtime-preview": None},
         "ts": ISO,
     }
 
 
-def test_metrics_payload_refuses_a_missing_field() -> None:
-    with pytest.raises(ValueError, match="tokens_total"):
-        metrics_payload(
-            MetricsUpdated(metrics={k: v for k, v in METRICS.items() if k != "tokens_total"})
-        )
+def test_the_fallback_payload_is_modelmigrations_record() -> None:
+    record = FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "http_403")
+    kind, payload = event_payload(FallbackOccurred(fallback=record, ts=TS))
+    assert (kind, payload) == (
+        "fallback",
+        {"from": record.from_model, "to": record.to_model, "reason": record.reason, "ts": ISO},
+    )
 
 
 @pytest.mark.parametrize(
@@ -160,7 +166,7 @@ def test_metrics_payload_refuses_a_missing_field() -> None:
             },
         ),
         (
-            FallbackOccurred(from_model="a", to_model="b", reason="model_not_found", ts=TS),
+            FallbackOccurred(fallback=FallbackEvent("a", "b", "model_not_found"), ts=TS),
             "fallback",
             {"from": "a", "to": "b", "reason": "model_not_found", "ts": ISO},
         ),
@@ -228,24 +234,6 @@ def test_response_payloads() -> None:
         "transaction": 5,
         "ts": ISO,
     }
-
-
-def test_config_payload_never_contains_secrets() -> None:
-    cfg = validate_config(
-        {
-            "device_id": "kitchen",
-            "openai": {"api_key": "sk-very-secret"},
-            "mqtt": {"password": "hunter2", "username": "ev"},
-        }
-    )
-    assert isinstance(cfg.openai.api_key, SecretStr)
-    payload = config_payload(cfg, version=4, ts=TS)
-    raw = encode(payload)
-    assert b"sk-very-secret" not in raw and b"hunter2" not in raw
-    assert "api_key" not in payload["openai"] and "password" not in payload["mqtt"]
-    assert payload["version"] == 4 and payload["ts"] == ISO
-    assert payload["mqtt"]["username"] == "ev"
-    assert payload["device_id"] == "kitchen"
 
 
 def test_arbitration_payload() -> None:

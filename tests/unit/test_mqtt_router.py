@@ -19,6 +19,8 @@ from edge_voice.mqtt.topics import Topics
 from tests.support.recording_conversation import RecordingConversation
 
 BASE = "edge_voice/kitchen"
+#: The one entity whose discovery config names the configured model (its success rate).
+SUCCESS_SENSOR = "homeassistant/sensor/edge_voice_kitchen/connection_success/config"
 
 
 class Rig:
@@ -86,9 +88,11 @@ async def test_last_good_is_published_when_it_moved(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     assert rig.store.mark_good()  # a conversation completed (the assistant calls this)
     await rig.send("model/set", "gpt-realtime-mini")
-    assert topics_of(rig.retained.after_change()) == ["config", "config/last_good"]
+    # The success-rate sensor names the configured model, so its discovery moves with it.
+    moved = ["config", "config/last_good", SUCCESS_SENSOR]
+    assert topics_of(rig.retained.after_change()) == moved
     await rig.send("config/rollback", "")
-    assert topics_of(rig.retained.after_change()) == ["config"], "last_good did not move"
+    assert topics_of(rig.retained.after_change()) == ["config", SUCCESS_SENSOR], "no last_good"
     assert rig.store.effective.openai.model == "gpt-realtime"
     assert rig.store.mark_good()
     await rig.send("voice/set", "marin")

@@ -60,7 +60,9 @@ def test_multi_level_base_topic() -> None:
     assert topics.classify("home/voice/hall/voice/set") == Route(CommandKind.VOICE_SET)
 
 
-def test_subscriptions_cover_every_input_and_no_output(topics: Topics) -> None:
+def test_subscriptions_cover_every_input_and_every_typo_and_outputs_are_known(
+    topics: Topics,
+) -> None:
     subs = topics.subscriptions()
     inputs = [topics.command(k) for k in REQUEST_KINDS] + [
         topics.tool("a"),
@@ -68,8 +70,12 @@ def test_subscriptions_cover_every_input_and_no_output(topics: Topics) -> None:
         topics.arbitration(),
         topics.ha_status_topic,
     ]
-    for topic in inputs:
+    typos = [f"{topics.base}/config/rolback", f"{topics.base}/say", f"{topics.base}/a/b/c"]
+    for topic in inputs + typos:
         assert any(_matches(f, topic) for f in subs), topic
+        assert not topics.is_output(topic), topic
+    for topic in typos:
+        assert topics.expects_answer(topic), topic
     outputs = [
         topics.availability,
         topics.state,
@@ -78,10 +84,12 @@ def test_subscriptions_cover_every_input_and_no_output(topics: Topics) -> None:
         topics.config_last_good,
         topics.response,
         *(topics.event(k) for k in EVENT_KINDS),
-        topics.discovery("sensor", "cost_total"),
+        f"{topics.sync_prefix}0123",
     ]
     for topic in outputs:
-        assert not any(_matches(f, topic) for f in subs), topic
+        # `<base>/#` brings our own publications back: they are known, and never answered.
+        assert topics.is_output(topic) and not topics.expects_answer(topic), topic
+    assert not any(_matches(f, topics.discovery("sensor", "cost_total")) for f in subs)
     assert len(subs) == len(set(subs))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge_voice.metrics.latency_stats import MAX_PENDING, RollingWindow, percentile
+from edge_voice.metrics.latency_stats import MAX_PENDING, RollingWindow
+from edge_voice.metrics.records import Percentiles
 from tests.unit.metrics_support import FakeClock, FakeDay, make
 
 
@@ -91,18 +92,25 @@ def test_pending_timers_are_bounded(clock: FakeClock, day: FakeDay) -> None:
     assert metrics.function_call_result(f"call_{MAX_PENDING}") == 0.0
 
 
-def test_percentile_linear_interpolation() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 0.5) == pytest.approx(50.5)
-    assert percentile(values, 0.95) == pytest.approx(95.05)
-    assert percentile(values, 0.0) == 1.0
-    assert percentile(values, 1.0) == 100.0
-    assert percentile([7.0], 0.95) == 7.0
-    assert percentile([100.0, 200.0], 0.95) == pytest.approx(195.0)
+def window_of(values: list[float]) -> RollingWindow:
+    window = RollingWindow(size=max(len(values), 1))
+    for value in values:
+        window.add(value)
+    return window
+
+
+def test_quantiles_interpolate_linearly_between_ranks() -> None:
+    values = window_of([float(v) for v in range(1, 101)])
+    assert values.quantile(0.5) == pytest.approx(50.5)
+    assert values.quantile(0.95) == pytest.approx(95.05)
+    assert values.quantile(0.0) == 1.0
+    assert values.quantile(1.0) == 100.0
+    assert values.percentiles() == Percentiles(p50=50.5, p95=95.0)  # 95.05, to 0.1 ms
+    assert window_of([7.0]).quantile(0.95) == 7.0
+    assert window_of([100.0, 200.0]).quantile(0.95) == pytest.approx(195.0)
+    assert window_of([]).percentiles() == Percentiles()
     with pytest.raises(ValueError):
-        percentile([], 0.5)
-    with pytest.raises(ValueError):
-        percentile(values, 95)
+        values.quantile(95)
 
 
 def test_rolling_window_evicts_oldest() -> None:

@@ -18,7 +18,9 @@ from edge_voice.metrics.performance import (
     TokenUsage,
     calculate_cost,
 )
+from edge_voice.metrics.records import MetricsSnapshot, Percentiles
 from edge_voice.models.catalog import UnknownModelError, default_catalog
+from edge_voice.models.migration import FallbackEvent
 from tests.unit.metrics_support import FakeClock, FakeDay, make
 
 METRICS_FIELDS = {
@@ -30,7 +32,8 @@ METRICS_FIELDS = {
     "latency_p95_ms",
     "conversations",
     "fallbacks",
-    "ts",
+    "latency_ms",
+    "connection_success_rate",
 }
 RESPONSE_FIELDS = {"response_id", "model", "voice", "usage", "cost_usd", "latency_ms", "ts"}
 
@@ -221,31 +224,54 @@ def test_connection_success_rate(clock: FakeClock, day: FakeDay) -> None:
 
 def test_fallbacks(clock: FakeClock, day: FakeDay) -> None:
     metrics = make(clock, day)
-    record = metrics.record_fallback("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found")
-    assert record.as_dict() == {
-        "from": "gpt-realtime",
-        "to": "gpt-4o-realtime-preview",
-        "reason": "model_not_found",
-        "ts": "2026-03-01T12:00:00.000Z",
-    }
+    metrics.record_fallback(FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "x"))
     assert metrics.snapshot().fallbacks == 1
-    assert metrics.details()["recent_fallbacks"] == [record.as_dict()]
+    assert metrics.details()["recent_fallbacks"] == [
+        {
+            "from": "gpt-realtime",
+            "to": "gpt-4o-realtime-preview",
+            "reason": "x",
+            "ts": "2026-03-01T12:00:00.000Z",
+        }
+    ]
 
 
 def test_snapshot_has_exactly_the_metrics_fields(clock: FakeClock, day: FakeDay) -> None:
     metrics = make(clock, day)
     snap = metrics.snapshot()
     assert {f.name for f in dataclasses.fields(snap)} == METRICS_FIELDS
-    assert snap.as_dict() == {
-        "cost_total_usd": 0.0,
-        "cost_today_usd": 0.0,
-        "cost_last_usd": 0.0,
-        "tokens_total": 0,
-        "latency_first_audio_ms": None,
-        "latency_p95_ms": None,
-        "conversations": 0,
-        "fallbacks": 0,
-        "ts": "2026-03-01T12:00:00.000Z",
+    assert snap == MetricsSnapshot(
+        cost_total_usd=0.0,
+        cost_today_usd=0.0,
+        cost_last_usd=0.0,
+        tokens_total=0,
+        latency_first_audio_ms=None,
+        latency_p95_ms=None,
+        conversations=0,
+        fallbacks=0,
+        latency_ms=dict.fromkeys(pm.LATENCY_METRICS, Percentiles()),
+        connection_success_rate={},
+    )
+
+
+def test_snapshot_has_p50_p95_per_measure_and_success_rate_per_model(
+    clock: FakeClock, day: FakeDay
+) -> None:
+    metrics = make(clock, day)
+    for ms in (100.0, 200.0, 300.0):
+        metrics.latency("function_call").add(ms)
+    for ok in (True, True, True, False):
+        metrics.record_attempt("gpt-realtime", ok, ready_s=0.5 if ok else None)
+    metrics.record_attempt("gpt-4o-realtime-preview", True, ready_s=0.25)
+    metrics.connect_started("gpt-realtime-mini")  # in progress: no rate yet
+    snap = metrics.snapshot()
+    assert snap.latency_ms["function_call"] == Percentiles(p50=200.0, p95=290.0)
+    assert snap.latency_ms["session_ready"] == Percentiles(p50=500.0, p95=500.0)
+    assert snap.latency_ms["first_audio"] == Percentiles()
+    assert snap.connection_success_rate == {
+        "gpt-4o-realtime-preview": 1.0,
+        "gpt-realtime": 0.75,
+        "gpt-realtime-mini": None,
     }
 
 
