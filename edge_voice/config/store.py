@@ -33,12 +33,9 @@ from edge_voice.config.rules import (
     RollbackTarget,
     check_voice,
     locked_paths_in,
-    model_for_next_session,
     refuse_non_finite,
     validate_change,
-    voice_for_next_session,
     voice_note,
-    voices_for_next_session,
     without_locked,
 )
 from edge_voice.config.schema import EdgeVoiceConfig
@@ -63,16 +60,6 @@ from edge_voice.config.state_location import (
 )
 from edge_voice.events import EventBus
 from edge_voice.models.catalog import UnknownModelError
-
-__all__ = [
-    "ChangeCode",
-    "ConfigChange",
-    "ConfigChangeError",
-    "ConfigStore",
-    "model_for_next_session",
-    "voice_for_next_session",
-    "voices_for_next_session",
-]
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from typing import Any
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.audio.wakeword import WakeWordDetector
 from edge_voice.config.events import ConfigChanged
+from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigStore, voice_for_next_session
+from edge_voice.config.store import ConfigStore
 from edge_voice.conversation.function_calls import FunctionCallBroker
 from edge_voice.conversation.microphone import Microphone, WakeWord
 from edge_voice.conversation.playback import PlaybackTracker, Truncation

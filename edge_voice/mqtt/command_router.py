@@ -8,7 +8,7 @@ from typing import Final
 
 from pydantic import JsonValue
 
-from edge_voice.config.store import ChangeCode, ConfigChangeError
+from edge_voice.config.rules import ChangeCode, ConfigChangeError
 from edge_voice.mqtt import snapshots
 from edge_voice.mqtt.commands import (
     ArbitrationClaim,

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from edge_voice.config.rules import ConfigChangeError
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import ConfigChange, ConfigChangeError
+from edge_voice.config.state_file import ConfigChange
 from edge_voice.mqtt.connection import OFFLINE, ONLINE
 from edge_voice.mqtt.discovery import discovery_configs, stale_topics
 from edge_voice.mqtt.payloads import Publication, encode, iso

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from edge_voice.config.events import ConfigChanged
+from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import voice_for_next_session
 from edge_voice.events import EventBus, ServiceState, utc_now
 from edge_voice.mqtt.commands import CommandError, ErrorCode, ToolDeclaration
 

@@ -10,12 +10,9 @@ from typing import Any
 import pytest
 
 from edge_voice.config.loading import validate_config
+from edge_voice.config.rules import ChangeCode, ConfigChangeError
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.store import (
-    ChangeCode,
-    ConfigChangeError,
-    ConfigStore,
-)
+from edge_voice.config.store import ConfigStore
 
 API_KEY = "sk-test-SECRET-4f2a9c"
 PASSWORD = "pw-SECRET-77e1"

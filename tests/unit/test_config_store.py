@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from edge_voice.config.rules import RUNTIME_LOCKED
-from edge_voice.config.store import (
+from edge_voice.config.rules import (
+    RUNTIME_LOCKED,
     ChangeCode,
-    ConfigStore,
     model_for_next_session,
     voices_for_next_session,
 )
+from edge_voice.config.store import ConfigStore
 from edge_voice.models.catalog import default_catalog
 from edge_voice.mqtt.commands import CommandError, ErrorCode
 from edge_voice.mqtt.parsing import parse_command

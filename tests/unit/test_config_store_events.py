@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from edge_voice.config.events import ConfigChanged, LastGoodChanged
-from edge_voice.config.store import ConfigChangeError, ConfigStore
+from edge_voice.config.rules import ConfigChangeError
+from edge_voice.config.store import ConfigStore
 from edge_voice.events import Event, EventBus
 from tests.unit.config_store_support import API_KEY, PREVIEW
 

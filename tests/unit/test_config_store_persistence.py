@@ -14,12 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_voice.config.loading import config_to_dict, load_config, validate_config
+from edge_voice.config.rules import ChangeCode, ConfigChangeError
 from edge_voice.config.state_location import STATE_FILE_NAME
-from edge_voice.config.store import (
-    ChangeCode,
-    ConfigChangeError,
-    ConfigStore,
-)
+from edge_voice.config.store import ConfigStore
 from edge_voice.models.catalog import default_catalog
 from tests.unit.config_store_support import (
     API_KEY,
