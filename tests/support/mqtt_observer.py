@@ -115,10 +115,33 @@ class Observer:
         )
         return answer.json()
 
-    async def status(self, device: HasTopics, status: str, within: float = TIMEOUT) -> Any:
-        """The first `state` with this `status` after every state taken so far (waits for it)."""
+    async def barrier(self, device: HasTopics) -> None:
+        """Once this returns, whatever `device` published before has arrived (a round trip)."""
+        # The device answers commands in order after what it queued before: an unknown command's
+        # answer comes after every earlier publication (it also raises an `event/error`).
+        topic = f"{device.topics.base}/barrier_{next(_tx)}/set"
+        await self.publish(topic, b"")
+        await self.answer(device, topic)
+
+    async def status(
+        self,
+        device: HasTopics,
+        status: str,
+        within: float = TIMEOUT,
+        *,
+        after: Received | None = None,
+    ) -> Any:
+        """The first `state` with this `status` after every state taken so far, or `after` that
+        message (waits for it).
+
+        The bridge keeps only the latest of retained values it could not send yet, so a short
+        state may never reach the broker: wait for one that lasts.
+        """
         topic = device.topics.state
-        last = max((i for i in self._taken if self.messages[i].topic == topic), default=-1)
+        if after is not None:
+            last = next(i for i, m in enumerate(self.messages) if m is after)
+        else:
+            last = max((i for i in self._taken if self.messages[i].topic == topic), default=-1)
         state = await self.expect(
             topic, lambda m: m.json()["status"] == status, within=within, since=last + 1
         )
