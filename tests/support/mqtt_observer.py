@@ -56,6 +56,7 @@ class Observer:
         self.client = client
         self.messages: list[Received] = []
         self._taken: set[int] = set()
+        self._counts: dict[str, int] = {}
         self._arrived = asyncio.Condition()
 
     async def _collect(self) -> None:
@@ -64,6 +65,7 @@ class Observer:
             received = Received(message.topic.value, payload, message.retain, message.qos)
             async with self._arrived:
                 self.messages.append(received)
+                self._counts[received.topic] = self._counts.get(received.topic, 0) + 1
                 self._arrived.notify_all()
 
     async def subscribe(self, *filters: str) -> None:
@@ -89,6 +91,12 @@ class Observer:
                         self._taken.add(i)
                         return m
                 await self._arrived.wait()
+
+    async def expect_count(self, topic: str, count: int, within: float = TIMEOUT) -> list[Received]:
+        """Wait until `count` messages have been seen on `topic`; all of them, in order."""
+        async with asyncio.timeout(within), self._arrived:
+            await self._arrived.wait_for(lambda: self._counts.get(topic, 0) >= count)
+        return self.on(topic)
 
     def on(self, topic: str) -> list[Received]:
         """Every message seen on `topic` so far."""

@@ -201,10 +201,13 @@ class ConnectGate:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.open = asyncio.Event()
         self.open.set()
-        gate = self.open
+        #: Set when a connect attempt reaches the gate: the bridge has seen its link go.
+        self.knocked = asyncio.Event()
+        gate, knocked = self.open, self.knocked
 
         class GatedClient(aiomqtt.Client):
             async def __aenter__(self) -> GatedClient:
+                knocked.set()
                 await gate.wait()
                 return await super().__aenter__()
 
