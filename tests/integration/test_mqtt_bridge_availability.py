@@ -83,6 +83,7 @@ async def test_reconnect_republishes_online_and_the_latest_retained_values(
             await ask(obs, device)  # a conversation moves the metrics
             await obs.expect(topics.event("response"))
             await obs.status(device, "idle")
+            await obs.barrier(device)  # the metrics of the conversation's end have arrived
             metrics = obs.on(topics.metrics)[-1].json()
             assert metrics["conversations"] == 1 and metrics["cost_total_usd"] > 0
         restartable_broker.stop()  # no persistence: the broker forgets every retained message
