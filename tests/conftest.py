@@ -1,11 +1,13 @@
-"""Shared fixtures: a real MQTT broker for the whole session, and a restartable one per test."""
+"""Shared fixtures: a real MQTT broker for the session, a restartable one, the simulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import (
     BrokerAddress,
     ContainerMosquitto,
@@ -35,3 +37,11 @@ def restartable_broker() -> Iterator[LocalMosquitto]:
         yield broker
     finally:
         broker.close()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RealtimeSimulator]:
+    """The Realtime simulator on loopback, answering at once (no real-time pacing)."""
+    # Per test: it starts in ~2 ms, and a test's faults and recordings stay its own.
+    async with RealtimeSimulator(SimConfig(pacing=0)) as server:
+        yield server

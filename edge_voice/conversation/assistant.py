@@ -77,6 +77,7 @@ class Assistant:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.Task[None] | None = None
         self._pending_config: dict[str, str] = {}
+        self._session_outdated = False
         self.source_ended = False
         self.completed_in_conversation = False
         self.idle = asyncio.Event()
@@ -273,6 +274,7 @@ class Assistant:
         self.calls.registry.set_declared(
             {n: (t.description, t.parameters) for n, t in tools.items()}
         )
+        self._retire_warm_session()
 
     def replace_wake_word(self, wake: WakeWord) -> None:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
@@ -291,11 +293,15 @@ class Assistant:
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms
         if self.status is not Status.IDLE:
             self._pending_config = {"model": cfg.openai.model, "voice": cfg.voice.primary}
-        elif self.link is not None:
-            # The warm session carries the old model, voice and tools: the next conversation
-            # must start on the new config, so let it go now.
-            self._drop_link()
+        self._retire_warm_session()
         self.publish_state()
+
+    def _retire_warm_session(self) -> None:
+        """Let the warm session (old model, voice, tools) go now, or when this conversation ends."""
+        if self.status is not Status.IDLE:
+            self._session_outdated = True
+        elif self.link is not None:
+            self._drop_link()
 
     # --- state, timers, tasks ----------------------------------------------------------------
 
@@ -309,8 +315,9 @@ class Assistant:
         if new is Status.IDLE:
             self.uplink.reset()  # nothing said from now on goes out without a wake word
             self.metrics.end_conversation()
-            if self._pending_config:
-                self._drop_link()  # the config changed during the conversation
+            if self._session_outdated:
+                self._drop_link()  # the config or the tools changed during the conversation
+            self._session_outdated = False
             self._pending_config = {}
             self.idle.set()
             if self.link is not None:

@@ -1,4 +1,5 @@
-"""A real Home Assistant finds the device through MQTT discovery: one device, working entities.
+"""A real Home Assistant finds the running service through MQTT discovery: one device, working
+entities, and what the user does in HA reaches the assistant (a conversation on the simulator).
 
 No YAML from the user: Home Assistant has only its MQTT config entry (broker, discovery on),
 as the MQTT config flow leaves it. Skipped unless a Home Assistant venv is installed
@@ -17,14 +18,11 @@ from typing import Any
 
 import pytest
 
-from edge_voice.events import MetricsUpdated
-from edge_voice.metrics.cost_ledger import CostLedger
-from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.mqtt.discovery import ENTITIES, discovery_configs
-from tests.integration.test_mqtt_harness import build_device, make_config, running
+from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress, LocalMosquitto
 from tests.support.home_assistant import HomeAssistant, hass_binary
-from tests.support.recording_conversation import idle_state
+from tests.support.service_device import REQUEST, Device, build_device, make_config, running
 
 HASS = hass_binary()
 #: `scripts/test` with EDGE_VOICE_WITH_HASS=1 (as CI runs it) installs HA: then a missing
@@ -83,12 +81,13 @@ def entity_id(component: str, device_id: str, name: str) -> str:
 
 
 async def test_home_assistant_shows_one_device_with_working_entities(
-    broker: BrokerAddress, hass: HomeAssistant, tmp_path: Path
+    broker: BrokerAddress, hass: HomeAssistant, sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
     cfg = make_config(
         broker,
         tmp_path,
         base=f"t_{uuid.uuid4().hex[:12]}",
+        sim=sim,
         mqtt={"discovery_prefix": "homeassistant", "ha_status_topic": "homeassistant/status"},
     )
     configs = discovery_configs(cfg)
@@ -100,18 +99,9 @@ async def test_home_assistant_shows_one_device_with_working_entities(
     assert set(configs) == {
         f"homeassistant/{c}/edge_voice_{cfg.device_id}/{k}/config" for c, k in ENTITIES
     }
-    device = build_device(cfg)
+    device = build_device(cfg, sim=sim)
 
-    async with running(device):
-        # What the service publishes at start (service.py, assistant.py): idle state, metrics.
-        device.bus.publish(idle_state(cfg))
-        metrics = PerformanceMetrics(
-            catalog=cfg.catalog(), ledger=CostLedger(tmp_path / "cost_ledger.jsonl")
-        )
-        for ok in (True, True, True, False):
-            metrics.record_attempt(cfg.openai.model, ok, ready_s=0.3 if ok else None)
-        metrics.latency("function_call").add(140.0)
-        device.bus.publish(MetricsUpdated(metrics=metrics.snapshot()))
+    async with running(device):  # the service publishes its state and metrics itself
 
         def all_entities() -> dict[str, dict[str, Any]] | None:
             states = hass.states()
@@ -127,22 +117,7 @@ async def test_home_assistant_shows_one_device_with_working_entities(
             return states
 
         states = await until("every discovered entity with its state", all_entities, hass)
-
-        # One device: every entity of the mqtt integration is on it, and it is edge_voice's.
-        device_ids = hass.template(
-            "{{ integration_entities('mqtt') | map('device_id') | unique | list | tojson }}"
-        )
-        assert len(device_ids) == 1, device_ids
-        (dev,) = device_ids
-        assert sorted(hass.template(f"{{{{ device_entities('{dev}') | tojson }}}}")) == sorted(
-            ids.values()
-        )
-        assert hass.template(f"{{{{ device_attr('{dev}', 'name') }}}}") == "Edge Voice kitchen"
-        identifiers = hass.template(
-            f"{{{{ device_attr('{dev}', 'identifiers') | map('list') | list | tojson }}}}"
-        )
-        assert identifiers == [["mqtt", f"edge_voice_{cfg.device_id}"]]
-        assert hass.template(f"{{{{ device_attr('{dev}', 'manufacturer') }}}}") == "edge_voice"
+        await _one_device(hass, ids, cfg.device_id)
 
         # Selects: the catalog's models, the voices of gpt-realtime.
         model = states[ids["model"]]
@@ -161,40 +136,81 @@ async def test_home_assistant_shows_one_device_with_working_entities(
         assert cost["attributes"]["unit_of_measurement"] == "USD"
         assert cost["attributes"]["device_class"] == "monetary"
         assert states[ids["connected"]]["state"] == "off"
-        # The migration guide's key figures: latency percentiles, success rate per model.
-        success = states[ids["connection_success"]]
-        assert (float(success["state"]), success["attributes"]["unit_of_measurement"]) == (
-            75.0,
-            "%",
-        )
-        assert success["attributes"]["model"] == cfg.openai.model
-        assert states[ids["connection_success_legacy"]]["state"] == "unknown"  # never tried
-        round_trip = states[ids["latency_function_call_p50"]]
-        assert float(round_trip["state"]) == 140.0
-        assert round_trip["attributes"]["device_class"] == "duration"
-        assert float(states[ids["latency_session_ready_p95"]]["state"]) == 300.0
-        assert states[ids["latency_p50"]]["state"] == "unknown"  # no first audio yet
         for key in ("rollback", "start_conversation"):
             assert states[ids[key]]["state"] == "unknown"  # a never-pressed button, available
         wake = states[ids["wake_word"]]
         assert wake["attributes"]["event_types"] == ["detected"]
 
-        # HA -> device: the user picks a voice in HA's select.
-        assert cfg.voice.primary != "marin"
-        await asyncio.to_thread(
-            hass.call_service,
-            "select",
-            "select_option",
-            {"entity_id": ids["voice"], "option": "marin"},
-        )
-        await until(
-            "the device's effective voice to become marin",
-            lambda: device.store.effective.voice.primary == "marin",
-            hass,
-        )
-        await until(
-            "HA's voice select to follow the device's state",
-            lambda: hass.states()[ids["voice"]]["state"] == "marin",
-            hass,
-        )
-        assert device.changes and device.changes[-1].source.startswith("mqtt")
+        await _pick_a_voice(hass, ids, device)
+        await _talk(hass, ids, device)
+
+
+async def _one_device(hass: HomeAssistant, ids: dict[str, str], device_id: str) -> None:
+    """Every entity of the mqtt integration is on one device, and it is edge_voice's."""
+    device_ids = hass.template(
+        "{{ integration_entities('mqtt') | map('device_id') | unique | list | tojson }}"
+    )
+    assert len(device_ids) == 1, device_ids
+    (dev,) = device_ids
+    assert sorted(hass.template(f"{{{{ device_entities('{dev}') | tojson }}}}")) == sorted(
+        ids.values()
+    )
+    assert hass.template(f"{{{{ device_attr('{dev}', 'name') }}}}") == f"Edge Voice {device_id}"
+    identifiers = hass.template(
+        f"{{{{ device_attr('{dev}', 'identifiers') | map('list') | list | tojson }}}}"
+    )
+    assert identifiers == [["mqtt", f"edge_voice_{device_id}"]]
+    assert hass.template(f"{{{{ device_attr('{dev}', 'manufacturer') }}}}") == "edge_voice"
+
+
+async def _pick_a_voice(hass: HomeAssistant, ids: dict[str, str], device: Device) -> None:
+    """HA -> device: the user picks a voice in HA's select."""
+    assert device.store.effective.voice.primary != "marin"
+    await asyncio.to_thread(
+        hass.call_service, "select", "select_option", {"entity_id": ids["voice"], "option": "marin"}
+    )
+    await until(
+        "the device's effective voice to become marin",
+        lambda: device.store.effective.voice.primary == "marin",
+        hass,
+    )
+    await until(
+        "HA's voice select to follow the device's state",
+        lambda: hass.states()[ids["voice"]]["state"] == "marin",
+        hass,
+    )
+    assert device.changes and device.changes[-1].source.startswith("mqtt")
+
+
+async def _talk(hass: HomeAssistant, ids: dict[str, str], device: Device) -> None:
+    """The user presses "Start conversation" in HA and speaks: HA shows the answer and its cost."""
+
+    def state(key: str) -> str:
+        return str(hass.states()[ids[key]]["state"])
+
+    await asyncio.to_thread(
+        hass.call_service, "button", "press", {"entity_id": ids["start_conversation"]}
+    )
+    await until(
+        "HA's status to show the device listening",
+        lambda: state("status") == "listening" and state("connected") == "on",
+        hass,
+    )
+    assert device.sim is not None and [c.model for c in device.sim.connections] == ["gpt-realtime"]
+    await device.mic.play(REQUEST)
+    await until(
+        "the conversation's cost in HA's cost sensor", lambda: float(state("cost_total")) > 0, hass
+    )
+    await until("HA's status back to idle", lambda: state("status") == "idle", hass)
+    metrics = device.service.metrics.snapshot()
+    assert float(state("cost_total")) == pytest.approx(metrics.cost_total_usd)
+    # The migration guide's key figures, from this conversation: success rate, latencies.
+    success = hass.states()[ids["connection_success"]]
+    assert (float(success["state"]), success["attributes"]["unit_of_measurement"]) == (100.0, "%")
+    assert success["attributes"]["model"] == "gpt-realtime"
+    assert state("connection_success_legacy") == "unknown"  # never tried
+    assert float(state("latency_p50")) > 0  # speech stopped → first audio
+    assert float(state("latency_session_ready_p95")) > 0
+    # No tool is declared: the simulator's answer to the light request says so.
+    assert state("last_transcript") == "I can't control the lights from here."
+    assert device.sim.connections[-1].model == "gpt-realtime"

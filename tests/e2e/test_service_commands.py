@@ -16,8 +16,8 @@ from edge_voice.config.loading import validate_config
 from edge_voice.service import build_service
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.integration.test_mqtt_harness import unique_base
 from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import unique_base
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,5 @@
-"""Availability: `online` on every connect, retained `offline` as Last Will and at shutdown."""
+"""Availability of the running service: `online` on every connect, retained `offline` as Last
+Will and at shutdown; the latest retained values come back after a broker restart."""
 
 from __future__ import annotations
 
@@ -11,32 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.events import MetricsUpdated
-from edge_voice.metrics.records import MetricsSnapshot
 from edge_voice.mqtt.connection import describe
-from tests.integration.test_mqtt_harness import (
-    TIMEOUT,
-    build_device,
-    connected_state,
-    make_config,
-    observer,
-    running,
-    unique_base,
-)
+from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress, LocalMosquitto
+from tests.support.mqtt_observer import TIMEOUT, observer, unique_base
+from tests.support.service_device import API_KEY, ask, build_device, make_config, running
 
 pytestmark = pytest.mark.broker
 ROOT = Path(__file__).resolve().parents[2]
-METRICS = MetricsSnapshot(
-    cost_total_usd=1.0,
-    cost_today_usd=0.5,
-    cost_last_usd=0.01,
-    tokens_total=1000,
-    latency_first_audio_ms=600.0,
-    latency_p95_ms=None,
-    conversations=2,
-    fallbacks=0,
-)
 
 
 async def test_online_on_connect_and_offline_retained_after_graceful_stop(
@@ -85,26 +68,41 @@ async def test_last_will_marks_a_killed_device_offline(
 
 
 async def test_reconnect_republishes_online_and_the_latest_retained_values(
-    restartable_broker: LocalMosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    restartable_broker: LocalMosquitto,
+    sim: RealtimeSimulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="edge_voice.mqtt")
     broker = restartable_broker.address
-    device = build_device(make_config(broker, tmp_path, base=unique_base()))
+    device = build_device(make_config(broker, tmp_path, base=unique_base(), sim=sim))
     topics = device.topics
-    state = connected_state("idle")
     async with running(device):
-        device.bus.publish(state)
-        device.bus.publish(MetricsUpdated(metrics=METRICS))
-        async with observer(broker, topics.metrics) as obs:
-            await obs.expect(topics.metrics)
+        async with observer(broker, f"{topics.base}/#") as obs:
+            assert (await obs.request(device, "voice/set", {"voice": "marin"}))["status"] == "ok"
+            await ask(obs, device)  # a conversation moves the metrics
+            await obs.expect(topics.event("response"))
+            await obs.status(device, "idle")
+            await obs.barrier(device)  # the metrics of the conversation's end have arrived
+            metrics = obs.on(topics.metrics)[-1].json()
+            assert metrics["conversations"] == 1 and metrics["cost_total_usd"] > 0
         restartable_broker.stop()  # no persistence: the broker forgets every retained message
         restartable_broker.start()
         async with observer(broker, f"{topics.base}/#") as obs:
             # The observer may connect before the device: wait for what the device re-publishes.
             await obs.expect(topics.availability, lambda m: m.payload == b"online")
-            assert (await obs.expect(topics.state)).json()["active_model"] == "gpt-realtime"
-            assert (await obs.expect(topics.metrics)).json()["conversations"] == 2
+            state = (await obs.expect(topics.state)).json()
+            assert (state["status"], state["voice"], state["active_model"]) == (
+                "idle",
+                "marin",
+                "gpt-realtime",
+            )
+            again = (await obs.expect(topics.metrics)).json()
+            assert {k: v for k, v in again.items() if k != "ts"} == {
+                k: v for k, v in metrics.items() if k != "ts"
+            }
             assert (await obs.expect(topics.config)).json()["version"] == device.store.version
+            assert (await obs.expect(topics.config_last_good)).json()["version"] == 1
         assert device.bridge.connections >= 2
     attempts = [r for r in caplog.records if "connecting to" in r.getMessage()]
     assert len(attempts) >= 2, "each attempt is logged"
@@ -126,20 +124,18 @@ async def test_credentials_are_used_but_the_password_is_never_logged_or_publishe
         config = await obs.expect(device.topics.config)
     assert password.encode() not in config.payload
     assert "mqtt" in config.json() and "password" not in config.json()["mqtt"]
-    assert password not in caplog.text
+    assert password not in caplog.text and API_KEY not in caplog.text
     assert "edge_voice@" in describe(cfg.mqtt) and password not in describe(cfg.mqtt)
 
 
 def _child(host: str, port: str, base: str, state_dir: str) -> None:
-    """The bridge of the LWT test, in a process of its own so the test can SIGKILL it."""
-    from tests.integration.test_mqtt_harness import FAST
-
+    """The service of the LWT test, in a process of its own so the test can SIGKILL it."""
     cfg = make_config(BrokerAddress(host, int(port)), Path(state_dir), base=base)
-    device = build_device(cfg, options=FAST)
+    device = build_device(cfg)
 
     async def main() -> None:
         async with asyncio.timeout(TIMEOUT * 12):
-            await device.bridge.run()
+            await device.service.run(device.mic.frames())
 
     asyncio.run(main())
 

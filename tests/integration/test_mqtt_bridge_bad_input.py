@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_mqtt_harness import (
-    build_device,
-    make_config,
-    observer,
-    running,
-    unique_base,
-)
+from edge_voice.conversation.states import Status
 from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import observer, unique_base
+from tests.support.service_device import build_device, make_config, running
 
 pytestmark = pytest.mark.broker
 
@@ -72,6 +68,7 @@ async def test_every_bad_input_is_answered_and_changes_nothing(
     device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base()))
     topics = device.topics
     async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await obs.status(device, "idle")  # the assistant's state at start
         for n, (suffix, payload, code, phrase) in enumerate(CASES):
             tx = f"bad-{n}"
             topic = f"{topics.base}/{suffix}"
@@ -83,12 +80,15 @@ async def test_every_bad_input_is_answered_and_changes_nothing(
             assert (event["code"], event["source_topic"]) == (code, topic), (suffix, event)
             if b"TX" in payload and code != "malformed_json":
                 assert answer["transaction"] == event["transaction"] == tx, suffix
-        # Nothing was re-published (a state or config would have come before the answers).
-        assert not obs.on(topics.state) and not obs.on(topics.config_last_good)
+        # Nothing was re-published (a state or config would have come before the answers), and
+        # no conversation started.
+        assert len(obs.on(topics.state)) == 1 and not obs.on(topics.config_last_good)
         assert all(m.json()["version"] == 0 for m in obs.on(topics.config))
+        assert device.assistant.status is Status.IDLE
         # Still alive and unchanged: a good command works and is version 1.
         answer = await obs.request(device, "model/set", {"model": "gpt-realtime-mini"})
         assert answer["status"] == "ok"
+        await obs.expect(topics.state, lambda m: m.json()["model"] == "gpt-realtime-mini")
     assert device.store.version == 1 and len(device.changes) == 1
 
 

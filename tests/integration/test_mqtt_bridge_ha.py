@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 
 from edge_voice.mqtt.discovery import ENTITIES, discovery_configs
-from tests.integration.test_mqtt_harness import (
-    build_device,
-    make_config,
-    observer,
-    running,
-    unique_base,
-)
 from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import observer, unique_base
+from tests.support.service_device import build_device, make_config, running
 
 pytestmark = pytest.mark.broker
 
@@ -46,11 +41,13 @@ async def test_ha_birth_republishes_discovery_availability_and_state(
     voice_select = topics.discovery("select", "voice")
     async with observer(mqtt_broker, voice_select, f"{topics.base}/#") as obs, running(device):
         await obs.request(device, "model/set", {"model": "gpt-realtime-mini"})
-        await obs.expect(topics.state)
+        await obs.barrier(device)  # every state of the change has arrived
+        mark = len(obs.messages)
         selects, online = len(obs.on(voice_select)), len(obs.on(topics.availability))
         await obs.publish(cfg.mqtt.ha_status_topic, "offline")  # HA's will: nothing to do
         await obs.publish(cfg.mqtt.ha_status_topic, "online")
-        state = await obs.expect(topics.state)  # published last, after discovery and availability
+        # Published last, after discovery and availability.
+        state = await obs.expect(topics.state, since=mark)
         assert state.json()["model"] == "gpt-realtime-mini"
         assert len(obs.on(voice_select)) == selects + 1
         assert len(obs.on(topics.availability)) == online + 1
@@ -115,6 +112,8 @@ async def test_a_fresh_device_adopts_the_retained_config_and_a_known_one_does_no
             assert fresh.changes and fresh.changes[0].source.startswith("mqtt:config")
             config = await obs.expect(fresh.topics.config, lambda m: m.json()["version"] == 2)
             assert config.json()["voice"]["primary"] == "marin"
+            state = await obs.expect(fresh.topics.state, lambda m: m.json()["voice"] == "marin")
+            assert state.json()["status"] == "idle"
         # A device with a state file keeps its own config.
         known = build_device(make_config(mqtt_broker, tmp_path / "a", base=base))
         known.store.apply_patch({"voice": {"primary": "sage"}})

@@ -10,16 +10,9 @@ import pytest
 
 from edge_voice.events import Transcript
 from edge_voice.mqtt.topics import CommandKind
-from tests.integration.test_mqtt_harness import (
-    Device,
-    Observer,
-    build_device,
-    make_config,
-    observer,
-    running,
-    unique_base,
-)
 from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import Observer, observer, unique_base
+from tests.support.service_device import Device, build_device, make_config, running
 
 pytestmark = pytest.mark.broker
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_mqtt_harness import build_device, make_config, running, unique_base
 from tests.support.broker import BrokerAddress, LocalMosquitto
+from tests.support.mqtt_observer import unique_base
+from tests.support.service_device import build_device, make_config, running
 
 pytestmark = [
     pytest.mark.broker,
@@ -98,7 +99,7 @@ async def test_a_refused_login_is_retried_with_backoff_and_never_crashes(
     counter = Count()
     logging.getLogger("edge_voice.mqtt").addHandler(counter)
     try:
-        async with device.bridge:
+        async with running(device, connected=False):
             async with asyncio.timeout(10):
                 await refused.wait()
             assert not device.bridge.connected

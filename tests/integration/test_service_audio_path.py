@@ -22,10 +22,10 @@ from edge_voice.mqtt.connection import ReconnectPolicy
 from edge_voice.service import build_service
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.integration.test_mqtt_harness import unique_base
 from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress, LocalMosquitto
 from tests.support.live_mic import LiveMic
+from tests.support.mqtt_observer import unique_base
 from tests.support.stalling_session import Stall, stalling_opener
 
 pytestmark = pytest.mark.timeout(90)

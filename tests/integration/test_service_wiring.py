@@ -17,9 +17,10 @@ from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.service import Service, build_service
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.integration.test_mqtt_harness import FAST, Observer, Received, observer, unique_base
 from tests.support.assistant_rig import LIGHT_TOOL, demo_wav, frames_of
 from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import Observer, Received, observer, unique_base
+from tests.support.service_device import FAST
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 KEY = SecretStr("sk-test-wiring-0001")
