@@ -6,9 +6,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edge_voice.realtime.model_spec import WireProtocol
 from edge_voice.realtime.protocol import function_call_output_item, text_item
-
-Protocol = Literal["ga", "beta"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class ConversationHistory:
         """Forget everything (a new conversation)."""
         self._entries.clear()
 
-    def replay_items(self, protocol: Protocol) -> list[dict[str, Any]]:
+    def replay_items(self, protocol: WireProtocol) -> list[dict[str, Any]]:
         """`conversation.item.create` items that rebuild the conversation on a new session."""
         answered = {e.call_id for e in self._entries if e.kind == "function_call_output"}
         items: list[dict[str, Any]] = []

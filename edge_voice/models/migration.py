@@ -1,7 +1,6 @@
 """ModelMigration: pick the model, connect with fallback, fit voices and features to it.
 
-The catalog itself lives in `model_catalog` (data in `catalog.yaml`); it is re-exported here
-because this module is where the migration spec puts model compatibility.
+The catalog itself is `models/catalog.py` (data in `catalog.yaml`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from pydantic import SecretStr
 from edge_voice.models.catalog import (
     ModelCatalog,
     ModelInfo,
-    UnknownModelError,
     default_catalog,
 )
 from edge_voice.models.fallback import (
@@ -48,12 +46,8 @@ __all__ = [
     "ConnectResult",
     "FallbackEvent",
     "MigrationSettings",
-    "ModelCatalog",
-    "ModelInfo",
     "ModelMigration",
     "ModelRecovered",
-    "UnknownModelError",
-    "default_catalog",
     "realtime_opener",
     "spent_models",
 ]
