@@ -160,5 +160,5 @@ def test_mcp_items_normalise_once_each() -> None:
 
 def test_voice_validation_accepts_custom_ids_only_as_primary() -> None:
     EdgeVoiceConfig.model_validate({"voice": {"primary": "voice_x1"}})
-    with pytest.raises(ValueError, match="voice.fallback"):
+    with pytest.raises(ValueError, match=r"voice\.fallback"):
         EdgeVoiceConfig.model_validate({"voice": {"fallback": "voice_x1"}})
