@@ -58,6 +58,20 @@ class FunctionCallRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class McpCallReported(Event):
+    """A native MCP call the model made on OpenAI's side: approved, denied, completed, failed."""
+
+    server_label: str
+    name: str
+    arguments: str
+    status: Literal["approved", "denied", "completed", "failed"]
+    model: str
+    item_id: str
+    output: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ResponseCompleted(Event):
     """A response finished, with its usage, cost and latencies."""
 

@@ -20,6 +20,7 @@ from pydantic import (
 from edge_voice.audio.sinks import check_sink_spec
 from edge_voice.audio.sources import check_source_spec
 from edge_voice.audio.wakeword_names import BUILTIN_MODELS, is_model_spec
+from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
@@ -36,9 +37,9 @@ from edge_voice.models.catalog import (
     default_catalog,
 )
 from edge_voice.models.fallback import ModelSelection
-from edge_voice.models.voices import AUTO
+from edge_voice.models.voices import AUTO, is_custom_voice
 from edge_voice.realtime.model_spec import WireProtocol
-from edge_voice.realtime.session_builders import TurnDetection
+from edge_voice.realtime.session_builders import ReasoningEffort, TurnDetection
 
 #: Stands for the device_id in `state_dir`, so that devices on one host never share state.
 DEVICE_PLACEHOLDER = "{device_id}"
@@ -97,6 +98,10 @@ class OpenAIConfig(Section):
     fallback_cooldown_s: float = Field(default=300.0, ge=0)
     transcription_model: str | None = "gpt-4o-mini-transcribe"
     temperature: float | None = Field(default=None, ge=0.6, le=1.2, description="beta models only")
+    #: Sent as `reasoning.effort` to models with the `reasoning` feature (the 2.x models).
+    reasoning_effort: ReasoningEffort | None = None
+    #: Remote MCP servers the model calls itself (models with the `mcp` feature).
+    mcp_servers: list[McpServerConfig] = Field(default_factory=list)
 
     @field_validator("base_url")
     @classmethod
@@ -331,10 +336,14 @@ class EdgeVoiceConfig(Section):
             ("voice.primary", self.voice.primary),
             ("voice.fallback", self.voice.fallback),
         ):
-            if voice not in voices and not (path == "voice.primary" and voice == AUTO):
+            primary = path == "voice.primary"
+            if voice not in voices and not (primary and (voice == AUTO or is_custom_voice(voice))):
                 raise ValueError(
                     f"{path}: unknown voice {voice!r}; known voices: {', '.join(voices)}"
                 )
+        labels = [server.server_label for server in self.openai.mcp_servers]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"openai.mcp_servers: duplicate server_label in {labels}")
         names = [tool.name for tool in self.tools]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

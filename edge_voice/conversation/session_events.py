@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from edge_voice.conversation.mcp_events import McpHandler
 from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import ResponseCompleted, Transcript
@@ -45,6 +46,8 @@ class SessionEventHandler:
             ev.ServerError: self._server_error,
             LinkRestored: self._link_restored,
         }
+        self.mcp = McpHandler(assistant, lambda: self.model)
+        self._handlers.update(self.mcp.handlers())
 
     @property
     def model(self) -> str:
@@ -174,7 +177,7 @@ class SessionEventHandler:
                 )
             )
             a.publish_metrics()
-        if event.status == "cancelled" or self.pending_calls > 0:
+        if event.status == "cancelled" or self.pending_calls > 0 or self.mcp.response_done(event):
             return
         # The tracker stays: playback usually runs past response.done, and a barge-in then
         # still has to truncate the item to what was heard.

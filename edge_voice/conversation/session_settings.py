@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from edge_voice.config.mcp import McpSecretError
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.conversation.function_calls import ToolRegistry
 from edge_voice.conversation.resilient_session import ReplayLimits
 from edge_voice.models.features import VoicePreference
 from edge_voice.models.migration import MigrationSettings
 from edge_voice.realtime.session_builders import SessionSettings
+
+log = logging.getLogger(__name__)
 
 
 def session_settings(cfg: EdgeVoiceConfig, tools: ToolRegistry) -> SessionSettings:
@@ -21,7 +27,21 @@ def session_settings(cfg: EdgeVoiceConfig, tools: ToolRegistry) -> SessionSettin
         input_transcription_model=cfg.openai.transcription_model,
         speed=cfg.voice.speed,
         temperature=cfg.openai.temperature,
+        reasoning_effort=cfg.openai.reasoning_effort,
+        # Credentials are read here, per session, so a rotated token needs no restart.
+        mcp_servers=mcp_tools(cfg),
     )
+
+
+def mcp_tools(cfg: EdgeVoiceConfig) -> tuple[dict[str, Any], ...]:
+    """The `mcp` tools of the configured servers; one whose credential is missing is left out."""
+    tools = []
+    for server in cfg.openai.mcp_servers:
+        try:
+            tools.append(server.tool_entry())
+        except McpSecretError as exc:  # names where the secret should be, never the secret
+            log.error("MCP server %s not offered: %s", server.server_label, exc)
+    return tuple(tools)
 
 
 def migration_settings(cfg: EdgeVoiceConfig) -> MigrationSettings:

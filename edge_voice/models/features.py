@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from edge_voice.models.catalog import KNOWN_FEATURES, ModelInfo
-from edge_voice.models.voices import VoiceChoice, select_voice
+from edge_voice.models.voices import VoiceChoice, is_custom_voice, select_voice
 from edge_voice.realtime.session_builders import SessionSettings
 
 #: Features that `openai.disable_new_features` turns off on every model: every feature the
@@ -77,9 +77,17 @@ def fit_settings(
     if settings.temperature is not None and model.protocol == "ga":
         changes["temperature"] = None
         drop("temperature", "the GA interface has no temperature; not sent")
+    # Custom voices came after GA (reference §8), so disable_new_features turns them off too.
+    custom_voices = not disable_new_features
     choice = select_voice(
-        voice.primary, model, fallback=voice.fallback, auto_select=voice.auto_select
+        voice.primary,
+        model,
+        fallback=voice.fallback,
+        auto_select=voice.auto_select,
+        custom_voices=custom_voices,
     )
+    if is_custom_voice(voice.primary) and choice.changed:
+        drop("custom_voice", f"voice {choice.voice} used instead")
     changes["voice"] = choice.voice
     fitted = replace(settings, **changes)  # type: ignore[arg-type]
     return FittedSettings(fitted, choice, tuple(degraded), features)

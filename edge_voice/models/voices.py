@@ -29,6 +29,15 @@ VOICE_RANKING: tuple[str, ...] = (
 
 AUTO = "auto"
 
+#: Custom voices (`voice_...` ids, GA models only, reference §8) are made per account, so no
+#: catalog lists them; the prefix is what tells them from the built-in voices.
+CUSTOM_VOICE_PREFIX = "voice_"
+
+
+def is_custom_voice(voice: str) -> bool:
+    """Whether `voice` is a custom voice id (`voice_...`) rather than a built-in voice."""
+    return voice.startswith(CUSTOM_VOICE_PREFIX) and len(voice) > len(CUSTOM_VOICE_PREFIX)
+
 
 class VoiceReason(StrEnum):
     """Why a voice was chosen."""
@@ -84,12 +93,17 @@ def select_voice(
     fallback: str | None = "alloy",
     auto_select: bool = True,
     catalog: ModelCatalog | None = None,
+    custom_voices: bool = True,
 ) -> VoiceChoice:
-    """Choose a voice for `model`: preferred, else fallback, else mapping, else best/first."""
+    """Choose a voice for `model`: preferred, else fallback, else mapping, else best/first.
+
+    A custom voice id is taken as preferred on GA models while `custom_voices` is on.
+    """
     info = model if isinstance(model, ModelInfo) else (catalog or default_catalog()).get(model)
     if preferred == AUTO:
         return VoiceChoice(best_voice(info), VoiceReason.BEST_AVAILABLE, preferred, info.name)
-    if info.has_voice(preferred):
+    custom = is_custom_voice(preferred) and custom_voices and info.protocol == "ga"
+    if custom or info.has_voice(preferred):
         return VoiceChoice(preferred, VoiceReason.PREFERRED, preferred, info.name)
     if fallback and info.has_voice(fallback):
         return VoiceChoice(fallback, VoiceReason.FALLBACK, preferred, info.name)

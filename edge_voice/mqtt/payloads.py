@@ -14,6 +14,7 @@ from edge_voice.events import (
     Event,
     FallbackOccurred,
     FunctionCallRequested,
+    McpCallReported,
     MetricsUpdated,
     ResponseCompleted,
     ServiceState,
@@ -109,6 +110,24 @@ class FunctionCallPayload(OutPayload):
     arguments: str
     model: str
     deadline_ms: int
+    ts: str
+
+
+class McpCallPayload(OutPayload):
+    """`<base>/event/mcp_call`: a native MCP call (OpenAI calls the server; nothing to answer).
+
+    `status` is `approved` or `denied` (an approval request answered by the server's
+    `approved_tools`), then `completed` (with `output`) or `failed` (with `error`).
+    """
+
+    server_label: str
+    name: str
+    arguments: str
+    status: Literal["approved", "denied", "completed", "failed"]
+    output: str | None
+    error: str | None
+    item_id: str
+    model: str
     ts: str
 
 
@@ -240,6 +259,19 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 arguments=event.arguments,
                 model=event.model,
                 deadline_ms=event.deadline_ms,
+                ts=ts,
+            )
+        case McpCallReported():
+            kind = "mcp_call"
+            payload = McpCallPayload(
+                server_label=event.server_label,
+                name=event.name,
+                arguments=event.arguments,
+                status=event.status,
+                output=event.output,
+                error=event.error,
+                item_id=event.item_id,
+                model=event.model,
                 ts=ts,
             )
         case ResponseCompleted():

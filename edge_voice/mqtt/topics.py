@@ -18,7 +18,9 @@ from edge_voice.config.topic_rules import (
 if TYPE_CHECKING:
     from edge_voice.config.schema import EdgeVoiceConfig
 
-EventKind = Literal["wake", "transcript", "function_call", "response", "fallback", "error"]
+EventKind = Literal[
+    "wake", "transcript", "function_call", "mcp_call", "response", "fallback", "error"
+]
 EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
 
 

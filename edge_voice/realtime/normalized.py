@@ -240,6 +240,58 @@ class FunctionCallRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class McpListToolsProgress:
+    """The server is fetching, or has fetched or failed to fetch, an MCP server's tools."""
+
+    kind: ClassVar[str] = "mcp.list_tools"
+    item_id: str
+    status: str  # in_progress | completed | failed
+
+
+@dataclass(frozen=True, slots=True)
+class McpToolsListed:
+    """The tools an MCP server offers the model (the final `mcp_list_tools` item)."""
+
+    kind: ClassVar[str] = "mcp.tools_listed"
+    item_id: str
+    server_label: str
+    tools: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class McpCallProgress:
+    """The server started, finished or failed an MCP call (`response.mcp_call.*`)."""
+
+    kind: ClassVar[str] = "mcp.call_progress"
+    item_id: str
+    status: str  # in_progress | completed | failed
+
+
+@dataclass(frozen=True, slots=True)
+class McpCallDone:
+    """A finished MCP call the model made (the final `mcp_call` item); once per item."""
+
+    kind: ClassVar[str] = "mcp.call_done"
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str
+    output: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class McpApprovalRequest:
+    """The model wants to call an MCP tool that needs approval; once per request id."""
+
+    kind: ClassVar[str] = "mcp.approval_request"
+    approval_request_id: str
+    server_label: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutputItemDone:
     """An output item of a response is final (non-function items; function calls are requests)."""
 
@@ -323,6 +375,11 @@ RealtimeEvent = (
     | TextDone
     | FunctionCallArgumentsDelta
     | FunctionCallRequest
+    | McpListToolsProgress
+    | McpToolsListed
+    | McpCallProgress
+    | McpCallDone
+    | McpApprovalRequest
     | OutputItemDone
     | ResponseDone
     | ServerError

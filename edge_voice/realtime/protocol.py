@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from edge_voice.realtime import normalized as ev
 from edge_voice.realtime import server_events as w
+from edge_voice.realtime.mcp_items import McpItems
 from edge_voice.realtime.model_spec import WireProtocol
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ class Normalizer:
         self._call_names: OrderedDict[str, str] = OrderedDict()
         self._requested: OrderedDict[str, None] = OrderedDict()
         self._unknown_logged: set[str] = set()
+        self._mcp = McpItems()
 
     def feed(self, message: str | bytes) -> ev.RealtimeEvent | None:
         """Decode and normalize one frame; None means skip it."""
@@ -235,6 +237,14 @@ class Normalizer:
             target, fields = plan
             return target(**{name: getattr(wire, source) for name, source in fields})
         match wire:
+            case w.ItemAddedEvent() | w.ItemDoneEvent() | w.OutputItemDoneEvent() if (
+                mcp := self._mcp.event(wire.item, final=not isinstance(wire, w.ItemAddedEvent))
+            ):
+                return mcp
+            case w.McpListToolsProgressEvent():
+                return ev.McpListToolsProgress(wire.item_id, wire.type.rsplit(".", 1)[1])
+            case w.McpCallProgressEvent():
+                return ev.McpCallProgress(wire.item_id, wire.type.rsplit(".", 1)[1])
             case w.ItemAddedEvent():
                 self._track_call(wire.item)
                 return ev.ItemAdded(str(wire.item.get("id", "")), wire.item, wire.previous_item_id)

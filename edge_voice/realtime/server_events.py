@@ -199,6 +199,23 @@ class FunctionCallArgumentsDoneEvent(WireEvent):
     arguments: str = ""
 
 
+class McpListToolsProgressEvent(WireEvent):
+    """The server fetching an MCP server's tool list (the list itself is an item)."""
+
+    type: Literal["mcp_list_tools.in_progress", "mcp_list_tools.completed", "mcp_list_tools.failed"]
+    item_id: str
+
+
+class McpCallProgressEvent(WireEvent):
+    """The server running an MCP call (output or error arrive on the `mcp_call` item)."""
+
+    type: Literal[
+        "response.mcp_call.in_progress", "response.mcp_call.completed", "response.mcp_call.failed"
+    ]
+    item_id: str
+    output_index: int = 0
+
+
 class WireResponse(BaseModel):
     """The `response` object of response.done."""
 
@@ -259,6 +276,8 @@ ServerWireEvent = (
     | TextDoneEvent
     | FunctionCallArgumentsDeltaEvent
     | FunctionCallArgumentsDoneEvent
+    | McpListToolsProgressEvent
+    | McpCallProgressEvent
     | ResponseDoneEvent
     | RateLimitsUpdatedEvent
 )
@@ -288,14 +307,8 @@ PASSTHROUGH_EVENT_TYPES: frozenset[str] = frozenset(
         "output_audio_buffer.stopped",
         "output_audio_buffer.cleared",
         "input_audio_buffer.dtmf_event_received",
-        "mcp_list_tools.in_progress",
-        "mcp_list_tools.completed",
-        "mcp_list_tools.failed",
         "response.mcp_call_arguments.delta",
         "response.mcp_call_arguments.done",
-        "response.mcp_call.in_progress",
-        "response.mcp_call.completed",
-        "response.mcp_call.failed",
     }
 )
 

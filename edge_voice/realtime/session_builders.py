@@ -25,9 +25,27 @@ Eagerness = Literal["low", "medium", "high", "auto"]
 ReasoningEffort = Literal["minimal", "low", "medium", "high", "xhigh"]
 OutputModality = Literal["audio", "text"]
 
+#: A custom voice id (reference §8); the GA session sends it as `{"id": ...}`.
+CUSTOM_VOICE_PREFIX = "voice_"
 SAMPLE_RATE = 24_000
 _GA_FORMAT: dict[str, Any] = {"type": "audio/pcm", "rate": SAMPLE_RATE}
 _BETA_FORMAT = "pcm16"
+
+
+class Redacted(str):
+    """A credential inside session settings (an MCP token): sent as is, shown as `***`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def reveal(self) -> str:
+        """The credential itself, for the wire only."""
+        return str.__str__(self)
 
 
 def _check_choice(field: str, value: object, allowed: tuple[object, ...]) -> None:
@@ -132,7 +150,8 @@ def check_settings(settings: SessionSettings, model: WireModel) -> None:
             field="model",
             model=model.name,
         )
-    if not model.has_voice(settings.voice):
+    custom = settings.voice.startswith(CUSTOM_VOICE_PREFIX) and model.protocol == "ga"
+    if not custom and not model.has_voice(settings.voice):
         raise VoiceNotSupportedError(settings.voice, model.name, model.voices)
     if settings.mcp_servers and (model.protocol != "ga" or not model.has_feature("mcp")):
         raise FeatureNotSupportedError("mcp", model.name, field="mcp_servers")
@@ -183,6 +202,11 @@ def _tools(s: SessionSettings) -> list[dict[str, Any]]:
     return [function_tool(t) for t in s.tools] + [mcp_tool(m) for m in s.mcp_servers]
 
 
+def _ga_voice(voice: str) -> str | dict[str, str]:
+    # Built-in voices go by name; a custom voice is the object `{"id": "voice_..."}`.
+    return {"id": voice} if voice.startswith(CUSTOM_VOICE_PREFIX) else voice
+
+
 def _ga_session(s: SessionSettings, model: WireModel) -> dict[str, Any]:
     session: dict[str, Any] = {
         "type": "realtime",
@@ -196,7 +220,7 @@ def _ga_session(s: SessionSettings, model: WireModel) -> dict[str, Any]:
                 "noise_reduction": _noise_reduction(s),
                 "turn_detection": _turn_detection(s),
             },
-            "output": {"format": dict(_GA_FORMAT), "voice": s.voice, "speed": s.speed},
+            "output": {"format": dict(_GA_FORMAT), "voice": _ga_voice(s.voice), "speed": s.speed},
         },
         "tools": _tools(s),
         "tool_choice": s.tool_choice,

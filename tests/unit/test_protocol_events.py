@@ -368,7 +368,8 @@ def test_unknown_events_are_skipped_and_logged_once(caplog: pytest.LogCaptureFix
 def test_known_events_without_meaning_pass_through() -> None:
     raw = {"type": "response.content_part.added", "part": {"type": "audio"}}
     assert norm(raw) == ev.OtherEvent("response.content_part.added", raw)
-    assert isinstance(norm({"type": "mcp_list_tools.completed", "item_id": "m"}), ev.OtherEvent)
+    delta = {"type": "response.mcp_call_arguments.delta", "item_id": "m", "delta": "{"}
+    assert norm(delta) == ev.OtherEvent("response.mcp_call_arguments.delta", delta)
 
 
 def test_kinds_are_unique() -> None:
