@@ -59,3 +59,13 @@ async def test_a_bad_image_gives_the_model_an_error_result(tmp_path: Path) -> No
     outputs = [i["item"]["output"] for i in items if i["item"]["type"] == "function_call_output"]
     assert "not valid base64" in outputs[0]
     assert not [i for i in items if i["item"]["type"] == "message"]
+
+
+async def test_a_model_without_image_input_is_told_the_image_was_not_shown(
+    tmp_path: Path,
+) -> None:
+    image = FunctionCallImage(mime="image/png", data_base64=PNG)
+    _rig, items = await _run(tmp_path, image, disable_new_features=True)
+    outputs = [i["item"]["output"] for i in items if i["item"]["type"] == "function_call_output"]
+    assert "could not be shown" in outputs[0]
+    assert not [i for i in items if i["item"]["type"] == "message"]
