@@ -101,7 +101,10 @@ def build_service(
     metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(store.ledger_path))
     migration = _migration(effective, opener or _opener(effective, api_key), bus, metrics)
     calls = FunctionCallBroker(
-        ToolRegistry(effective.tools), bus, deadline_ms=effective.conversation.function_deadline_ms
+        ToolRegistry(effective.tools),
+        bus,
+        deadline_ms=effective.conversation.function_deadline_ms,
+        max_image_bytes=effective.conversation.max_image_bytes,
     )
     options = bridge_options or BridgeOptions()
     # Shared by the assistant (asks) and the bridge (carries the claims while connected).

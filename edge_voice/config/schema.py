@@ -215,6 +215,8 @@ class ConversationConfig(Section):
     follow_up_s: float = Field(default=8.0, ge=0)
     idle_timeout_s: float = Field(default=120.0, gt=0)
     function_deadline_ms: int = Field(default=8000, ge=100)
+    #: Largest decoded image a function result may carry (PNG/JPEG; models with image input).
+    max_image_bytes: int = Field(default=524288, ge=1024, le=8 * 1024 * 1024)
     session_renew_s: float = Field(default=3300.0, gt=0, le=3600)
     #: Reconnects after a dropped or expired session per conversation; then `realtime_unstable`.
     max_reconnects: int = Field(default=3, ge=0, le=100)

@@ -35,6 +35,7 @@ from edge_voice.events import (
 )
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import ModelMigration
+from edge_voice.mqtt.commands import FunctionCallImage as Img
 from edge_voice.mqtt.commands import ToolDeclaration
 from edge_voice.realtime.errors import RealtimeError
 from edge_voice.realtime.session import RealtimeSession
@@ -265,9 +266,11 @@ class Assistant:
         """conversation/stop."""
         await self.end_conversation(close_link=True)
 
-    def function_result(self, call_id: str, output: str | None, error: str | None) -> None:
-        """function_call/result (CommandError for an unknown or expired call)."""
-        self.calls.result(call_id, output, error)
+    def function_result(
+        self, call_id: str, output: str | None, error: str | None, image: Img | None = None
+    ) -> None:
+        """function_call/result (CommandError for an unknown or expired call, a bad image)."""
+        self.calls.result(call_id, output, error, image)
 
     def tools_changed(self, tools: Mapping[str, ToolDeclaration]) -> None:
         """The MQTT-declared tools changed; they apply from the next session."""
@@ -291,6 +294,7 @@ class Assistant:
         self.migration.update(migration_settings(cfg), cfg.catalog())
         self.calls.registry.set_config_tools(cfg.tools)
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms
+        self.calls.max_image_bytes = cfg.conversation.max_image_bytes
         if self.status is not Status.IDLE:
             self._pending_config = {"model": cfg.openai.model, "voice": cfg.voice.primary}
         self._retire_warm_session()

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_voice.config.schema import ToolConfig
+from edge_voice.conversation.images import ResultImage, check_image
 from edge_voice.events import EventBus, FunctionCallRequested
-from edge_voice.mqtt.commands import CommandError, ErrorCode
+from edge_voice.mqtt.commands import CommandError, ErrorCode, FunctionCallImage
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,14 @@ class FunctionCallBroker:
         bus: EventBus,
         *,
         deadline_ms: int = 8000,
+        max_image_bytes: int = 524288,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
     ) -> None:
         self.registry = registry
         self._bus = bus
         self.deadline_ms = deadline_ms
+        self.max_image_bytes = max_image_bytes
+        self._images: dict[str, ResultImage] = {}
         self._now = now
         self._pending: dict[str, PendingCall] = {}
         self.end_requested = False
@@ -151,15 +155,36 @@ class FunctionCallBroker:
         finally:
             self._pending.pop(call_id, None)
 
-    def result(self, call_id: str, output: str | None, error: str | None) -> None:
-        """Deliver a result from MQTT; CommandError if nobody is waiting for `call_id`."""
+    def result(
+        self,
+        call_id: str,
+        output: str | None,
+        error: str | None,
+        image: FunctionCallImage | None = None,
+    ) -> None:
+        """Deliver a result from MQTT; CommandError if nobody is waiting for `call_id` or its
+        image is unusable (then the model gets an error result)."""
         pending = self._pending.get(call_id)
         if pending is None or pending.future.done():
             raise CommandError(
                 ErrorCode.UNKNOWN_CALL,
                 f"no pending function call {call_id!r} (unknown, already answered or expired)",
             )
+        if image is not None:
+            try:
+                checked = check_image(image.mime, image.data_base64, self.max_image_bytes)
+            except ValueError as exc:
+                log.warning("function call %s (%s): image refused: %s", call_id, pending.name, exc)
+                pending.future.set_result(error_output(f"the result's image was refused: {exc}"))
+                raise CommandError(
+                    ErrorCode.INVALID_VALUE, f"function_call/result: {exc}"
+                ) from None
+            self._images[call_id] = checked
         pending.future.set_result(error_output(error) if error is not None else output or "")
+
+    def take_image(self, call_id: str) -> ResultImage | None:
+        """The image the result of `call_id` carried (once)."""
+        return self._images.pop(call_id, None)
 
     def cancel_all(self) -> None:
         """Forget every pending call (the conversation ended)."""
@@ -167,6 +192,7 @@ class FunctionCallBroker:
             if not pending.future.done():
                 pending.future.set_result(error_output("the conversation ended"))
         self._pending.clear()
+        self._images.clear()
 
     def _builtin(self, name: str) -> str:
         if name == GET_TIME:

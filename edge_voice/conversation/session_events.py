@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from edge_voice.conversation.function_results import deliver_result
 from edge_voice.conversation.mcp_events import McpHandler
 from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
@@ -127,7 +128,7 @@ class SessionEventHandler:
             link = a.link
             if link is None:
                 return
-            await link.send_function_output(call.call_id, output)
+            await deliver_result(link, call.call_id, output, a.calls.take_image(call.call_id))
             # response.create while the calling response is still open would be refused.
             await self.response_idle.wait()
         except RealtimeError as exc:

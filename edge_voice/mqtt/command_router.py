@@ -131,6 +131,13 @@ class CommandRouter:
     def _max_bytes(self) -> int:
         return self.store.effective.mqtt.max_payload_bytes
 
+    def _limit(self, kind: CommandKind) -> int:
+        if kind is not CommandKind.FUNCTION_CALL_RESULT:
+            return self._max_bytes
+        # Room for the largest image a result may carry, base64-encoded, and its text.
+        image = self.store.effective.conversation.max_image_bytes
+        return max(self._max_bytes, image * 4 // 3 + self._max_bytes)
+
     async def handle(self, topic: str, payload: bytes, *, retained: bool = False) -> Dispatch:
         """Handle one message from a subscription; bad input yields error publications."""
         route = self.topics.classify(topic)
@@ -196,7 +203,7 @@ class CommandRouter:
     async def _request(
         self, topic: str, route: Route, payload: bytes, *, retained: bool
     ) -> Dispatch:
-        tx = extract_transaction(payload, self._max_bytes)
+        tx = extract_transaction(payload, self._limit(route.kind))
         if retained:
             if not self._first_answer(topic, payload):
                 return Dispatch()
@@ -209,7 +216,8 @@ class CommandRouter:
             return Dispatch(self._rejected(topic, error))
         try:
             catalog = self.store.effective.catalog()
-            command = parse_command(route, payload, max_bytes=self._max_bytes, catalog=catalog)
+            limit = self._limit(route.kind)
+            command = parse_command(route, payload, max_bytes=limit, catalog=catalog)
             tx = command.transaction if command.transaction is not None else tx
             await self._apply(command)
         except CommandError as exc:
@@ -236,7 +244,9 @@ class CommandRouter:
             case ConfigRollback():
                 store.rollback(command.target)
             case FunctionCallResult():
-                self.control.function_result(command.call_id, command.output, command.error)
+                self.control.function_result(
+                    command.call_id, command.output, command.error, command.image
+                )
             case ConversationStart():
                 await self.control.start()
             case ConversationStop():

@@ -114,6 +114,18 @@ class ConfigRollback(BaseCommand):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class FunctionCallImage(BaseModel):
+    """An image that comes with a function result (e.g. a camera snapshot), base64-encoded.
+
+    Checked when the result is delivered (PNG/JPEG by magic bytes, `conversation.max_image_bytes`):
+    a bad image is answered as an error on `response` and the model gets an error result.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mime: str = Field(description="image/png or image/jpeg")
+    data_base64: str = Field(min_length=1, description="the image file, base64 (RFC 4648)")
+
+
 class FunctionCallResult(BaseCommand):
     """`<base>/function_call/result`: the answer to a function call, as text for the model."""
 
@@ -121,11 +133,15 @@ class FunctionCallResult(BaseCommand):
     call_id: CallId
     output: str | None = None
     error: Annotated[str, Field(min_length=1)] | None = None
+    #: Shown to models with image input, after the output; others are told it could not be shown.
+    image: FunctionCallImage | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> FunctionCallResult:
         if (self.output is None) == (self.error is None):
             raise ValueError("exactly one of output or error is required")
+        if self.image is not None and self.error is not None:
+            raise ValueError("an image comes with an output, not with an error")
         return self
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from edge_voice.mqtt.commands import ToolDeclaration
+from edge_voice.mqtt.commands import FunctionCallImage, ToolDeclaration
 
 
 class ConversationControl(Protocol):
@@ -17,7 +17,13 @@ class ConversationControl(Protocol):
     async def stop(self) -> None:
         """`conversation/stop`: end the conversation now."""
 
-    def function_result(self, call_id: str, output: str | None, error: str | None) -> None:
+    def function_result(
+        self,
+        call_id: str,
+        output: str | None,
+        error: str | None,
+        image: FunctionCallImage | None = None,
+    ) -> None:
         """`function_call/result`; CommandError(unknown_call) if nobody waits for `call_id`."""
 
     def tools_changed(self, tools: Mapping[str, ToolDeclaration]) -> None:

@@ -259,7 +259,7 @@ def _conversation(text: str, word: str, what: str) -> dict[str, JsonValue]:
 
 def _function_result(data: dict[str, JsonValue], what: str) -> dict[str, JsonValue]:
     tx = data.get("transaction")
-    _reject_unknown(data, {"call_id", "output", "error", "transaction"}, what, tx)
+    _reject_unknown(data, {"call_id", "output", "error", "image", "transaction"}, what, tx)
     if ("output" in data) == ("error" in data):
         has = "both" if "output" in data else "neither"
         raise CommandError(

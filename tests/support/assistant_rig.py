@@ -90,7 +90,10 @@ def build_rig(cfg: EdgeVoiceConfig, reply_wav: Path, *, sink_realtime: bool = Fa
         on_event=metrics_listener(metrics, then=migration_events.append),
     )
     calls = FunctionCallBroker(
-        ToolRegistry(cfg.tools), bus, deadline_ms=cfg.conversation.function_deadline_ms
+        ToolRegistry(cfg.tools),
+        bus,
+        deadline_ms=cfg.conversation.function_deadline_ms,
+        max_image_bytes=cfg.conversation.max_image_bytes,
     )
     assistant = Assistant(
         store=store,

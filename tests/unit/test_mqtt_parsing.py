@@ -265,7 +265,7 @@ def test_catalog_is_optional() -> None:
             K.FUNCTION_CALL_RESULT,
             '{"call_id": "c", "result": "x"}',
             ErrorCode.UNKNOWN_FIELD,
-            "function_call/result: unknown field 'result'; allowed: call_id, error, output, "
+            "function_call/result: unknown field 'result'; allowed: call_id, error, image, output, "
             "transaction",
         ),
         (
