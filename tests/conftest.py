@@ -17,7 +17,6 @@ from tests.support.broker import (
     docker_available,
 )
 
-
 #: The simulator's calendar in tests that do not set `SimConfig.today`: before the preview
 #: models (2026-05-07) and the beta interface (2026-05-12) shut down, which many tests use.
 SIM_DEFAULT_TODAY = dt.date(2026, 5, 1)
