@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from edge_voice.sim import config as sim_config
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import (
@@ -14,6 +16,16 @@ from tests.support.broker import (
     LocalMosquitto,
     docker_available,
 )
+
+#: The simulator's calendar in tests that do not set `SimConfig.today`: before the preview
+#: models (2026-05-07) and the beta interface (2026-05-12) shut down, which many tests use.
+SIM_DEFAULT_TODAY = dt.date(2026, 5, 1)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_sim_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process simulators live on SIM_DEFAULT_TODAY unless a test gives them a date."""
+    monkeypatch.setattr(sim_config, "calendar_today", lambda: SIM_DEFAULT_TODAY)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import sys
@@ -34,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--silence-duration-ms", type=int, help="default VAD silence to end a turn")
     parser.add_argument("--vad-threshold-dbfs", type=float, help="VAD level at threshold 0.5")
+    parser.add_argument(
+        "--today",
+        type=dt.date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the simulator's date: models and the beta interface past their catalog shutdown "
+        "are refused (default: the real date)",
+    )
     faults = parser.add_argument_group("faults (override the scenario's `faults:`)")
     faults.add_argument("--beta-disabled", action="store_true", default=None)
     faults.add_argument("--refuse-model", action="append", metavar="MODEL", default=None)
@@ -50,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> tuple[SimConfig, Scenario]:
     """The config and scenario the arguments describe (ValueError on a bad scenario)."""
     scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
-    config = SimConfig(host=args.host, port=args.port, pacing=args.pacing)
+    config = SimConfig(host=args.host, port=args.port, pacing=args.pacing, today=args.today)
     if args.api_keys:
         config.api_keys = set(args.api_keys)
     if args.silence_duration_ms is not None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
 DropMode = Literal["error", "abort"]
+
+
+def calendar_today() -> dt.date:
+    """The real date: what the simulator's calendar says when `SimConfig.today` is None."""
+    return dt.date.today()
 
 
 @dataclass
@@ -21,9 +27,12 @@ class SimConfig:
     port: int = 0
     #: None accepts any non-empty bearer key; a set accepts only its members.
     api_keys: set[str] | None = None
-    #: The real service has refused the beta shape since 2026-05-12; off here so the legacy
-    #: flow stays testable.
+    #: Refuse the beta shape whatever the date (the calendar refuses it after its shutdown).
     beta_disabled: bool = False
+    #: The simulator's calendar: models past their catalog shutdown and the beta header past
+    #: the beta interface's shutdown are refused as the real service refuses them.
+    #: None follows the real date (read at each connect).
+    today: dt.date | None = None
     #: In-band `invalid_model` then close 4000, as for a model the endpoint does not serve.
     refuse_models: set[str] = field(default_factory=set)
     #: In-band `model_not_found` then close 4000 (no access to the model).
@@ -59,3 +68,7 @@ class SimConfig:
     default_silence_duration_ms: int = 500
     #: Token budget reported in `rate_limits.updated`.
     rate_limit_tokens: int = 40_000
+
+    def date(self) -> dt.date:
+        """The day the simulator lives in: `today`, or the real date."""
+        return self.today or calendar_today()

@@ -5,6 +5,10 @@ Usage::
     async with RealtimeSimulator(SimConfig(pacing=0)) as sim:
         url = f"{sim.url}?model=gpt-realtime"   # ws://127.0.0.1:<port>/v1/realtime
 
+The simulator follows a calendar (`SimConfig.today`, default the real date): a model past its
+catalog shutdown gets `model_not_found` then close 4000, and the `OpenAI-Beta: realtime=v1`
+header past the beta interface's shutdown gets `beta_api_shape_disabled` then close 4000.
+
 The wire shape follows the `OpenAI-Beta: realtime=v1` header, as the real service did: with it
 the beta shape, without it GA. A beta-protocol model (the previews) reached without the header is
 served in the GA shape; proxies that kept the previews alive behaved that way, and it lets the
@@ -13,6 +17,7 @@ fallback path be tested on either shape.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -26,7 +31,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from edge_voice.models.catalog import ModelCatalog, default_catalog
+from edge_voice.models.catalog import Lifecycle, ModelCatalog, default_catalog
 from edge_voice.sim import wire
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.connection import RealtimeConnection
@@ -236,7 +241,9 @@ class RealtimeSimulator:
                 "https://platform.openai.com/account/api-keys.",
                 3000,
             )
-        if record.protocol == "beta" and cfg.beta_disabled:
+        today = cfg.date()
+        beta_gone = _past(self.catalog.protocol_lifecycle("beta"), today)
+        if record.protocol == "beta" and (cfg.beta_disabled or beta_gone):
             raise Refusal(
                 "beta_api_shape_disabled",
                 "The Realtime Beta API is no longer supported. "
@@ -250,13 +257,18 @@ class RealtimeSimulator:
             raise Refusal(
                 "invalid_model", f'Model "{model}" is not supported in realtime mode.', 4000
             )
-        if model in cfg.not_found_models:
+        if model in cfg.not_found_models or _past(self.catalog.get(model).lifecycle, today):
             raise Refusal(
                 "model_not_found",
                 f"The model `{model}` does not exist or you do not have access to it.",
                 4000,
             )
         return model
+
+
+def _past(lifecycle: Lifecycle, today: dt.date) -> bool:
+    """Whether the real service no longer serves it on `today` (shut down)."""
+    return lifecycle.shutdown is not None and today >= lifecycle.shutdown
 
 
 def _is_beta(headers: Headers) -> bool:

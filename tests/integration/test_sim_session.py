@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -118,6 +119,7 @@ async def test_voice_cannot_change_after_the_model_spoke(sim: RealtimeSimulator)
 async def test_features_the_model_lacks_are_rejected(
     sim: RealtimeSimulator, model: str, session: dict[str, Any], param: str
 ) -> None:
+    sim.config.today = dt.date(2025, 10, 1)  # the 2024-10-01 preview shut down on 2025-10-10
     error = await update_error(sim, model, session)
     assert error["param"] == param
 
