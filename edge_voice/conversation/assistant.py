@@ -276,6 +276,10 @@ class Assistant:
         )
         self._retire_warm_session()
 
+    def local_tools_changed(self) -> None:
+        """The MCP servers' tools changed (on the registry); they apply from the next session."""
+        self._retire_warm_session()
+
     def replace_wake_word(self, wake: WakeWord) -> None:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
         self.mic.replace(wake)
