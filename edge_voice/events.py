@@ -55,6 +55,8 @@ class FunctionCallRequested(Event):
     arguments: str
     model: str
     deadline_ms: int
+    #: Who answers: "mqtt" (Node-RED/HA by function_call/result) or "mcp" (run here).
+    answered_by: Literal["mqtt", "mcp"] = "mqtt"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from edge_voice.conversation.assistant import Assistant
 from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
 from edge_voice.conversation.session_settings import migration_settings
 from edge_voice.events import EventBus, FallbackOccurred, MetricsUpdated
+from edge_voice.mcp.bridge import McpBridge, McpTool
 from edge_voice.metrics.cost_ledger import CostLedger
 from edge_voice.metrics.migration_listener import metrics_listener
 from edge_voice.metrics.performance import PerformanceMetrics
@@ -47,6 +48,7 @@ class Service:
     migration: ModelMigration[RealtimeSession]
     assistant: Assistant
     bridge: MqttBridge
+    mcp: McpBridge
 
     async def run(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
         """Serve until the source ends (with exit_on_eof: and its conversation completed).
@@ -60,6 +62,7 @@ class Service:
         cancelled = False
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.bridge.run(), name="edge_voice.bridge")
+            mcp_task = tasks.create_task(self.mcp.run(), name="edge_voice.mcp")
             tasks.create_task(assistant.uplink.run(), name="edge_voice.uplink")
             tasks.create_task(assistant.downlink.run(), name="edge_voice.downlink")
             source_task = tasks.create_task(
@@ -70,6 +73,7 @@ class Service:
             except asyncio.CancelledError:
                 cancelled = True
                 source_task.cancel()  # its `finally` closes the assistant and stops the bridge
+            mcp_task.cancel()  # the MCP links reconnect forever; nothing calls them any more
         if cancelled:
             raise asyncio.CancelledError
 
@@ -100,11 +104,13 @@ def build_service(
     effective = store.effective
     metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(store.ledger_path))
     migration = _migration(effective, opener or _opener(effective, api_key), bus, metrics)
+    mcp = McpBridge(effective.mcp_bridge)
     calls = FunctionCallBroker(
         ToolRegistry(effective.tools),
         bus,
         deadline_ms=effective.conversation.function_deadline_ms,
         max_image_bytes=effective.conversation.max_image_bytes,
+        local=mcp,
     )
     options = bridge_options or BridgeOptions()
     # Shared by the assistant (asks) and the bridge (carries the claims while connected).
@@ -119,10 +125,17 @@ def build_service(
         sink=sink,
         arbitrate=arbitration.claim,
     )
+    mcp.on_change = lambda tools: _mcp_tools_changed(assistant, tools)
     bridge = MqttBridge(
         store=store, bus=bus, control=assistant, arbitration=arbitration, options=options
     )
-    return Service(store, bus, metrics, migration, assistant, bridge)
+    return Service(store, bus, metrics, migration, assistant, bridge, mcp)
+
+
+def _mcp_tools_changed(assistant: Assistant, tools: dict[str, McpTool]) -> None:
+    """A server's tool list changed (connected, list_changed, gone): offer the new one."""
+    assistant.calls.registry.set_local({n: (t.description, t.parameters) for n, t in tools.items()})
+    assistant.retire_warm_session()  # the next session gets the new tools
 
 
 def _opener(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> SessionOpener[RealtimeSession]:

@@ -24,6 +24,7 @@ RUNTIME_LOCKED: tuple[tuple[str, ...], ...] = (
     ("openai", "base_url"),
     ("mqtt",),
     ("audio",),
+    ("mcp_bridge",),  # a remote url would receive the server's token
 )
 
 

@@ -21,6 +21,7 @@ from edge_voice.audio.sinks import check_sink_spec
 from edge_voice.audio.sources import check_source_spec
 from edge_voice.audio.wakeword_names import BUILTIN_MODELS, is_model_spec
 from edge_voice.config.mcp import McpServerConfig
+from edge_voice.config.mcp_schema import McpBridgeConfig
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
@@ -307,6 +308,7 @@ class EdgeVoiceConfig(Section):
     conversation: ConversationConfig = Field(default_factory=ConversationConfig)
     tools: list[ToolConfig] = Field(default_factory=list)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    mcp_bridge: McpBridgeConfig = Field(default_factory=McpBridgeConfig)
     models: dict[str, ModelEntry] = Field(default_factory=dict)
 
     @field_validator("device_id")

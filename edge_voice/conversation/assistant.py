@@ -277,7 +277,7 @@ class Assistant:
         self.calls.registry.set_declared(
             {n: (t.description, t.parameters) for n, t in tools.items()}
         )
-        self._retire_warm_session()
+        self.retire_warm_session()
 
     def replace_wake_word(self, wake: WakeWord) -> None:
         """Listen with another wake word detector from now on (wakeword.* changed)."""
@@ -297,10 +297,10 @@ class Assistant:
         self.calls.max_image_bytes = cfg.conversation.max_image_bytes
         if self.status is not Status.IDLE:
             self._pending_config = {"model": cfg.openai.model, "voice": cfg.voice.primary}
-        self._retire_warm_session()
+        self.retire_warm_session()
         self.publish_state()
 
-    def _retire_warm_session(self) -> None:
+    def retire_warm_session(self) -> None:
         """Let the warm session (old model, voice, tools) go now, or when this conversation ends."""
         if self.status is not Status.IDLE:
             self._session_outdated = True

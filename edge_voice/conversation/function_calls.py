@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from edge_voice.config.schema import ToolConfig
 from edge_voice.conversation.images import ResultImage, check_image
@@ -28,7 +28,7 @@ class Tool:
     name: str
     description: str
     parameters: Mapping[str, Any]
-    source: str  # builtin | config | mqtt
+    source: str  # builtin | config | mqtt | mcp
 
     def as_session_tool(self) -> dict[str, Any]:
         """The flat realtime function-tool shape."""
@@ -60,6 +60,11 @@ class ToolRegistry:
             t.name: Tool(t.name, t.description, t.parameters, "config") for t in config_tools
         }
         self._declared: dict[str, Tool] = {}
+        self._local: dict[str, Tool] = {}
+
+    def set_local(self, tools: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        """Replace the tools answered here by an MCP server: name → (description, parameters)."""
+        self._local = {n: Tool(n, d, p, "mcp") for n, (d, p) in tools.items()}
 
     def set_config_tools(self, config_tools: list[ToolConfig]) -> None:
         """Replace the tools that come from the config."""
@@ -73,7 +78,9 @@ class ToolRegistry:
 
     def tools(self) -> dict[str, Tool]:
         """Every callable tool by name."""
-        return {**{t.name: t for t in BUILTIN_TOOLS}, **self._config, **self._declared}
+        # MCP names are prefixed (mcp_<server>_…); should one still clash, config and MQTT win.
+        builtin = {t.name: t for t in BUILTIN_TOOLS}
+        return {**builtin, **self._local, **self._config, **self._declared}
 
     def session_tools(self) -> tuple[dict[str, Any], ...]:
         """The tools to declare in session.update."""
@@ -88,6 +95,14 @@ class PendingCall:
     name: str
     deadline: float
     future: asyncio.Future[str] = field(repr=False)
+
+
+class LocalTools(Protocol):
+    """Runs the tools answered here (the MCP bridge): (output, error) of one call."""
+
+    async def call(self, name: str, arguments: str) -> tuple[str | None, str | None]:
+        """Run one call."""
+        ...
 
 
 def error_output(message: str) -> str:
@@ -106,8 +121,10 @@ class FunctionCallBroker:
         deadline_ms: int = 8000,
         max_image_bytes: int = 524288,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
+        local: LocalTools | None = None,
     ) -> None:
         self.registry = registry
+        self.local = local
         self._bus = bus
         self.deadline_ms = deadline_ms
         self.max_image_bytes = max_image_bytes
@@ -130,6 +147,8 @@ class FunctionCallBroker:
             return error_output(f"unknown tool {name!r}")
         if tool.source == "builtin":
             return self._builtin(name)
+        if tool.source == "mcp":
+            return await self._local_call(call_id, name, arguments, model)
         loop = asyncio.get_running_loop()
         pending = PendingCall(
             call_id, name, loop.time() + self.deadline_ms / 1000, loop.create_future()
@@ -154,6 +173,28 @@ class FunctionCallBroker:
             return error_output(f"no answer from {name} within {self.deadline_ms} ms")
         finally:
             self._pending.pop(call_id, None)
+
+    async def _local_call(self, call_id: str, name: str, arguments: str, model: str) -> str:
+        """Run an MCP tool here under the deadline; published so MQTT sees every call."""
+        self._bus.publish(
+            FunctionCallRequested(
+                call_id=call_id,
+                name=name,
+                arguments=arguments,
+                model=model,
+                deadline_ms=self.deadline_ms,
+                answered_by="mcp",
+            )
+        )
+        if self.local is None:
+            return error_output(f"{name} has no MCP bridge to run it")
+        try:
+            async with asyncio.timeout(self.deadline_ms / 1000):
+                output, error = await self.local.call(name, arguments)
+        except TimeoutError:
+            log.warning("MCP call %s (%s): no result within %d ms", call_id, name, self.deadline_ms)
+            return error_output(f"no answer from {name} within {self.deadline_ms} ms")
+        return error_output(error) if error is not None else output or ""
 
     def result(
         self,

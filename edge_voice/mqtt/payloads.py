@@ -103,13 +103,17 @@ class TranscriptPayload(OutPayload):
 
 
 class FunctionCallPayload(OutPayload):
-    """`<base>/event/function_call`: answer on `<base>/function_call/result` by the deadline."""
+    """`<base>/event/function_call`: answer on `<base>/function_call/result` by the deadline.
+
+    With `answered_by: "mcp"` the call runs on a local MCP server: nobody needs to answer.
+    """
 
     call_id: str
     name: str
     arguments: str
     model: str
     deadline_ms: int
+    answered_by: Literal["mqtt", "mcp"] = "mqtt"
     ts: str
 
 
@@ -259,6 +263,7 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 arguments=event.arguments,
                 model=event.model,
                 deadline_ms=event.deadline_ms,
+                answered_by=event.answered_by,
                 ts=ts,
             )
         case McpCallReported():

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel
 
 from edge_voice.config.loading import config_to_dict, load_config, validate_config
+from edge_voice.config.mcp_schema import McpServerConfig
 from edge_voice.config.schema import EdgeVoiceConfig, ModelEntry, MqttConfig, ToolConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.yaml.example"
@@ -62,10 +63,15 @@ def test_keys_shown_only_in_comments_are_there() -> None:
         assert comment in text, f"{key} is not shown in config.yaml.example"
 
 
-def test_the_keys_of_tls_tools_and_models_are_shown_in_their_examples() -> None:
+def test_the_keys_of_tls_tools_models_and_mcp_servers_are_shown_in_their_examples() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     tls = MqttConfig.model_fields["tls"].annotation
-    for model in (*(a for a in tls.__args__ if _model_of(a)), ToolConfig, ModelEntry):
+    for model in (
+        *(a for a in tls.__args__ if _model_of(a)),
+        ToolConfig,
+        ModelEntry,
+        McpServerConfig,
+    ):
         for name in model.model_fields:
             assert re.search(rf"^\s*#.*\b{name}:", text, re.M), f"{model.__name__}.{name}"
 

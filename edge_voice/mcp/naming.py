@@ -1,0 +1,62 @@
+"""How MCP tools look to the model: prefixed, unique names; results as text; the bearer token."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+
+from mcp import types
+from pydantic import SecretStr
+
+from edge_voice.config.mcp_schema import McpServerConfig
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_NAME = 64  # the realtime API's limit on a function name
+
+
+class TokenError(Exception):
+    """The token could not be read (the message names the file or variable, never the value)."""
+
+
+def exposed_name(server: str, tool: str, taken: set[str]) -> str:
+    """`mcp_<server>_<tool>`, made safe, at most 64 characters and not in `taken`."""
+    name = f"mcp_{server}_{_UNSAFE.sub('_', tool)}"
+    if len(name) <= MAX_NAME and name not in taken:
+        return name
+    digest = hashlib.sha256(f"{server}/{tool}".encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9]}_{digest}"
+
+
+def output_text(result: types.CallToolResult) -> tuple[str | None, str | None]:
+    """(output, error) of a tool result: its text content; an MCP tool error becomes the error."""
+    texts = [part.text for part in result.content if isinstance(part, types.TextContent)]
+    text = "\n".join(texts)
+    if result.is_error:
+        return None, text or "the tool failed"
+    if not texts and result.structured_content is not None:
+        return json.dumps(result.structured_content), None
+    return text or json.dumps({"ok": True}), None
+
+
+def read_token(server: McpServerConfig, env: Mapping[str, str] | None = None) -> SecretStr | None:
+    """The server's bearer token from its file or variable, or None when it needs none."""
+    env = os.environ if env is None else env
+    where = f"mcp_bridge.servers[{server.name}]"
+    if server.token_env is not None:
+        value = env.get(server.token_env, "").strip()
+        if not value:
+            raise TokenError(f"{where}.token_env: {server.token_env} is not set")
+        return SecretStr(value)
+    if server.token_file is None:
+        return None
+    file = server.token_file.expanduser()
+    try:
+        value = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise TokenError(f"{where}.token_file: cannot read {file}: {exc.strerror}") from None
+    if not value:
+        raise TokenError(f"{where}.token_file: {file} is empty")
+    return SecretStr(value)
