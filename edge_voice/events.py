@@ -15,6 +15,10 @@ from edge_voice.models.migration import FallbackEvent
 log = logging.getLogger(__name__)
 
 
+#: Who answers a function call: a flow over MQTT, or edge_voice itself through an MCP server.
+AnsweredBy = Literal["mqtt", "mcp"]
+
+
 def utc_now() -> dt.datetime:
     """The current time in UTC, timezone-aware."""
     return dt.datetime.now(dt.UTC)
@@ -56,7 +60,7 @@ class FunctionCallRequested(Event):
     model: str
     deadline_ms: int
     #: Who answers: "mqtt" (Node-RED/HA by function_call/result) or "mcp" (run here).
-    answered_by: Literal["mqtt", "mcp"] = "mqtt"
+    answered_by: AnsweredBy = "mqtt"
 
 
 @dataclass(frozen=True, kw_only=True)

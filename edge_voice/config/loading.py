@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.secret_sources import read_secret_file
 
 ENV_PREFIX = "EDGE_VOICE__"
 REDACTED = "<redacted>"
@@ -210,13 +211,8 @@ def resolve_api_key(cfg: EdgeVoiceConfig, env: Mapping[str, str] | None = None) 
     if env.get("OPENAI_API_KEY"):
         return SecretStr(env["OPENAI_API_KEY"].strip())
     if cfg.openai.api_key_file is not None:
-        file = cfg.openai.api_key_file.expanduser()
-        try:
-            key = file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"openai.api_key_file: cannot read {file}: {exc.strerror}") from None
-        if not key:
-            raise ConfigError(f"openai.api_key_file: {file} is empty")
-        return SecretStr(key)
+        return SecretStr(
+            read_secret_file(cfg.openai.api_key_file, "openai.api_key_file", ConfigError)
+        )
     # The deprecated inline key still works; config_warnings() tells the user to move it.
     return cfg.openai.api_key

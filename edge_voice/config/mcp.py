@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge_voice.config.secret_sources import read_secret_env, read_secret_file
 from edge_voice.realtime.session_builders import Redacted
 
 _LABEL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -113,25 +114,15 @@ class McpServerConfig(BaseModel):
         return f"openai.mcp_servers[{self.server_label}].{key}"
 
     def _env_secret(self, var: str, key: str, env: Mapping[str, str]) -> Redacted:
-        value = env.get(var, "").strip()
-        if not value:
-            raise McpSecretError(f"{self._where(key)}: environment variable {var} is not set")
-        return Redacted(value)
+        return Redacted(read_secret_env(env, var, self._where(key), McpSecretError))
 
     def _authorization(self, env: Mapping[str, str]) -> Redacted | None:
         if self.authorization_env is not None:
             return self._env_secret(self.authorization_env, "authorization_env", env)
         if self.authorization_file is None:
             return None
-        file = self.authorization_file.expanduser()
-        try:
-            token = file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            where = self._where("authorization_file")
-            raise McpSecretError(f"{where}: cannot read {file}: {exc.strerror}") from None
-        if not token:
-            raise McpSecretError(f"{self._where('authorization_file')}: {file} is empty")
-        return Redacted(token)
+        where = self._where("authorization_file")
+        return Redacted(read_secret_file(self.authorization_file, where, McpSecretError))
 
 
 def approval_policy(servers: list[McpServerConfig]) -> dict[str, frozenset[str]]:

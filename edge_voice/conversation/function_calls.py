@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from edge_voice.config.schema import ToolConfig
 from edge_voice.conversation.images import ResultImage, check_image
-from edge_voice.events import EventBus, FunctionCallRequested
+from edge_voice.events import AnsweredBy, EventBus, FunctionCallRequested
 from edge_voice.mqtt.commands import CommandError, ErrorCode, FunctionCallImage
 
 log = logging.getLogger(__name__)
@@ -154,15 +154,7 @@ class FunctionCallBroker:
             call_id, name, loop.time() + self.deadline_ms / 1000, loop.create_future()
         )
         self._pending[call_id] = pending
-        self._bus.publish(
-            FunctionCallRequested(
-                call_id=call_id,
-                name=name,
-                arguments=arguments,
-                model=model,
-                deadline_ms=self.deadline_ms,
-            )
-        )
+        self._announce(call_id, name, arguments, model, answered_by="mqtt")
         try:
             async with asyncio.timeout(self.deadline_ms / 1000):
                 return await pending.future
@@ -174,8 +166,9 @@ class FunctionCallBroker:
         finally:
             self._pending.pop(call_id, None)
 
-    async def _local_call(self, call_id: str, name: str, arguments: str, model: str) -> str:
-        """Run an MCP tool here under the deadline; published so MQTT sees every call."""
+    def _announce(
+        self, call_id: str, name: str, arguments: str, model: str, *, answered_by: AnsweredBy
+    ) -> None:
         self._bus.publish(
             FunctionCallRequested(
                 call_id=call_id,
@@ -183,9 +176,13 @@ class FunctionCallBroker:
                 arguments=arguments,
                 model=model,
                 deadline_ms=self.deadline_ms,
-                answered_by="mcp",
+                answered_by=answered_by,
             )
         )
+
+    async def _local_call(self, call_id: str, name: str, arguments: str, model: str) -> str:
+        """Run an MCP tool here under the deadline; published so MQTT sees every call."""
+        self._announce(call_id, name, arguments, model, answered_by="mcp")
         if self.local is None:
             return error_output(f"{name} has no MCP bridge to run it")
         try:

@@ -12,6 +12,7 @@ from mcp import types
 from pydantic import SecretStr
 
 from edge_voice.config.mcp_schema import McpServerConfig
+from edge_voice.config.secret_sources import read_secret_env, read_secret_file
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_NAME = 64  # the realtime API's limit on a function name
@@ -46,17 +47,7 @@ def read_token(server: McpServerConfig, env: Mapping[str, str] | None = None) ->
     env = os.environ if env is None else env
     where = f"mcp_bridge.servers[{server.name}]"
     if server.token_env is not None:
-        value = env.get(server.token_env, "").strip()
-        if not value:
-            raise TokenError(f"{where}.token_env: {server.token_env} is not set")
-        return SecretStr(value)
+        return SecretStr(read_secret_env(env, server.token_env, f"{where}.token_env", TokenError))
     if server.token_file is None:
         return None
-    file = server.token_file.expanduser()
-    try:
-        value = file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise TokenError(f"{where}.token_file: cannot read {file}: {exc.strerror}") from None
-    if not value:
-        raise TokenError(f"{where}.token_file: {file} is empty")
-    return SecretStr(value)
+    return SecretStr(read_secret_file(server.token_file, f"{where}.token_file", TokenError))

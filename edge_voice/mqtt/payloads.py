@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from edge_voice.events import (
+    AnsweredBy,
     ErrorOccurred,
     Event,
     FallbackOccurred,
@@ -113,7 +114,7 @@ class FunctionCallPayload(OutPayload):
     arguments: str
     model: str
     deadline_ms: int
-    answered_by: Literal["mqtt", "mcp"] = "mqtt"
+    answered_by: AnsweredBy = "mqtt"
     ts: str
 
 
