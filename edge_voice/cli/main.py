@@ -21,6 +21,7 @@ from edge_voice.config.loading import (
     load_config,
     resolve_api_key,
 )
+from edge_voice.config.successors import SuccessorOffer
 from edge_voice.config.warnings import config_warnings
 from edge_voice.sim.cli import add_arguments as add_sim_arguments
 
@@ -46,7 +47,13 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_config_migrate(args: argparse.Namespace) -> int:
     """Rewrite an old config file into the current schema, keeping a backup."""
-    result = migrate_file(Path(args.old), Path(args.new) if args.new else None)
+    result = migrate_file(
+        Path(args.old),
+        Path(args.new) if args.new else None,
+        today=_today(args.today),
+        keep=args.keep or (),
+        confirm=None if args.yes or not sys.stdin.isatty() else _ask,
+    )
     print(f"migrated {args.old} → {result.target}")
     if result.backup:
         print(f"backup: {result.backup}")
@@ -56,6 +63,11 @@ def cmd_config_migrate(args: argparse.Namespace) -> int:
     for line in config_warnings(cfg, _today(args.today)):
         print(f"warning: {line}", file=sys.stderr)
     return 0
+
+
+def _ask(offer: SuccessorOffer) -> bool:
+    answer = input(f"{offer.question()} [Y/n] ").strip().lower()
+    return answer in ("", "y", "yes")
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -107,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = config_sub.add_parser("migrate", help="rewrite an old config into the new schema")
     migrate.add_argument("old", help="the old config file (a backup is kept)")
     migrate.add_argument("new", nargs="?", help="where to write (default: in place)")
+    migrate.add_argument(
+        "--keep",
+        action="append",
+        metavar="KEY",
+        help="keep this key's shut-down model (e.g. openai.legacy_model, for a proxy that "
+        "still serves it) instead of its live successor; repeatable",
+    )
+    migrate.add_argument(
+        "-y", "--yes", action="store_true", help="take every successor without asking"
+    )
     migrate.set_defaults(handler=cmd_config_migrate)
 
     models = sub.add_parser("models", help="print the model catalog and lifecycles")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from edge_voice.config.loading import (
     write_text_atomic,
 )
 from edge_voice.config.schema import DEFAULT_MODEL, move_legacy_voice
+from edge_voice.config.successors import Confirm, apply_offers, successor_offers
 
 
 @dataclass
@@ -51,11 +54,29 @@ def upgrade_raw(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return data, changes
 
 
-def migrate_file(old: Path, new: Path | None = None) -> MigrationResult:
-    """Rewrite `old` into the current schema at `new` (default: in place), backing up first."""
+def migrate_file(
+    old: Path,
+    new: Path | None = None,
+    *,
+    today: dt.date | None = None,
+    keep: Collection[str] = (),
+    confirm: Confirm | None = None,
+) -> MigrationResult:
+    """Rewrite `old` into the current schema at `new` (default: in place), backing up first.
+
+    Every shut-down model the file names is offered its live successor (as of `today`); keys in
+    `keep`, and offers `confirm` declines, keep the file's choice.
+    """
     raw = read_yaml(old)
     upgraded, changes = upgrade_raw(raw)
     cfg = validate_config(upgraded, str(old))  # nothing is written unless the result is valid
+    offers = successor_offers(upgraded, cfg.catalog(), today or dt.date.today())
+    if offers:
+        before = upgraded.get("openai", {}).get("model")
+        changes += apply_offers(upgraded, offers, keep=keep, confirm=confirm)
+        if upgraded.get("openai", {}).get("model") != before:
+            changes = [c for c in changes if not c.startswith(f"openai.model: {before} kept")]
+        cfg = validate_config(upgraded, str(old))
     target = new or old
     backup = _backup(target) if target.exists() else None
     text = dump_yaml(config_to_dict(cfg, secrets="reveal", only_set=True))

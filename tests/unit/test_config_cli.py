@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 import yaml
 
 from edge_voice.cli.main import main
+from edge_voice.config.legacy import migrate_file
 from edge_voice.config.loading import load_config
+from edge_voice.config.successors import SuccessorOffer
 
 SECRET = "sk-old-secret-123456"
 OLD = f"""\
@@ -72,7 +75,8 @@ def test_migrate_in_place_keeps_choices_and_a_backup(
 ) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(OLD)
-    assert main(["config", "migrate", str(path)]) == 0
+    # Before the preview models' shutdown, so nothing but the schema moves.
+    assert main(["config", "migrate", str(path), "--today", "2026-04-01"]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "config.yaml.bak").read_text() == OLD
     migrated = yaml.safe_load(path.read_text())
@@ -85,6 +89,66 @@ def test_migrate_in_place_keeps_choices_and_a_backup(
     assert SECRET not in out
     old_cfg = load_config(tmp_path / "config.yaml.bak", env={})
     assert load_config(path, env={}) == old_cfg  # the same effective config before and after
+
+
+def test_migrate_offers_the_live_successor_of_each_shut_down_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "openai:\n  model: gpt-4o-realtime-preview-2024-10-01\n"
+        "  legacy_model: gpt-4o-realtime-preview\n"
+        "budget:\n  daily_usd: 2.0\n  cheaper_model: gpt-realtime-mini\n"
+    )
+    assert main(["config", "migrate", str(path), "--today", "2027-01-21"]) == 0
+    out = capsys.readouterr().out
+    migrated = yaml.safe_load(path.read_text())
+    # The 2024-10-01 snapshot's successor gpt-realtime is dead too: the chain is followed.
+    assert migrated["openai"]["model"] == "gpt-realtime-2.1"
+    assert migrated["openai"]["legacy_model"] == "gpt-realtime-1.5"
+    assert migrated["budget"] == {"daily_usd": 2.0, "cheaper_model": "gpt-realtime-2.1-mini"}
+    assert (
+        "openai.legacy_model: gpt-4o-realtime-preview → gpt-realtime-1.5 "
+        "(gpt-4o-realtime-preview was shut down on 2026-05-07; "
+        "`--keep openai.legacy_model` keeps it)"
+    ) in out
+    assert "kept (an explicit choice is never changed)" not in out
+    assert "2024-10-01" in (tmp_path / "config.yaml.bak").read_text()
+
+
+def test_migrate_keeps_a_shut_down_model_where_the_user_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("openai:\n  model: gpt-4o-realtime-preview\n  legacy_model: gpt-realtime\n")
+    argv = ["config", "migrate", str(path), "--keep", "openai.model", "--today", "2026-12-02"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    migrated = yaml.safe_load(path.read_text())
+    assert migrated["openai"] == {
+        "model": "gpt-4o-realtime-preview",
+        "legacy_model": "gpt-realtime",  # alive until 2027-01-20: not offered
+    }
+    assert "openai.model: gpt-4o-realtime-preview kept as you asked" in out
+    assert "in `auto` the service uses gpt-realtime-1.5 instead" in out
+
+
+def test_a_declined_offer_keeps_the_files_choice(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("openai:\n  legacy_model: gpt-4o-mini-realtime-preview\n")
+    asked: list[str] = []
+
+    def decline(offer: SuccessorOffer) -> bool:
+        asked.append(offer.question())
+        return False
+
+    result = migrate_file(path, today=dt.date(2026, 12, 2), confirm=decline)
+    assert asked == [
+        "openai.legacy_model: gpt-4o-mini-realtime-preview was shut down on 2026-05-07; "
+        "use gpt-realtime-mini instead?"
+    ]
+    assert load_config(path, env={}).openai.legacy_model == "gpt-4o-mini-realtime-preview"
+    assert any("kept as you asked" in line for line in result.changes)
 
 
 def test_migrate_to_a_new_file_leaves_the_old_one(tmp_path: Path) -> None:
