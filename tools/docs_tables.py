@@ -1,6 +1,13 @@
-"""Markdown tables of the catalog for docs/OPENAI_MIGRATION.md (a test keeps the doc in step)."""
+"""Markdown tables of the catalog for docs/OPENAI_MIGRATION.md (a test keeps the doc in step).
+
+`python -m tools.docs_tables` rewrites the generated blocks of the guide in place.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
 
 from edge_voice.metrics.cost import calculate_cost
 from edge_voice.models.catalog import ModelCatalog, default_catalog
@@ -12,15 +19,14 @@ TYPICAL_TURN = {
     "input_token_details": {"text_tokens": 800, "audio_tokens": 50},
     "output_token_details": {"text_tokens": 40, "audio_tokens": 120},
 }
-MAIN_MODELS = (
-    "gpt-realtime",
-    "gpt-realtime-mini",
-    "gpt-realtime-1.5",
-    "gpt-realtime-2.1",
-    "gpt-realtime-2.1-mini",
-    "gpt-4o-realtime-preview",
-    "gpt-4o-mini-realtime-preview",
-)
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "OPENAI_MIGRATION.md"
+#: A dated snapshot (`…-2025-08-28`) is shown in the lifecycle table only.
+_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def main_models(catalog: ModelCatalog) -> list[str]:
+    """The models a user names: every catalog model but the dated snapshots."""
+    return [name for name in catalog.names() if not _SNAPSHOT.search(name)]
 
 
 def voice_table(catalog: ModelCatalog | None = None) -> str:
@@ -42,7 +48,7 @@ def feature_table(catalog: ModelCatalog | None = None) -> str:
         "| model | protocol | " + " | ".join(features) + " |",
         "|---|---|" + "---|" * len(features),
     ]
-    for name in MAIN_MODELS:
+    for name in main_models(catalog):
         m = catalog.get(name)
         marks = " | ".join("yes" if m.has_feature(f) else "–" for f in features)
         rows.append(f"| `{name}` | {m.protocol} | {marks} |")
@@ -57,7 +63,7 @@ def cost_table(catalog: ModelCatalog | None = None) -> str:
         "| model | text in / cached / out | audio in / cached / out | typical turn | vs preview |",
         "|---|---|---|---|---|",
     ]
-    for name in MAIN_MODELS:
+    for name in main_models(catalog):
         p = catalog.get(name).prices
         cost = calculate_cost(TYPICAL_TURN, name, catalog)
         rows.append(
@@ -78,3 +84,32 @@ def lifecycle_table(catalog: ModelCatalog | None = None) -> str:
                 f"| `{m.name}` | {m.lifecycle.shutdown.isoformat()} | `{m.lifecycle.successor}` |"
             )
     return "\n".join(rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "voice_table": voice_table,
+    "feature_table": feature_table,
+    "cost_table": cost_table,
+    "lifecycle_table": lifecycle_table,
+}
+
+
+def block(name: str) -> re.Pattern[str]:
+    """The generated block `name` of the guide (group 2 is its table)."""
+    return re.compile(rf"(<!-- {name} [^>]*-->\n)(.*?)(\n<!-- /{name} -->)", re.S)
+
+
+def _escaped(table: str) -> str:
+    return table.replace("\\", "\\\\")
+
+
+def main() -> None:
+    """Rewrite every generated table of the guide from the catalog."""
+    text = GUIDE.read_text(encoding="utf-8")
+    for name, table in TABLES.items():
+        text = block(name).sub(rf"\g<1>{_escaped(table())}\g<3>", text)
+    GUIDE.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
