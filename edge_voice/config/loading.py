@@ -24,6 +24,13 @@ _KEYED = re.compile(r"^(?P<key>[a-z_]+(?:\.[a-z_]+)*): (?P<msg>.*)$", re.DOTALL)
 class ConfigError(Exception):
     """A config that cannot load; the message names the file, the key path and what is allowed."""
 
+    def __init__(self, message: str, problems: Sequence[str] = (), *, unknown_keys: bool = False):
+        super().__init__(message)
+        #: One line per problem, without the source (for answers that name it themselves).
+        self.problems = list(problems) or [message]
+        #: Every problem is a key the schema does not have.
+        self.unknown_keys = unknown_keys
+
 
 def load_config(
     path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
@@ -97,9 +104,14 @@ def validate_config(
     try:
         return EdgeVoiceConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        lines = [_describe(err, env_keys or {}) for err in exc.errors(include_input=False)]
+        errors = exc.errors(include_input=False)
+        lines = [_describe(err, env_keys or {}) for err in errors]
         noun = "problem" if len(lines) == 1 else "problems"
-        raise ConfigError(f"{source}: {len(lines)} {noun}:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(
+            f"{source}: {len(lines)} {noun}:\n  " + "\n  ".join(lines),
+            lines,
+            unknown_keys=all(err["type"] == "extra_forbidden" for err in errors),
+        ) from None
 
 
 def _describe(err: Mapping[str, Any], env_keys: Mapping[str, Any]) -> str:

@@ -65,6 +65,7 @@ class ChangeCode(StrEnum):
     """Why a config change was refused."""
 
     INVALID_CONFIG = "invalid_config"
+    UNKNOWN_KEY = "unknown_key"
     UNKNOWN_MODEL = "unknown_model"
     UNKNOWN_VOICE = "unknown_voice"
     VOICE_NOT_ON_MODEL = "voice_not_on_model"
@@ -109,11 +110,13 @@ def voice_for_next_session(cfg: EdgeVoiceConfig) -> str:
 
 
 def validate_change(raw: Mapping[str, Any], source: str) -> EdgeVoiceConfig:
-    """`raw` validated as a whole, or ConfigChangeError(invalid_config)."""
+    """`raw` validated as a whole, or ConfigChangeError (unknown_key or invalid_config)."""
     try:
         return validate_config(raw, source)
     except ConfigError as exc:
-        raise ConfigChangeError(ChangeCode.INVALID_CONFIG, str(exc)) from None
+        code = ChangeCode.UNKNOWN_KEY if exc.unknown_keys else ChangeCode.INVALID_CONFIG
+        # The answer names the command itself: the problems without the source prefix.
+        raise ConfigChangeError(code, "; ".join(exc.problems)) from None
 
 
 def refuse_non_finite(data: Mapping[str, Any]) -> None:

@@ -289,6 +289,7 @@ class CommandRouter:
 #: The store's refusal codes in the contract's vocabulary (docs/MQTT_API.md, error codes).
 _CHANGE_CODES: Final[dict[ChangeCode, ErrorCode]] = {
     ChangeCode.INVALID_CONFIG: ErrorCode.INVALID_VALUE,
+    ChangeCode.UNKNOWN_KEY: ErrorCode.UNKNOWN_FIELD,
     ChangeCode.UNKNOWN_MODEL: ErrorCode.UNKNOWN_VALUE,
     ChangeCode.UNKNOWN_VOICE: ErrorCode.UNKNOWN_VALUE,
     ChangeCode.VOICE_NOT_ON_MODEL: ErrorCode.UNKNOWN_VALUE,

@@ -23,6 +23,7 @@ CASES: list[tuple[str, bytes, str, str]] = [
     ("voice/set", b'{"voice": "robot", "transaction": "TX"}', "unknown_value", "unknown voice"),
     ("model_selection/set", b"sometimes", "unknown_value", "auto"),
     ("config/set", b'{"voice": {"speed": 9}, "transaction": "TX"}', "invalid_value", "speed"),
+    ("config/set", b'{"voice": {"pitch": 2}, "transaction": "TX"}', "unknown_field", "pitch"),
     (
         "config/set",
         b'{"openai": {"base_url": "wss://evil"}, "transaction": "TX"}',
@@ -77,6 +78,7 @@ async def test_every_bad_input_is_answered_and_changes_nothing(
             event = (await obs.expect(topics.event("error"))).json()
             assert answer["status"] == "error", (suffix, answer)
             assert phrase.lower() in answer["error"].lower(), (suffix, answer["error"])
+            assert "mqtt:" not in answer["error"], answer["error"]  # the prefix said once
             assert (event["code"], event["source_topic"]) == (code, topic), (suffix, event)
             if b"TX" in payload and code != "malformed_json":
                 assert answer["transaction"] == event["transaction"] == tx, suffix
