@@ -339,20 +339,18 @@ class Assistant:
 
     def publish_state(self) -> None:
         """Publish the retained state."""
-        cfg = self.config
-        link = self.link
+        cfg, link, mig = self.config, self.link, self.migration
         voice = link.result.fitted.voice.voice if link is not None else voice_for_next_session(cfg)
         self.bus.publish(
             ServiceState(
                 status=self.status.value,
                 model=cfg.openai.model,
-                active_model=link.result.model.name
-                if link is not None
-                else self.migration.active_model,
+                active_model=link.result.model.name if link is not None else mig.active_model,
                 model_selection=cfg.openai.model_selection,
                 voice=voice,
                 connected=link is not None,
-                fallback_active=self.migration.fallback_active,
+                fallback_active=mig.fallback_active,
+                model_chain=tuple(mig.chain()),
                 pending=dict(self._pending_config),
             )
         )
