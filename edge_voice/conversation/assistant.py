@@ -166,7 +166,8 @@ class Assistant:
         if budget.action == "refuse":
             self.report_error("budget_exceeded", f"{spent}: no new conversations until tomorrow")
             return False, None
-        if self.link is not None and self.link.result.model.name != budget.cheaper_model:
+        cheaper = self.migration.plan(budget.cheaper_model)[0]  # its live successor once dead
+        if self.link is not None and self.link.result.model.name != cheaper:
             await self.close_link()  # the warm session is on the expensive model
         log.info("%s: using %s", spent, budget.cheaper_model)
         return True, budget.cheaper_model

@@ -7,6 +7,7 @@ service is the real one (`build_service(today=...)`) on a real broker.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -224,3 +225,41 @@ async def test_legacy_pinned_on_a_dead_model_errors_clearly_and_the_service_keep
     assert obs.on(topics.event("response")) == []
     metrics = obs.on(topics.metrics)[-1].json()
     assert metrics["cost_total_usd"] == 0
+
+
+@pytest.mark.parametrize("sim", [dt.date(2027, 1, 21)], indirect=True)
+async def test_a_dead_cheaper_model_is_replaced_for_the_budget_and_its_warm_session_kept(
+    sim: RealtimeSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_voice.conversation.states import Status
+    from edge_voice.events import ResponseCompleted
+    from edge_voice.models import lifecycle
+    from edge_voice.models.lifecycle import Replacement
+    from tests.support.assistant_rig import build_rig, demo_wav, frames_of
+    from tests.support.assistant_rig import make_config as rig_config
+
+    monkeypatch.setattr(lifecycle, "calendar_today", lambda: dt.date(2027, 1, 21))
+    cfg = rig_config(sim.url, tmp_path, tools=[], budget={"daily_usd": 0.01})
+    rig = build_rig(cfg, tmp_path / "reply.wav")
+    rig.assistant.metrics.record_response("earlier", "gpt-realtime-2.1", {"input": 500})
+    wav = demo_wav("hey_jarvis_kitchen_light.wav")
+
+    async def user() -> AsyncIterator[bytes]:
+        async for frame in frames_of(wav, silence_s=0):
+            yield frame
+        while not (rig.assistant.status is Status.IDLE and rig.assistant.completed_in_conversation):
+            yield bytes(2560)
+            await asyncio.sleep(0.02)  # a quiet room while the answer plays (pacing, not sync)
+        async for frame in frames_of(wav):
+            yield frame
+
+    async with asyncio.timeout(40):
+        await rig.assistant.run(user(), exit_on_eof=True)
+    responses = [r.model for r in rig.of(ResponseCompleted)]
+    assert responses == ["gpt-realtime-2.1-mini", "gpt-realtime-2.1-mini"]
+    assert [c.model for c in sim.connections] == ["gpt-realtime-2.1-mini"]  # the warm one kept
+    replaced = [e for e in rig.migration_events if isinstance(e, Replacement)]
+    assert [(r.role, r.model, r.replacement) for r in replaced] == [
+        ("budget.cheaper_model", "gpt-realtime-mini", "gpt-realtime-2.1-mini"),
+        ("openai.legacy_model", "gpt-4o-realtime-preview", "gpt-realtime-1.5"),
+    ]
