@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from edge_voice.metrics.records import MetricsSnapshot
+from edge_voice.models.lifecycle import Replacement
 from edge_voice.models.migration import FallbackEvent
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,13 @@ class FallbackOccurred(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ModelReplaced(Event):
+    """`auto` uses a live successor instead of a configured model past its shutdown."""
+
+    replaced: Replacement  # ModelMigration's record, announced once per process
+
+
+@dataclass(frozen=True, kw_only=True)
 class ErrorOccurred(Event):
     """Something failed that a user or a flow should know about."""
 
@@ -118,6 +126,8 @@ class ServiceState(Event):
     voice: str
     connected: bool
     fallback_active: bool
+    #: The models the current selection tries, in order, dead ones replaced (`auto`).
+    model_chain: tuple[str, ...] = ()
     pending: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -18,11 +18,12 @@ from edge_voice.config.warnings import config_warnings
 from edge_voice.conversation.assistant import Assistant
 from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
 from edge_voice.conversation.session_settings import migration_settings
-from edge_voice.events import EventBus, FallbackOccurred, MetricsUpdated
+from edge_voice.events import EventBus, FallbackOccurred, MetricsUpdated, ModelReplaced
 from edge_voice.mcp.bridge import McpBridge, McpTool
 from edge_voice.metrics.cost_ledger import CostLedger
 from edge_voice.metrics.migration_listener import metrics_listener
 from edge_voice.metrics.performance import PerformanceMetrics
+from edge_voice.models.lifecycle import Replacement, calendar_today
 from edge_voice.models.migration import (
     FallbackEvent,
     MigrationEvent,
@@ -58,6 +59,7 @@ class Service:
         publishes its goodbye; cancelling the whole group would cut both off at once.
         """
         self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
+        self.migration.announce_replacements()  # at start-up, not only at the first conversation
         assistant = self.assistant
         cancelled = False
         async with asyncio.TaskGroup() as tasks:
@@ -97,13 +99,15 @@ def build_service(
 
     `opener` replaces the realtime connection every deployment uses (tests: a faulty one).
     """
-    for warning in config_warnings(cfg, today or dt.date.today()):
+    day = today or calendar_today()
+    for warning in config_warnings(cfg, day):
         log.warning("%s", warning)
     bus = EventBus(queue_size=cfg.mqtt.queue_size)  # mqtt.* is file-only: the store keeps it
     store = ConfigStore(cfg, bus=bus)
     effective = store.effective
     metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(store.ledger_path))
-    migration = _migration(effective, opener or _opener(effective, api_key), bus, metrics)
+    opener = opener or _opener(effective, api_key)
+    migration = _migration(effective, opener, bus, metrics, today)
     mcp = McpBridge(effective.mcp_bridge)
     calls = FunctionCallBroker(
         ToolRegistry(effective.tools),
@@ -150,12 +154,15 @@ def _migration(
     opener: SessionOpener[RealtimeSession],
     bus: EventBus,
     metrics: PerformanceMetrics,
+    today: dt.date | None,
 ) -> ModelMigration[RealtimeSession]:
     """The model migration for `cfg`; its events go into `metrics` and onto the bus."""
 
     def forward(event: MigrationEvent) -> None:
         if isinstance(event, FallbackEvent):
             bus.publish(FallbackOccurred(fallback=event))
+        elif isinstance(event, Replacement):
+            bus.publish(ModelReplaced(replaced=event))
         elif isinstance(event, ModelRecovered):
             log.info("back on %s after a fallback to %s", event.model, event.after_fallback_to)
 
@@ -164,4 +171,5 @@ def _migration(
         opener,
         catalog=cfg.catalog(),
         on_event=metrics_listener(metrics, then=forward),
+        today=None if today is None else (lambda: today),
     )

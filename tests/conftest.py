@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from edge_voice.models import lifecycle
 from edge_voice.sim import config as sim_config
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
@@ -24,8 +25,13 @@ SIM_DEFAULT_TODAY = dt.date(2026, 5, 1)
 
 @pytest.fixture(autouse=True)
 def _pinned_sim_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process simulators live on SIM_DEFAULT_TODAY unless a test gives them a date."""
+    """In-process simulators live on SIM_DEFAULT_TODAY unless a test gives them a date.
+
+    So do in-process lifecycle decisions (ModelMigration, the service's start-up warnings)
+    unless a test passes its own `today`: many tests were written for the preview models.
+    """
     monkeypatch.setattr(sim_config, "calendar_today", lambda: SIM_DEFAULT_TODAY)
+    monkeypatch.setattr(lifecycle, "calendar_today", lambda: SIM_DEFAULT_TODAY)
 
 
 @pytest.fixture(scope="session")

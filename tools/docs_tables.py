@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.metrics.cost import calculate_cost
 from edge_voice.models.catalog import ModelCatalog, default_catalog
 from edge_voice.models.features import NEW_FEATURES
+from edge_voice.models.lifecycle import chain_roles, lifecycle_chain
 from edge_voice.models.voices import VOICE_MAPPING
 
 #: A typical smart-home exchange: 5 s of user speech, 6 s of answer, 800 tokens of context.
@@ -86,11 +89,33 @@ def lifecycle_table(catalog: ModelCatalog | None = None) -> str:
     return "\n".join(rows)
 
 
+def chain_table(catalog: ModelCatalog | None = None) -> str:
+    """The default config's `auto` chain between the catalog's shutdown dates."""
+    catalog = catalog or default_catalog()
+    openai = EdgeVoiceConfig().openai
+    roles = chain_roles(openai.model, openai.legacy_model, openai.fallback_models)
+    dates = {m.lifecycle.shutdown for m in catalog.models()}
+    dates |= {catalog.protocol_lifecycle(p).shutdown for p in ("ga", "beta")}
+    boundaries = sorted(d for d in dates if d is not None)
+    spans: list[tuple[dt.date | None, tuple[str, ...]]] = []
+    for start in [None, *boundaries]:
+        day = start or boundaries[0] - dt.timedelta(days=1)
+        chain = lifecycle_chain(roles, catalog, day).models
+        if not spans or spans[-1][1] != chain:
+            spans.append((start, chain))
+    rows = ["| from | chain in `auto` |", "|---|---|"]
+    for start, chain in spans:
+        since = start.isoformat() if start else "(earlier)"
+        rows.append(f"| {since} | {', '.join(f'`{m}`' for m in chain)} |")
+    return "\n".join(rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "voice_table": voice_table,
     "feature_table": feature_table,
     "cost_table": cost_table,
     "lifecycle_table": lifecycle_table,
+    "chain_table": chain_table,
 }
 
 

@@ -24,12 +24,14 @@ from edge_voice.events import (
     FunctionCallRequested,
     McpCallReported,
     MetricsUpdated,
+    ModelReplaced,
     ResponseCompleted,
     ServiceState,
     Transcript,
     WakeDetected,
 )
 from edge_voice.metrics.records import MetricsSnapshot, Percentiles
+from edge_voice.models.lifecycle import Replacement
 from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt import commands as cmd
 from edge_voice.mqtt import discovery
@@ -71,6 +73,7 @@ _DIRECTIONS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("event:mcp_call", "out", "no", "McpCallPayload"),
     ("event:response", "out", "no", "ResponsePayload"),
     ("event:fallback", "out", "no", "FallbackPayload"),
+    ("event:model_replaced", "out", "no", "ModelReplacedPayload"),
     ("event:error", "out", "no", "ErrorPayload"),
     ("response", "out", "no", "CommandResponse"),
     ("cmd:model/set", "in", "ignored", "model name, or ModelSet"),
@@ -106,6 +109,7 @@ OUTGOING_MODELS: Final[tuple[type[BaseModel], ...]] = (
     out.McpCallPayload,
     out.ResponsePayload,
     out.FallbackPayload,
+    out.ModelReplacedPayload,
     out.ErrorPayload,
     out.CommandResponse,
 )
@@ -166,6 +170,7 @@ def _example_events() -> list[Any]:
             voice="cedar",
             connected=True,
             fallback_active=False,
+            model_chain=("gpt-realtime", "gpt-realtime-1.5"),
             ts=ts,
         ),
         MetricsUpdated(
@@ -228,6 +233,15 @@ def _example_events() -> list[Any]:
         ),
         FallbackOccurred(
             fallback=FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found"),
+            ts=ts,
+        ),
+        ModelReplaced(
+            replaced=Replacement(
+                "openai.legacy_model",
+                "gpt-4o-realtime-preview",
+                dt.date(2026, 5, 7),
+                "gpt-realtime-1.5",
+            ),
             ts=ts,
         ),
         ErrorOccurred(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edge_voice import __version__
 from edge_voice.cli.demo import add_demo_arguments
-from edge_voice.cli.models import print_models
+from edge_voice.cli.models import print_chain, print_models
 from edge_voice.cli.run import add_run_arguments
 from edge_voice.config.legacy import migrate_file
 from edge_voice.config.loading import (
@@ -72,8 +72,11 @@ def _ask(offer: SuccessorOffer) -> bool:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """Print the model catalog with voices, features, prices and lifecycle."""
-    catalog = load_config(args.config).catalog() if args.config else None
-    print_models(catalog, _today(args.today), as_json=args.json)
+    cfg = load_config(args.config) if args.config else None
+    today = _today(args.today)
+    print_models(cfg.catalog() if cfg else None, today, as_json=args.json)
+    if cfg is not None and not args.json:
+        print_chain(cfg, today)
     return 0
 
 
@@ -148,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_arguments(sim)
     sim.set_defaults(handler=cmd_sim)
 
-    for p in (check, migrate, models):
+    for p in (check, migrate, models, run):
         p.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks
     return parser
 

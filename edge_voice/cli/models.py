@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.config.warnings import effective_chain
 from edge_voice.models.catalog import ModelCatalog, ModelInfo, default_catalog
 
 
@@ -71,3 +73,12 @@ def print_models(catalog: ModelCatalog | None, today: dt.date, *, as_json: bool 
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     print(f"\nprices in USD per 1M tokens; status as of {today.isoformat()}")
+
+
+def print_chain(cfg: EdgeVoiceConfig, today: dt.date) -> None:
+    """The models this config tries on `today`, and what to change for each dead one."""
+    chain = effective_chain(cfg, today)
+    selection = cfg.openai.model_selection
+    print(f"\nmodel_selection {selection} tries, in order: {', '.join(chain.models)}")
+    for replaced in chain.replacements:
+        print(f"  {replaced.message()}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import sys
@@ -52,7 +53,8 @@ async def run_service(args: argparse.Namespace) -> int:
             source_spec, fast=args.fast, pad_silence_s=1.5 if args.exit_on_eof else 0.0
         )
         sink = parse_sink(sink_spec)
-        service = build_service(cfg, api_key=api_key, sink=sink)
+        today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) else None
+        service = build_service(cfg, api_key=api_key, sink=sink, today=today)
     except FileNotFoundError as exc:
         print(f"error: {exc.filename}: no such file (source {source_spec})", file=sys.stderr)
         return 2

@@ -87,6 +87,8 @@ class OpenAIConfig(Section):
 
     model: str = DEFAULT_MODEL
     legacy_model: str = DEFAULT_LEGACY_MODEL
+    #: Further `auto` candidates after legacy_model, in order.
+    fallback_models: list[str] = Field(default_factory=list)
     model_selection: ModelSelection = "auto"
     disable_new_features: bool = False
     base_url: str = "wss://api.openai.com/v1/realtime"
@@ -332,6 +334,10 @@ class EdgeVoiceConfig(Section):
             ("openai.model", self.openai.model),
             ("openai.legacy_model", self.openai.legacy_model),
             ("budget.cheaper_model", self.budget.cheaper_model),
+            *(
+                (f"openai.fallback_models[{i}]", n)
+                for i, n in enumerate(self.openai.fallback_models)
+            ),
         ):
             if name not in catalog:
                 raise ValueError(f"{path}: {UnknownModelError(name, catalog.names())}")

@@ -7,7 +7,8 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from edge_voice.models.catalog import LifecycleState, ModelCatalog
+from edge_voice.models.catalog import ModelCatalog
+from edge_voice.models.lifecycle import died_on, live_successor
 
 #: Asked once per offer; True takes the successor. Without one, every offer is taken.
 Confirm = Callable[["SuccessorOffer"], bool]
@@ -30,33 +31,17 @@ class SuccessorOffer:
         )
 
 
-def live_successor(catalog: ModelCatalog, model: str, today: dt.date) -> str | None:
-    """The first model in `model`'s successor chain that is not shut down on `today`."""
-    seen = {model}
-    successor = catalog.get(model).lifecycle.successor
-    while successor is not None and successor in catalog and successor not in seen:
-        if not _shut_down(catalog, successor, today):
-            return successor
-        seen.add(successor)
-        successor = catalog.get(successor).lifecycle.successor
-    return None
-
-
-def _shut_down(catalog: ModelCatalog, model: str, today: dt.date) -> bool:
-    return catalog.get(model).lifecycle.state(today) is LifecycleState.SHUT_DOWN
-
-
 def successor_offers(
     raw: dict[str, Any], catalog: ModelCatalog, today: dt.date
 ) -> list[SuccessorOffer]:
     """An offer for each key of `raw` that names a model shut down on `today`."""
     offers: list[SuccessorOffer] = []
     for key, model in _named_models(raw):
-        if model not in catalog or not _shut_down(catalog, model, today):
+        if model not in catalog:
             continue
-        successor = live_successor(catalog, model, today)
-        shutdown = catalog.get(model).lifecycle.shutdown
-        if successor is not None and shutdown is not None:
+        shutdown = died_on(catalog.get(model), catalog, today)
+        successor = live_successor(model, catalog, today) if shutdown else None
+        if shutdown is not None and successor is not None:
             offers.append(SuccessorOffer(key, model, shutdown, successor))
     return offers
 

@@ -166,7 +166,8 @@ class Assistant:
         if budget.action == "refuse":
             self.report_error("budget_exceeded", f"{spent}: no new conversations until tomorrow")
             return False, None
-        if self.link is not None and self.link.result.model.name != budget.cheaper_model:
+        cheaper = self.migration.plan(budget.cheaper_model)[0]  # its live successor once dead
+        if self.link is not None and self.link.result.model.name != cheaper:
             await self.close_link()  # the warm session is on the expensive model
         log.info("%s: using %s", spent, budget.cheaper_model)
         return True, budget.cheaper_model
@@ -339,20 +340,18 @@ class Assistant:
 
     def publish_state(self) -> None:
         """Publish the retained state."""
-        cfg = self.config
-        link = self.link
+        cfg, link, mig = self.config, self.link, self.migration
         voice = link.result.fitted.voice.voice if link is not None else voice_for_next_session(cfg)
         self.bus.publish(
             ServiceState(
                 status=self.status.value,
                 model=cfg.openai.model,
-                active_model=link.result.model.name
-                if link is not None
-                else self.migration.active_model,
+                active_model=link.result.model.name if link is not None else mig.active_model,
                 model_selection=cfg.openai.model_selection,
                 voice=voice,
                 connected=link is not None,
-                fallback_active=self.migration.fallback_active,
+                fallback_active=mig.fallback_active,
+                model_chain=tuple(mig.chain()),
                 pending=dict(self._pending_config),
             )
         )

@@ -49,6 +49,7 @@ def migration_settings(cfg: EdgeVoiceConfig) -> MigrationSettings:
     return MigrationSettings(
         model=cfg.openai.model,
         legacy_model=cfg.openai.legacy_model,
+        fallback_models=tuple(cfg.openai.fallback_models),
         model_selection=cfg.openai.model_selection,
         disable_new_features=cfg.openai.disable_new_features,
         voice=VoicePreference(cfg.voice.primary, cfg.voice.fallback, cfg.voice.auto_select),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Literal, get_args
@@ -73,18 +73,25 @@ class CircuitBreaker:
 
 
 def candidate_models(
-    selection: ModelSelection, primary: str, legacy: str, breaker: BreakerState
+    selection: ModelSelection,
+    primary: str,
+    legacy: str,
+    breaker: BreakerState,
+    fallbacks: Sequence[str] = (),
 ) -> list[str]:
     """Models to try, in order, for this selection and breaker state."""
     if selection == "new":
         return [primary]
     if selection == "legacy":
         return [legacy]
-    if primary == legacy:
-        return [primary]
-    if breaker is BreakerState.OPEN:
-        return [legacy, primary]
-    return [primary, legacy]
+    return breaker_order(list(dict.fromkeys([primary, legacy, *fallbacks])), breaker)
+
+
+def breaker_order(chain: Sequence[str], breaker: BreakerState) -> list[str]:
+    """The `auto` chain, with its primary (first) moved last while the breaker is open."""
+    if breaker is BreakerState.OPEN and len(chain) > 1:
+        return [*chain[1:], chain[0]]
+    return list(chain)
 
 
 @dataclass

@@ -5,6 +5,7 @@ The catalog itself is `models/catalog.py` (data in `catalog.yaml`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -13,6 +14,15 @@ from typing import Generic, Protocol, TypeVar
 
 from pydantic import SecretStr
 
+from edge_voice.models import lifecycle
+from edge_voice.models.attempts import (
+    AllModelsFailedError,
+    ConnectAttempt,
+    FallbackEvent,
+    ModelRecovered,
+    fallback_reason,
+    spent_models,
+)
 from edge_voice.models.catalog import (
     ModelCatalog,
     ModelInfo,
@@ -22,6 +32,7 @@ from edge_voice.models.fallback import (
     BreakerState,
     CircuitBreaker,
     ModelSelection,
+    breaker_order,
     candidate_models,
 )
 from edge_voice.models.features import (
@@ -31,11 +42,11 @@ from edge_voice.models.features import (
     VoicePreference,
     fit_settings,
 )
+from edge_voice.models.lifecycle import Replacement
 from edge_voice.realtime.errors import (
-    ConnectTimeout,
-    HandshakeError,
+    MODEL_REFUSAL_CODES,
+    ModelRefusedError,
     RealtimeError,
-    ServerClosedError,
 )
 from edge_voice.realtime.session import RealtimeSession
 from edge_voice.realtime.session_builders import SessionSettings
@@ -72,40 +83,18 @@ class MigrationSettings:
 
     model: str = "gpt-realtime"
     legacy_model: str = "gpt-4o-realtime-preview"
+    #: Further `auto` candidates after legacy_model, in order.
+    fallback_models: tuple[str, ...] = ()
     model_selection: ModelSelection = "auto"
     disable_new_features: bool = False
     voice: VoicePreference = field(default_factory=VoicePreference)
     fallback_cooldown_s: float = 300.0
 
 
-@dataclass(frozen=True)
-class FallbackEvent:
-    """The service moved from one model to another because the first failed."""
+MigrationEvent = FallbackEvent | ModelRecovered | ConnectAttempt | Degradation | Replacement
 
-    from_model: str
-    to_model: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ModelRecovered:
-    """The primary answered again after a fallback."""
-
-    model: str
-    after_fallback_to: str
-
-
-@dataclass(frozen=True)
-class ConnectAttempt:
-    """One connection attempt, for success-rate metrics."""
-
-    model: str
-    ok: bool
-    duration_s: float
-    error_code: str | None = None
-
-
-MigrationEvent = FallbackEvent | ModelRecovered | ConnectAttempt | Degradation
+#: The role of a model the caller prefers over the primary: only the daily budget does that.
+PREFERRED_ROLE = "budget.cheaper_model"
 
 
 @dataclass(frozen=True)
@@ -116,42 +105,6 @@ class ConnectResult(Generic[S]):
     model: ModelInfo
     fitted: FittedSettings
     fallback: FallbackEvent | None
-
-
-class AllModelsFailedError(RealtimeError):
-    """Every candidate model refused; `.failures` has each model's error."""
-
-    fallback_worthy = True
-
-    def __init__(self, failures: list[tuple[str, RealtimeError]]) -> None:
-        self.failures = failures
-        detail = "; ".join(f"{m}: {fallback_reason(e)}" for m, e in failures)
-        super().__init__(f"no model could be reached ({detail})", code="all_models_failed")
-
-
-def fallback_reason(exc: RealtimeError) -> str:
-    """A short machine-friendly reason for a failed attempt."""
-    if isinstance(exc, HandshakeError):
-        return f"http_{exc.status_code}"
-    if isinstance(exc, ConnectTimeout):
-        return "connect_timeout"
-    if isinstance(exc, ServerClosedError) and exc.code is None:
-        return f"closed_{exc.close_code}"
-    return exc.code or type(exc).__name__
-
-
-def spent_models(exc: RealtimeError) -> set[str]:
-    """Models that retrying the same connect cannot help after `exc`.
-
-    A model that refused for good would refuse again, and one that timed out has used its
-    connect timeout: trying it again would only make the user wait another one.
-    """
-    failures = exc.failures if isinstance(exc, AllModelsFailedError) else [(exc.model, exc)]
-    return {
-        model
-        for model, error in failures
-        if model is not None and (isinstance(error, ConnectTimeout) or not error.retryable)
-    }
 
 
 class ModelMigration(Generic[S]):
@@ -165,8 +118,11 @@ class ModelMigration(Generic[S]):
         catalog: ModelCatalog | None = None,
         on_event: Callable[[MigrationEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], dt.date] | None = None,
     ) -> None:
+        """`today` dates lifecycle decisions (default: `lifecycle.calendar_today`, read per use)."""
         self._opener = opener
+        self._today = today or (lambda: lifecycle.calendar_today())
         self._catalog = catalog or default_catalog()
         self._on_event = on_event or (lambda _event: None)
         self._clock = clock
@@ -177,6 +133,8 @@ class ModelMigration(Generic[S]):
         self.fallback_active = False
         #: Models that refused for a reason retrying cannot fix: when, and the error.
         self._refused: dict[str, tuple[float, RealtimeError]] = {}
+        #: Replacements and `shut_down` moves already announced (once per process).
+        self._announced: set[tuple[str, ...]] = set()
 
     def update(self, settings: MigrationSettings, catalog: ModelCatalog | None = None) -> None:
         """Apply a new config for the next connection (a running session is not touched)."""
@@ -188,6 +146,37 @@ class ModelMigration(Generic[S]):
         self.settings = settings
         if catalog is not None:
             self._catalog = catalog
+        self.announce_replacements()
+
+    def _lifecycle(self, primary: str | None = None) -> lifecycle.Chain:
+        """The `auto` chain from `primary` (default: the configured model) as of today."""
+        s = self.settings
+        role = "openai.model" if primary in (None, s.model) else PREFERRED_ROLE
+        roles = lifecycle.chain_roles(primary or s.model, s.legacy_model, s.fallback_models, role)
+        return lifecycle.lifecycle_chain(roles, self._catalog, self._today())
+
+    def chain(self) -> list[str]:
+        """The models this selection tries today, in configured order (`state.model_chain`)."""
+        s = self.settings
+        roles = lifecycle.chain_roles(s.model, s.legacy_model, s.fallback_models)
+        return list(
+            lifecycle.selection_chain(s.model_selection, roles, self._catalog, self._today()).models
+        )
+
+    def _breaker_model(self) -> str:
+        """The model the breaker watches: the primary, or its live successor once it died."""
+        return self._lifecycle().models[0]
+
+    def announce_replacements(self, primary: str | None = None) -> None:
+        """Log and emit each replacement of a dead `auto` candidate, once per process."""
+        if self.settings.model_selection != "auto":
+            return
+        for replaced in self._lifecycle(primary).replacements:
+            key = ("replaced", replaced.role, replaced.model, str(replaced.replacement))
+            if key not in self._announced:
+                self._announced.add(key)
+                log.warning("%s", replaced.message())
+                self._emit(replaced)
 
     def plan(self, preferred_model: str | None = None, skip: Collection[str] = ()) -> list[str]:
         """The models `connect` would try now, in order (none of `skip`)."""
@@ -199,12 +188,14 @@ class ModelMigration(Generic[S]):
         """Models to try, and the recent refusals of the ones left out for them."""
         s = self.settings
         primary = preferred_model or s.model
-        state = self.breaker.state if primary == s.model else BreakerState.CLOSED
-        candidates = [
-            name
-            for name in candidate_models(s.model_selection, primary, s.legacy_model, state)
-            if name not in skip
-        ]
+        if s.model_selection == "auto":
+            state = self.breaker.state if primary == s.model else BreakerState.CLOSED
+            ordered = breaker_order(self._lifecycle(primary).models, state)
+        else:
+            ordered = candidate_models(
+                s.model_selection, primary, s.legacy_model, BreakerState.CLOSED
+            )
+        candidates = [name for name in ordered if name not in skip]
         # A model that refused for good within the cool-down is no fallback target: it would
         # refuse again, and announcing a fallback to it would mislead. Alone, it is still tried.
         live = [name for name in candidates if not self._refused_now(name)] or candidates[:1]
@@ -234,8 +225,10 @@ class ModelMigration(Generic[S]):
 
         `skip` names models a retry must not try again (see `spent_models`).
         """
+        self.announce_replacements(preferred_model)
         candidates, failures = self._plan(preferred_model, skip)
         primary = preferred_model or self.settings.model
+        watched = self._breaker_model()
         fallback: FallbackEvent | None = None
         for index, name in enumerate(candidates):
             info = self._catalog.get(name)
@@ -249,10 +242,11 @@ class ModelMigration(Generic[S]):
                 )
                 if not exc.fallback_worthy:
                     raise  # a bad key or no network: every model would fail the same way
+                self._hint_pinned(name, exc)
                 if not exc.retryable:
                     # Noted before the breaker opens, so it is forgotten by the time of the probe.
                     self._refused[name] = (self._clock(), exc)
-                if name == self.settings.model and self.settings.model_selection == "auto":
+                if name == watched and self.settings.model_selection == "auto":
                     self.breaker.record_failure()
                 failures.append((name, exc))
                 log.warning("model %s refused: %s", name, exc)
@@ -262,7 +256,8 @@ class ModelMigration(Generic[S]):
                 continue
             self._emit(ConnectAttempt(name, True, self._clock() - started))
             self._refused.pop(name, None)
-            self._landed(name, primary)
+            self._landed(name, primary, watched)
+            fallback = self._shut_down_move(name, primary) or fallback
             for degradation in self._reporter.new(fitted.degraded):
                 log.info(
                     "%s: %s not used (%s)",
@@ -278,22 +273,48 @@ class ModelMigration(Generic[S]):
             raise failures[0][1]
         raise AllModelsFailedError(failures)
 
+    def _hint_pinned(self, name: str, exc: RealtimeError) -> None:
+        """A pinned model refused as unknown: name its successor and the fix in the error."""
+        s = self.settings
+        refused = isinstance(exc, ModelRefusedError) or exc.code in MODEL_REFUSAL_CODES
+        if s.model_selection == "auto" or not refused:
+            return
+        role = "openai.model" if s.model_selection == "new" else "openai.legacy_model"
+        hint = lifecycle.refusal_hint(role, name, self._catalog, self._today())
+        if hint is not None:
+            exc.message = f"{exc.message} ({hint})"
+            exc.args = (exc.message,)
+
+    def _shut_down_move(self, name: str, primary: str) -> FallbackEvent | None:
+        """Landed on the live successor of a dead primary: one `shut_down` fallback, ever."""
+        if self.settings.model_selection != "auto" or ("moved", primary, name) in self._announced:
+            return None
+        for replaced in self._lifecycle(primary).replacements:
+            if replaced.model == primary and replaced.replacement == name:
+                self._announced.add(("moved", primary, name))
+                event = FallbackEvent(primary, name, "shut_down")
+                self._emit(event)
+                return event
+        return None
+
     def report_drop(self, model: str) -> FallbackEvent | None:
         """A session on `model` dropped; repeated drops of the primary open the breaker."""
         s = self.settings
-        if model != s.model or s.model_selection != "auto" or s.model == s.legacy_model:
+        chain = self._lifecycle().models
+        if model != chain[0] or s.model_selection != "auto" or len(chain) < 2:
             return None
         if self.breaker.record_drop():
-            event = FallbackEvent(model, s.legacy_model, "repeated_drops")
+            event = FallbackEvent(model, chain[1], "repeated_drops")
             self._emit(event)
             return event
         return None
 
-    def _landed(self, name: str, primary: str) -> None:
+    def _landed(self, name: str, primary: str, watched: str) -> None:
         was_fallback = self.fallback_active
-        # `legacy` is a choice, not a fallback; only `auto` landing elsewhere is one.
+        # `legacy` is a choice, not a fallback; only `auto` landing elsewhere is one (the live
+        # successor of a dead primary too: the configured model is not the one in use).
         self.fallback_active = self.settings.model_selection == "auto" and name != primary
-        if name == self.settings.model:
+        if name == watched:
             self.breaker.record_success()
         if name == primary and was_fallback and self.active_model:
             self._emit(ModelRecovered(name, self.active_model))

@@ -105,6 +105,7 @@ def model_options(
     catalog = cfg.catalog()
     today = today or dt.date.today()
     keep = {cfg.openai.model, cfg.openai.legacy_model, cfg.budget.cheaper_model, current}
+    keep.update(cfg.openai.fallback_models)
     return [
         m.name
         for m in catalog.models()
@@ -223,6 +224,9 @@ def _entity_specs(
             "icon": "mdi:brain",
             "entity_category": "diagnostic",
             **_state(topics, "{{ value_json.active_model }}"),
+            # The effective fallback chain (dead models replaced) shown as an attribute.
+            "json_attributes_topic": topics.state,
+            "json_attributes_template": "{{ {'model_chain': value_json.model_chain} | tojson }}",
         },
         # monetary allows only state_class total; a cumulative total needs no last_reset.
         "cost_total": {

@@ -17,6 +17,7 @@ from edge_voice.events import (
     FunctionCallRequested,
     McpCallReported,
     MetricsUpdated,
+    ModelReplaced,
     ResponseCompleted,
     ServiceState,
     Transcript,
@@ -54,6 +55,8 @@ class StatePayload(OutPayload):
     voice: str
     connected: bool
     fallback_active: bool
+    #: The models the selection tries, in order; in `auto` dead ones replaced by successors.
+    model_chain: list[str]
     ts: str
 
 
@@ -157,6 +160,18 @@ class FallbackPayload(OutPayload):
     ts: str
 
 
+class ModelReplacedPayload(OutPayload):
+    """`<base>/event/model_replaced`: once per replacement of a shut-down model in `auto`."""
+
+    model: str
+    role: str
+    shutdown: str
+    #: None: no live successor, so `auto` leaves the model out.
+    replacement: str | None
+    fix: str
+    ts: str
+
+
 class ErrorPayload(OutPayload):
     """`<base>/event/error`; `source_topic` and `transaction` only when a command caused it."""
 
@@ -213,6 +228,7 @@ def state_payload(state: ServiceState) -> dict[str, Any]:
         voice=state.voice,
         connected=state.connected,
         fallback_active=state.fallback_active,
+        model_chain=list(state.model_chain),
         ts=iso(state.ts),
     ).to_dict()
 
@@ -297,6 +313,16 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 from_model=fallback.from_model,
                 to_model=fallback.to_model,
                 reason=fallback.reason,
+                ts=ts,
+            )
+        case ModelReplaced(replaced=r):
+            kind = "model_replaced"
+            payload = ModelReplacedPayload(
+                model=r.model,
+                role=r.role,
+                shutdown=r.shutdown.isoformat(),
+                replacement=r.replacement,
+                fix=r.fix,
                 ts=ts,
             )
         case ErrorOccurred():

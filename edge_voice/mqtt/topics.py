@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from edge_voice.config.schema import EdgeVoiceConfig
 
 EventKind = Literal[
-    "wake", "transcript", "function_call", "mcp_call", "response", "fallback", "error"
+    "wake",
+    "transcript",
+    "function_call",
+    "mcp_call",
+    "response",
+    "fallback",
+    "model_replaced",
+    "error",
 ]
 EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
 

@@ -86,6 +86,8 @@ async def test_wav_in_reply_out_everything_on_the_broker(
         "-m",
         "edge_voice",
         "run",
+        "--today",  # the in-process simulator's calendar (tests/conftest.py)
+        "2026-05-01",
         "--config",
         str(config),
         "--source",

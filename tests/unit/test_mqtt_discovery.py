@@ -327,6 +327,12 @@ def test_templates_render_like_home_assistant() -> None:
     }
     newest = {**state, "active_model": "gpt-realtime-2.1"}
     assert render(shutdown, "value_template", newest) == "None"
+    active = PREFIX.format("sensor", "active_model")
+    assert configs[active]["json_attributes_topic"] == "edge_voice/kitchen/state"
+    chain = {**state, "model_chain": ["gpt-realtime", "gpt-realtime-1.5"]}
+    assert json.loads(render(active, "json_attributes_template", chain)) == {
+        "model_chain": ["gpt-realtime", "gpt-realtime-1.5"]
+    }
     assert render(PREFIX.format("binary_sensor", "connected"), "value_template", state) == "ON"
     text = {"text": "x" * 300}
     assert len(render(PREFIX.format("sensor", "last_transcript"), "value_template", text)) == 255

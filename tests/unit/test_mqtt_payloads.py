@@ -13,12 +13,14 @@ from edge_voice.events import (
     FallbackOccurred,
     FunctionCallRequested,
     MetricsUpdated,
+    ModelReplaced,
     ResponseCompleted,
     ServiceState,
     Transcript,
     WakeDetected,
 )
 from edge_voice.metrics.records import MetricsSnapshot, Percentiles
+from edge_voice.models.lifecycle import Replacement
 from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt.commands import CommandError, ErrorCode
 from edge_voice.mqtt.payloads import (
@@ -46,6 +48,7 @@ STATE = ServiceState(
     voice="cedar",
     connected=False,
     fallback_active=False,
+    model_chain=("gpt-realtime", "gpt-realtime-1.5"),
     pending={"voice": "marin"},
     ts=TS,
 )
@@ -72,6 +75,7 @@ def test_state_payload_has_exactly_the_contract_fields() -> None:
         "voice": "cedar",
         "connected": False,
         "fallback_active": False,
+        "model_chain": ["gpt-realtime", "gpt-realtime-1.5"],
         "ts": ISO,
     }
 
@@ -101,6 +105,23 @@ def test_the_fallback_payload_is_modelmigrations_record() -> None:
     assert (kind, payload) == (
         "fallback",
         {"from": record.from_model, "to": record.to_model, "reason": record.reason, "ts": ISO},
+    )
+
+
+def test_the_model_replaced_payload_names_model_date_replacement_and_fix() -> None:
+    record = Replacement(
+        "openai.legacy_model", "gpt-4o-realtime-preview", dt.date(2026, 5, 7), "gpt-realtime-1.5"
+    )
+    assert event_payload(ModelReplaced(replaced=record, ts=TS)) == (
+        "model_replaced",
+        {
+            "model": "gpt-4o-realtime-preview",
+            "role": "openai.legacy_model",
+            "shutdown": "2026-05-07",
+            "replacement": "gpt-realtime-1.5",
+            "fix": "set openai.legacy_model: gpt-realtime-1.5",
+            "ts": ISO,
+        },
     )
 
 

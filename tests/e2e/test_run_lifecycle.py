@@ -1,0 +1,142 @@
+"""`edge-voice run` against `edge-voice sim` on today's model lineup, both pinned to one date.
+
+The simulator refuses every model past its catalog shutdown (and the beta shape); with the
+default config the conversation still completes on a live GA model, and MQTT says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.assistant_rig import demo_wav
+from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import observer, unique_base
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
+
+
+async def edge_voice(*args: str) -> asyncio.subprocess.Process:
+    """`python -m edge_voice ARGS` with a test key."""
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-e2e-lifecycle-0001"}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge_voice",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+async def sim_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """`edge-voice sim --today <param>` on a free port; its URL."""
+    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", "--today", request.param)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        assert line.startswith("simulator listening on "), line
+        yield line.rsplit(" ", 1)[1]
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("sim_url", "today", "landed", "replaced", "fallbacks", "chain"),
+    [
+        (
+            "2026-12-02",
+            "2026-12-02",
+            "gpt-realtime",
+            [("openai.legacy_model", "gpt-4o-realtime-preview", "gpt-realtime-1.5")],
+            [],
+            ["gpt-realtime", "gpt-realtime-1.5"],
+        ),
+        (
+            "2027-01-21",
+            "2027-01-21",
+            "gpt-realtime-2.1",
+            [
+                ("openai.model", "gpt-realtime", "gpt-realtime-2.1"),
+                ("openai.legacy_model", "gpt-4o-realtime-preview", "gpt-realtime-1.5"),
+            ],
+            [("gpt-realtime", "gpt-realtime-2.1", "shut_down")],
+            ["gpt-realtime-2.1", "gpt-realtime-1.5"],
+        ),
+    ],
+    indirect=["sim_url"],
+    ids=["2026-12-02", "2027-01-21"],
+)
+async def test_the_default_config_completes_on_the_live_lineup(
+    sim_url: str,
+    mqtt_broker: BrokerAddress,
+    tmp_path: Path,
+    today: str,
+    landed: str,
+    replaced: list[tuple[str, str, str]],
+    fallbacks: list[tuple[str, str, str]],
+    chain: list[str],
+) -> None:
+    base_topic = unique_base()
+    base = f"{base_topic}/kitchen"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "device_id": "kitchen",
+                "state_dir": str(tmp_path / "state"),
+                "openai": {"base_url": sim_url},  # the models: the defaults
+                "mqtt": {
+                    "host": mqtt_broker.host,
+                    "port": mqtt_broker.port,
+                    "base_topic": base_topic,
+                },
+                "conversation": {"follow_up_s": 1},
+            }
+        )
+    )
+    reply = tmp_path / "reply.wav"
+    async with observer(mqtt_broker, f"{base}/#") as obs:
+        proc = await edge_voice(
+            "run",
+            "--today",
+            today,
+            "--config",
+            str(config),
+            "--source",
+            f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
+            "--sink",
+            f"wav:{reply}",
+            "--fast",
+            "--exit-on-eof",
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        # Its goodbye is the last thing the device publishes.
+        await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline", within=10)
+
+    def payloads(suffix: str) -> list[dict[str, object]]:
+        return [m.json() for m in obs.on(f"{base}/{suffix}")]
+
+    assert [r["model"] for r in payloads("event/response")] == [landed]
+    announced = payloads("event/model_replaced")
+    assert [(a["role"], a["model"], a["replacement"]) for a in announced] == replaced
+    assert [(f["from"], f["to"], f["reason"]) for f in payloads("event/fallback")] == fallbacks
+    assert payloads("state")[-1]["model_chain"] == chain
+    assert payloads("event/error") == []
+    with wave.open(str(reply)) as wav:
+        assert wav.getnframes() > 0
+    log = err.decode()
+    for role, model, successor in replaced:
+        assert f"{role} {model} was shut down" in log
+        assert f"to make it permanent: set {role}: {successor}" in log
