@@ -51,9 +51,7 @@ def _server(url: str, **extra: Any) -> dict[str, Any]:
     return {"server_label": "home", "server_url": url, **extra}
 
 
-def _device(
-    broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path, **server: Any
-) -> Device:
+def _device(broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path, **server: Any) -> Device:
     sim.scenario = SCENARIO
     cfg = make_config(
         broker, tmp_path / "state", base=unique_base(), sim=sim, openai={"mcp_servers": [server]}
@@ -102,9 +100,7 @@ async def test_an_approved_call_runs_on_the_server_and_the_reply_uses_its_output
     # The simulator saw the tools listed and the approval answered yes.
     sent = [e for c in sim.observer.connections for e in c.sent]
     assert any(e["type"] == "mcp_list_tools.completed" for e in sent)
-    approvals = [
-        e["item"] for _, e in sim.received if e["type"] == "conversation.item.create"
-    ]
+    approvals = [e["item"] for _, e in sim.received if e["type"] == "conversation.item.create"]
     assert [(a["type"], a["approve"]) for a in approvals] == [("mcp_approval_response", True)]
     # The token went to the server, and nowhere a user or a log reader can see it.
     assert not [r for r in caplog.records if TOKEN in r.getMessage()]
@@ -167,8 +163,6 @@ async def test_a_model_without_mcp_gets_no_mcp_tool_and_it_is_reported_once(
         assert srv.home.lights == {}
     updates = [e for _, e in sim.received if e["type"] == "session.update"]
     assert updates
-    assert all(
-        t.get("type") != "mcp" for u in updates for t in u["session"].get("tools", [])
-    )
+    assert all(t.get("type") != "mcp" for u in updates for t in u["session"].get("tools", []))
     dropped = [e for e in rig.migration_events if getattr(e, "feature", None) == "mcp"]
     assert len(dropped) == 1
