@@ -225,7 +225,9 @@ class FunctionCallBroker:
                 log.warning("function call %s (%s): image refused: %s", call_id, pending.name, exc)
                 pending.future.set_result(error_output(f"the result's image was refused: {exc}"))
                 raise CommandError(
-                    ErrorCode.INVALID_VALUE, f"function_call/result: {exc}"
+                    ErrorCode.INVALID_VALUE,
+                    f"function_call/result for {call_id} ({pending.name}): {exc}; "
+                    "the model was told the image was refused",
                 ) from None
             self._images[call_id] = checked
         pending.future.set_result(error_output(error) if error is not None else output or "")
