@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from edge_voice.sim.scenario import parse_scenario
+from edge_voice.sim.scenario import Scenario, parse_scenario
 from tests.support.assistant_rig import build_rig, demo_wav, frames_of
 from tests.support.assistant_rig import make_config as rig_config
 from tests.support.broker import BrokerAddress
@@ -32,27 +32,32 @@ from tests.support.service_device import (
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
 TOKEN = "mcp-token-5b1e9c7d-never-shown"
-SCENARIO = parse_scenario(
-    """
+SCRIPT = """
 name: native-mcp
 loop: false
 turns:
   - user: "Hey Jarvis, turn on the kitchen light."
     say: "One moment."
-    mcp: {server_label: home, name: set_light, arguments: {room: kitchen, "on": true}}
+    mcp: {server_label: home, name: TOOL, arguments: {room: kitchen, "on": true}}
     after_call: "Done: {output}."
     on_error: "I could not do that. {error}"
     otherwise: "I can't reach the home."
 """
-)
+SCENARIO = parse_scenario(SCRIPT.replace("TOOL", "set_light"))
 
 
 def _server(url: str, **extra: Any) -> dict[str, Any]:
     return {"server_label": "home", "server_url": url, **extra}
 
 
-def _device(broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path, **server: Any) -> Device:
-    sim.scenario = SCENARIO
+def _device(
+    broker: BrokerAddress,
+    sim: RealtimeSimulator,
+    tmp_path: Path,
+    scenario: Scenario = SCENARIO,
+    **server: Any,
+) -> Device:
+    sim.scenario = scenario
     cfg = make_config(
         broker, tmp_path / "state", base=unique_base(), sim=sim, openai={"mcp_servers": [server]}
     )
@@ -121,6 +126,24 @@ async def test_a_call_not_on_the_allow_list_is_denied_and_not_made(
         assert srv.home.lights == {}  # never called
     statuses = [m.json()["status"] for m in obs.on(topics.event("mcp_call"))]
     assert statuses[0] == "denied" and "completed" not in statuses
+
+
+async def test_a_failing_tool_is_reported_failed_and_the_reply_says_why(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    broken = parse_scenario(SCRIPT.replace("TOOL", "broken").replace(', "on": true', ""))
+    async with mcp_server() as srv:
+        server = _server(srv.url, require_approval="never")
+        device = _device(mqtt_broker, sim, tmp_path, broken, **server)
+        topics = device.topics
+        async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+            await device.mic.play(WAKE_REQUEST)
+            said = await _reply(obs, device, "I could not")
+            assert "the thermostat is unreachable" in said.json()["text"]
+            await obs.status(device, "idle", after=said)
+    calls = [m.json() for m in obs.on(topics.event("mcp_call"))]
+    assert [c["status"] for c in calls] == ["failed"]
+    assert "the thermostat is unreachable" in calls[0]["error"] and calls[0]["output"] is None
 
 
 async def test_an_unreachable_server_is_reported_and_the_conversation_completes(

@@ -25,6 +25,8 @@ class FakeHome:
     server: MCPServer | None = None
     #: The Authorization header of every HTTP request the server got (None: without one).
     authorizations: list[str | None] = field(default_factory=list)
+    #: Every HTTP request's headers (lower-case names).
+    headers: list[dict[str, str]] = field(default_factory=list)
 
 
 #: The smallest valid PNG header and a little data: what the camera "sees".
@@ -98,8 +100,9 @@ def recording_headers(app: ASGIApp, home: FakeHome) -> ASGIApp:
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            found = [v.decode() for k, v in scope["headers"] if k.lower() == b"authorization"]
-            home.authorizations.append(found[0] if found else None)
+            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+            home.headers.append(headers)
+            home.authorizations.append(headers.get("authorization"))
         await app(scope, receive, send)
 
     return wrapped
