@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -115,7 +116,7 @@ class McpSession:
             self._servers[label] = server
             self.spawn(self._list(label, server))
 
-    def spawn(self, work: Any) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run MCP work in the background of the connection (cancelled when it closes)."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
