@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from edge_voice.config.schema import ToolConfig
-from edge_voice.conversation.images import ResultImage, check_image
+from edge_voice.conversation.images import ResultImage, check_image, note_on_output
 from edge_voice.events import AnsweredBy, EventBus, FunctionCallRequested
+from edge_voice.mcp.naming import ToolResult
 from edge_voice.mqtt.commands import CommandError, ErrorCode, FunctionCallImage
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,9 @@ class PendingCall:
 
 
 class LocalTools(Protocol):
-    """Runs the tools answered here (the MCP bridge): (output, error) of one call."""
+    """Runs the tools answered here (the MCP bridge): output or error, and any image."""
 
-    async def call(self, name: str, arguments: str) -> tuple[str | None, str | None]:
+    async def run_tool(self, name: str, arguments: str) -> ToolResult:
         """Run one call."""
         ...
 
@@ -187,11 +188,20 @@ class FunctionCallBroker:
             return error_output(f"{name} has no MCP bridge to run it")
         try:
             async with asyncio.timeout(self.deadline_ms / 1000):
-                output, error = await self.local.call(name, arguments)
+                result = await self.local.run_tool(name, arguments)
         except TimeoutError:
             log.warning("MCP call %s (%s): no result within %d ms", call_id, name, self.deadline_ms)
             return error_output(f"no answer from {name} within {self.deadline_ms} ms")
-        return error_output(error) if error is not None else output or ""
+        if result.error is not None:
+            return error_output(result.error)
+        output = result.output or ""
+        if result.image is not None:
+            try:
+                self._images[call_id] = check_image(*result.image, self.max_image_bytes)
+            except ValueError as exc:
+                log.warning("MCP call %s (%s): image refused: %s", call_id, name, exc)
+                return note_on_output(output, f"the tool's image was refused: {exc}")
+        return output
 
     def result(
         self,
@@ -215,7 +225,9 @@ class FunctionCallBroker:
                 log.warning("function call %s (%s): image refused: %s", call_id, pending.name, exc)
                 pending.future.set_result(error_output(f"the result's image was refused: {exc}"))
                 raise CommandError(
-                    ErrorCode.INVALID_VALUE, f"function_call/result: {exc}"
+                    ErrorCode.INVALID_VALUE,
+                    f"function_call/result for {call_id} ({pending.name}): {exc}; "
+                    "the model was told the image was refused",
                 ) from None
             self._images[call_id] = checked
         pending.future.set_result(error_output(error) if error is not None else output or "")

@@ -59,9 +59,13 @@ class McpHandler:
 
     async def _list_progress(self, event: ev.McpListToolsProgress) -> None:
         if event.status == "failed":
+            server = (
+                f"the MCP server {event.server_label}" if event.server_label else "an MCP server"
+            )
             self.a.report_error(
                 "mcp_list_tools_failed",
-                f"OpenAI could not list the tools of an MCP server (item {event.item_id})",
+                f"OpenAI could not list the tools of {server} (item {event.item_id}); "
+                "the model goes on without them",
             )
 
     async def _tools_listed(self, event: ev.McpToolsListed) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from edge_voice.config.mcp_schema import McpBridgeConfig
 from edge_voice.mcp.link import McpLink, McpUnavailable
-from edge_voice.mcp.naming import exposed_name, output_text
+from edge_voice.mcp.naming import ToolResult, exposed_name, tool_result
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +54,26 @@ class McpBridge:
 
     async def call(self, name: str, arguments: str) -> tuple[str | None, str | None]:
         """(output, error) of one call; the caller bounds it with the call deadline."""
+        result = await self.run_tool(name, arguments)
+        return result.output, result.error
+
+    async def run_tool(self, name: str, arguments: str) -> ToolResult:
+        """One call's output or error, and any image it returned (bounded by the caller)."""
         tool = self._tools.get(name)
         if tool is None:
-            return None, f"the tool {name} is no longer offered by its MCP server"
+            return ToolResult(None, f"the tool {name} is no longer offered by its MCP server")
         try:
             args = json.loads(arguments or "{}")
         except json.JSONDecodeError as exc:
-            return None, f"the arguments are not JSON: {exc}"
+            return ToolResult(None, f"the arguments are not JSON: {exc}")
         if not isinstance(args, dict):
-            return None, "the arguments must be a JSON object"
+            return ToolResult(None, "the arguments must be a JSON object")
         try:
             result = await self._links[tool.server].call(tool.tool, args)
         except McpUnavailable as exc:
             log.warning("MCP call %s: %s", name, exc)
-            return None, str(exc)
-        return output_text(result)
+            return ToolResult(None, str(exc))
+        return tool_result(result)
 
     def _changed(self) -> None:
         tools: dict[str, McpTool] = {}

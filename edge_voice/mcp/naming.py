@@ -7,6 +7,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from mcp import types
 from pydantic import SecretStr
@@ -40,6 +41,25 @@ def output_text(result: types.CallToolResult) -> tuple[str | None, str | None]:
     if not texts and result.structured_content is not None:
         return json.dumps(result.structured_content), None
     return text or json.dumps({"ok": True}), None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """One call's outcome: its text output or error, and the first image it returned, if any."""
+
+    output: str | None
+    error: str | None
+    #: (MIME type, base64 data) of an ImageContent part, unchecked.
+    image: tuple[str, str] | None = None
+
+
+def tool_result(result: types.CallToolResult) -> ToolResult:
+    """`output_text`, plus the result's first ImageContent (a camera snapshot, say)."""
+    output, error = output_text(result)
+    image = next((p for p in result.content if isinstance(p, types.ImageContent)), None)
+    if error is not None or image is None:
+        return ToolResult(output, error)
+    return ToolResult(output, None, (image.mime_type, image.data))
 
 
 def read_token(server: McpServerConfig, env: Mapping[str, str] | None = None) -> SecretStr | None:

@@ -56,11 +56,21 @@ class McpItems:
 
     def __init__(self) -> None:
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._labels: OrderedDict[str, str] = OrderedDict()
+
+    def label_of(self, list_item_id: str) -> str:
+        """The server_label of an `mcp_list_tools` item seen before ("" if none was)."""
+        return self._labels.get(list_item_id, "")
 
     def event(self, item: Mapping[str, Any], *, final: bool) -> McpItemEvent | None:
         """The event of `item` if it is an MCP item seen complete for the first time."""
         kind = item.get("type")
         item_id = str(item.get("id", ""))
+        if kind == "mcp_list_tools":
+            # `mcp_list_tools.*` progress events name only the item: remember its server.
+            self._labels[item_id] = str(item.get("server_label", ""))
+            if len(self._labels) > self._MAX_TRACKED:
+                self._labels.popitem(last=False)
         if kind not in MCP_ITEM_TYPES or item_id in self._seen:
             return None
         event = self._convert(kind, item_id, item, final)

@@ -246,6 +246,8 @@ class McpListToolsProgress:
     kind: ClassVar[str] = "mcp.list_tools"
     item_id: str
     status: str  # in_progress | completed | failed
+    #: From the `mcp_list_tools` item announced before; "" when none was seen.
+    server_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,7 +242,9 @@ class Normalizer:
             ):
                 return mcp
             case w.McpListToolsProgressEvent():
-                return ev.McpListToolsProgress(wire.item_id, wire.type.rsplit(".", 1)[1])
+                status = wire.type.rsplit(".", 1)[1]
+                label = self._mcp.label_of(wire.item_id)
+                return ev.McpListToolsProgress(wire.item_id, status, label)
             case w.McpCallProgressEvent():
                 return ev.McpCallProgress(wire.item_id, wire.type.rsplit(".", 1)[1])
             case w.ItemAddedEvent():

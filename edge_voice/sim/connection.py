@@ -21,6 +21,7 @@ from edge_voice.sim.conversation import Conversation, Item, TokenCounts, text_to
 from edge_voice.sim.dialogue import Dialogue
 from edge_voice.sim.errors import ClientError, invalid_type, invalid_value, missing_parameter
 from edge_voice.sim.input_audio import InputAudio
+from edge_voice.sim.mcp_session import McpSession
 from edge_voice.sim.observe import ConnectionRecord, Observer
 from edge_voice.sim.response_options import parse_options
 from edge_voice.sim.responses import (
@@ -86,6 +87,7 @@ class RealtimeConnection:
         self.conversation = Conversation()
         self.dialogue = Dialogue(scenario)
         self.audio = InputAudio(self)
+        self.mcp = McpSession(self)
         self.active: ActiveResponse | None = None
         self._task: asyncio.Task[None] | None = None
         self._audio_spoken = False
@@ -121,6 +123,7 @@ class RealtimeConnection:
         finally:
             expiry.cancel()
             await self._stop_response()
+            await self.mcp.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await expiry
 
@@ -213,6 +216,7 @@ class RealtimeConnection:
         )
         self.audio.session_changed(vad_was_on)
         await self.send({"type": "session.updated", "session": self._render_session()})
+        self.mcp.tools_changed(self.session.tools)
 
     async def _response_create(self, event: dict[str, Any]) -> None:
         if self.active is not None:
@@ -246,11 +250,15 @@ class RealtimeConnection:
                 )
             )
             return
-        reply = self.dialogue.next_reply(
-            opts.tool_names,
-            opts.tool_choice,
-            async_functions="async_functions" in self.model.features,
-        )
+        planned = self.mcp.follow_up()
+        if planned is None:
+            reply = self.dialogue.next_reply(
+                opts.tool_names,
+                opts.tool_choice,
+                async_functions="async_functions" in self.model.features,
+            )
+            planned = reply, self.mcp.step_for(reply, opts.tool_choice)
+        reply, mcp_step = planned
         call = None
         if reply.call is not None:
             call = PlannedCall(reply.call.name, arguments_json(reply.call.arguments))
@@ -265,6 +273,7 @@ class RealtimeConnection:
             metadata=opts.metadata,
             max_output_tokens=opts.max_output_tokens,
             turn=reply.turn,
+            mcp=mcp_step,
             input_tokens=inputs,
             cached_tokens=cached,
         )
@@ -294,6 +303,7 @@ class RealtimeConnection:
             pass
         finally:
             self.response_finished(active)
+            active.ended.set()
 
     def response_finished(self, response: ActiveResponse) -> None:
         """Release the conversation for the next response and remember a completed call."""

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from edge_voice.sim.errors import ClientError
 
 PartKind = Literal["input_text", "input_audio", "input_image", "text", "audio"]
-ItemType = Literal["message", "function_call", "function_call_output"]
+ItemType = Literal[
+    "message",
+    "function_call",
+    "function_call_output",
+    "mcp_list_tools",
+    "mcp_call",
+    "mcp_approval_request",
+    "mcp_approval_response",
+]
+#: Item types that carry their wire fields in `Item.mcp` (the SDK's realtime_mcp_* shapes).
+MCP_ITEM_TYPES = frozenset(
+    {"mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response"}
+)
 
 #: Audio token rates (reference §6): user audio ~1 token / 100 ms, assistant ~1 / 50 ms.
 INPUT_AUDIO_TOKENS_PER_S = 10
@@ -76,6 +89,8 @@ class Item:
     name: str | None = None
     arguments: str | None = None
     output: str | None = None
+    #: An MCP item's wire fields but `id` and `type` (server_label, name, tools, error...).
+    mcp: dict[str, Any] = field(default_factory=dict)
 
     def tokens(self) -> TokenCounts:
         """What this item weighs when a later response re-reads the conversation."""
@@ -92,6 +107,8 @@ class Item:
         counts.text += text_tokens(self.arguments) + text_tokens(self.output)
         if self.type == "function_call":
             counts.text += text_tokens(self.name)
+        if self.mcp:
+            counts.text += text_tokens(json.dumps(self.mcp))
         return counts
 
     def audio_ms(self) -> int:

@@ -27,6 +27,9 @@ _ITEM_KEYS = {
     "name",
     "arguments",
     "output",
+    "approval_request_id",
+    "approve",
+    "reason",
 }
 
 
@@ -52,8 +55,10 @@ async def create(conn: RealtimeConnection, event: dict[str, Any]) -> None:
 
 
 def _feed_dialogue(conn: RealtimeConnection, item: Item) -> None:
-    if item.type == "function_call_output" and item.call_id:
-        conn.dialogue.call_output(item.call_id)
+    if item.type == "mcp_approval_response":
+        conn.mcp.approval_answered(item)
+    elif item.type == "function_call_output" and item.call_id:
+        conn.dialogue.call_output(item.call_id, item.output or "")
     elif item.type == "message" and item.role == "user":
         texts = [p.text for p in item.parts if p.text and p.kind in ("input_text", "input_audio")]
         if texts:
@@ -82,6 +87,18 @@ def _function_call_output(conn: RealtimeConnection, raw: dict[str, Any], item_id
         )
     output = string(_required(raw, "output"), "item.output")
     return Item(id=item_id, type="function_call_output", call_id=call_id, output=output)
+
+
+def _mcp_approval_response(conn: RealtimeConnection, raw: dict[str, Any], item_id: str) -> Item:
+    request_id = string(_required(raw, "approval_request_id"), "item.approval_request_id")
+    approve = _required(raw, "approve")
+    if not isinstance(approve, bool):
+        raise invalid_type("item.approve", "a boolean", approve)
+    conn.mcp.check_request(request_id)
+    fields: dict[str, Any] = {"approval_request_id": request_id, "approve": approve}
+    if raw.get("reason") is not None:
+        fields["reason"] = string(raw["reason"], "item.reason")
+    return Item(id=item_id, type="mcp_approval_response", mcp=fields)
 
 
 def _required(raw: dict[str, Any], key: str) -> Any:
@@ -123,6 +140,7 @@ _BUILDERS: dict[str, Callable[[RealtimeConnection, dict[str, Any], str], Item]] 
     "message": _message,
     "function_call": _function_call,
     "function_call_output": _function_call_output,
+    "mcp_approval_response": _mcp_approval_response,
 }
 
 

@@ -50,6 +50,13 @@ class ResponseHost(Protocol):
         """The response is over (called once, before `response.done` goes out)."""
 
 
+class ResponseStep(Protocol):
+    """More work a response does after its message and call (native MCP: sim.mcp_session)."""
+
+    async def run(self, response: ActiveResponse) -> None:
+        """Stream the step's items inside `response`."""
+
+
 @dataclass
 class PlannedCall:
     """A function call the response will make."""
@@ -72,6 +79,7 @@ class ResponsePlan:
     max_output_tokens: int | str = "inf"
     #: The scenario turn whose call this response makes, if any.
     turn: Turn | None = None
+    mcp: ResponseStep | None = None
     #: Input tokens (whole conversation so far) and the cached part of them.
     input_tokens: TokenCounts = field(default_factory=TokenCounts)
     cached_tokens: TokenCounts = field(default_factory=TokenCounts)
@@ -98,6 +106,8 @@ class ActiveResponse:
         self._reason: str | None = None
         self._deltas = 0
         self.finished = False
+        #: Set once the last event of the response (rate_limits.updated) went out.
+        self.ended = asyncio.Event()
 
     @property
     def id(self) -> str:
@@ -123,6 +133,8 @@ class ActiveResponse:
             await self._message(self.plan.say)
         if self.plan.call is not None and not self._cancelled.is_set():
             await self._function_call(self.plan.call)
+        if self.plan.mcp is not None and not self._cancelled.is_set():
+            await self.plan.mcp.run(self)
         if self._cancelled.is_set():
             self.view.status = "cancelled"
             self.view.reason = self._reason

@@ -23,6 +23,16 @@ class ToolCall(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class McpToolCall(BaseModel):
+    """A tool of a native MCP server the model calls; only made when the server listed it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server_label: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
 class Turn(BaseModel):
     """One user utterance and the model's answer to it."""
 
@@ -35,9 +45,13 @@ class Turn(BaseModel):
     #: Spoken first; with `call`, in the same response as the call.
     say: str | None = None
     call: ToolCall | None = None
-    #: Spoken in the response after the client returns the call's output.
+    #: A native MCP call (session tool `type: mcp`), made by the "server" itself.
+    mcp: McpToolCall | None = None
+    #: Spoken in the response after the call's output is in; `{output}` stands for it.
     after_call: str | None = None
-    #: Spoken instead of the call when the session does not declare the tool.
+    #: Spoken after an MCP call failed or was denied; `{error}` stands for the error.
+    on_error: str | None = None
+    #: Spoken instead of the call when the session does not declare (or list) the tool.
     otherwise: str | None = None
 
     @field_validator("match")
@@ -52,10 +66,14 @@ class Turn(BaseModel):
 
     @model_validator(mode="after")
     def _has_answer(self) -> Turn:
-        if self.say is None and self.call is None:
-            raise ValueError("a turn needs `say`, `call` or both")
-        if self.after_call is not None and self.call is None:
-            raise ValueError("`after_call` needs `call`")
+        if self.say is None and self.call is None and self.mcp is None:
+            raise ValueError("a turn needs `say`, `call` or `mcp` (or `say` with one of them)")
+        if self.call is not None and self.mcp is not None:
+            raise ValueError("a turn makes a `call` or an `mcp` call, not both")
+        if self.after_call is not None and self.call is None and self.mcp is None:
+            raise ValueError("`after_call` needs `call` or `mcp`")
+        if self.on_error is not None and self.mcp is None:
+            raise ValueError("`on_error` needs `mcp`")
         return self
 
     def matches(self, text: str) -> bool:

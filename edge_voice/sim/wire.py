@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from edge_voice.realtime.model_spec import WireProtocol as Protocol
-from edge_voice.sim.conversation import Item, Part, TokenCounts
+from edge_voice.sim.conversation import MCP_ITEM_TYPES, Item, Part, TokenCounts
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -74,6 +74,8 @@ def render_part(part: Part, protocol: Protocol) -> dict[str, Any]:
 
 def render_item(item: Item, protocol: Protocol) -> dict[str, Any]:
     """A conversation item; GA items carry `object: realtime.item`, beta ones do not."""
+    if item.type in MCP_ITEM_TYPES:  # GA only; the SDK's MCP items have no object or status
+        return {"id": item.id, "type": item.type, **item.mcp}
     out: dict[str, Any] = {"id": item.id}
     if protocol == "ga":
         out["object"] = "realtime.item"

@@ -12,6 +12,8 @@ from typing import Any
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.types import Image
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 @dataclass
@@ -21,12 +23,27 @@ class FakeHome:
     lights: dict[str, bool] = field(default_factory=dict)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     server: MCPServer | None = None
+    #: The Authorization header of every HTTP request the server got (None: without one).
+    authorizations: list[str | None] = field(default_factory=list)
+    #: Every HTTP request's headers (lower-case names).
+    headers: list[dict[str, str]] = field(default_factory=list)
 
 
-def build_server(home: FakeHome) -> MCPServer:
-    """A small home: turn lights on, fail, hang, and add a tool at runtime (list_changed)."""
+#: The smallest valid PNG header and a little data: what the camera "sees".
+SNAPSHOT_PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+def build_server(home: FakeHome, *, camera: bool = False) -> MCPServer:
+    """A small home: turn lights on, fail, hang, and add a tool at runtime (list_changed);
+    with `camera`, a `snapshot` tool that returns an image."""
     mcp = MCPServer("fake-home")
     home.server = mcp
+
+    if camera:
+
+        @mcp.tool(description="A snapshot of the door camera.")
+        def snapshot() -> Image:
+            return Image(data=SNAPSHOT_PNG, format="png")
 
     @mcp.tool(description="Turn a light on or off.")
     def set_light(room: str, on: bool) -> str:
@@ -78,26 +95,44 @@ class RunningMcp:
             await self.task
 
 
-async def start_mcp(transport: str = "streamable_http", port: int | None = None) -> RunningMcp:
+def recording_headers(app: ASGIApp, home: FakeHome) -> ASGIApp:
+    """`app`, noting each HTTP request's Authorization header in `home.authorizations`."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+            home.headers.append(headers)
+            home.authorizations.append(headers.get("authorization"))
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+async def start_mcp(
+    transport: str = "streamable_http", port: int | None = None, *, camera: bool = False
+) -> RunningMcp:
     """Serve the fake home on a free loopback port; returns when it accepts connections."""
     home = FakeHome()
-    mcp = build_server(home)
+    mcp = build_server(home, camera=camera)
     if transport == "sse":
         app, path = mcp.sse_app(), "/sse"
     else:
         app, path = mcp.streamable_http_app(), "/mcp"
     sock = listening_socket(port or 0)
     port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(recording_headers(app, home), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
     # The socket listens already: connections wait in its backlog until uvicorn accepts them.
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     return RunningMcp(f"http://127.0.0.1:{port}{path}", home, server, task)
 
 
 @contextlib.asynccontextmanager
-async def mcp_server(transport: str = "streamable_http") -> AsyncIterator[RunningMcp]:
+async def mcp_server(
+    transport: str = "streamable_http", *, camera: bool = False
+) -> AsyncIterator[RunningMcp]:
     """A running fake-home MCP server for the duration of the block."""
-    running = await start_mcp(transport)
+    running = await start_mcp(transport, camera=camera)
     try:
         yield running
     finally:

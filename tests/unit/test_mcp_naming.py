@@ -11,7 +11,15 @@ from pydantic import ValidationError
 from edge_voice.config.loading import ConfigError, validate_config
 from edge_voice.config.mcp_schema import McpServerConfig
 from edge_voice.config.rules import locked_paths_in
-from edge_voice.mcp.naming import MAX_NAME, TokenError, exposed_name, output_text, read_token
+from edge_voice.mcp.naming import (
+    MAX_NAME,
+    TokenError,
+    ToolResult,
+    exposed_name,
+    output_text,
+    read_token,
+    tool_result,
+)
 
 SECRET = "eyJ-very-secret-token"
 
@@ -44,6 +52,15 @@ def test_text_content_is_the_output_and_a_tool_error_the_error() -> None:
     assert output_text(failed) == (None, "unreachable")
     structured = types.CallToolResult(content=[], structured_content={"temp": 21})
     assert output_text(structured) == ('{"temp": 21}', None)
+
+
+def test_an_image_content_part_comes_with_the_result_unless_the_tool_failed() -> None:
+    image = types.ImageContent(type="image", data="iVBORw0K", mime_type="image/png")
+    text = types.TextContent(type="text", text="door camera")
+    shown = types.CallToolResult(content=[text, image])
+    assert tool_result(shown) == ToolResult("door camera", None, ("image/png", "iVBORw0K"))
+    failed = types.CallToolResult(content=[text, image], is_error=True)
+    assert tool_result(failed) == ToolResult(None, "door camera")
 
 
 def test_the_token_comes_from_its_file_or_variable(tmp_path: Path) -> None:

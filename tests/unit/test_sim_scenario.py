@@ -46,6 +46,12 @@ def test_default_scenario_calls_set_light_then_confirms() -> None:
     [
         ("turns: [{user: hi}]", "needs `say`, `call`"),
         ("turns: [{user: hi, say: x, after_call: y}]", "`after_call` needs `call`"),
+        ("turns: [{user: hi, say: x, on_error: y}]", "`on_error` needs `mcp`"),
+        (
+            "turns: [{user: hi, call: {name: f}, mcp: {server_label: s, name: t}}]",
+            "not both",
+        ),
+        ("turns: [{user: hi, mcp: {name: t}}]", "server_label"),
         ("turns: [{user: hi, say: x, match: '('}]", "missing"),
         ("turns: [{user: hi, say: x, shout: y}]", "shout"),
         ("turns: []", "at least 1"),
