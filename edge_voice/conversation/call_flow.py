@@ -51,6 +51,8 @@ class CallFlow:
         self._asked = False  # response.create sent, its response.created not seen yet
         self._user_turn = False  # the user is speaking
         self._requester: asyncio.Task[None] | None = None
+        #: Conversations ended so far: a call that outlives its own is answered in no other.
+        self._conversation = 0
 
     @property
     def async_calls(self) -> bool:
@@ -89,10 +91,15 @@ class CallFlow:
         return self._wanted if self.async_calls else self.pending > 0
 
     def server_error(self, code: str | None) -> None:
-        """An error event: a refused response.create of ours is asked for again later."""
-        if code == ACTIVE_RESPONSE and self._asked:
-            self._asked = False
+        """An error event: no response may come of our response.create; one refused because
+        another response began first is asked for again after it."""
+        if not self._asked:
+            return
+        self._asked = False
+        if code == ACTIVE_RESPONSE:
             self._ask_soon()
+        else:
+            self._refresh()
 
     def link_restored(self) -> None:
         """A new session carries the conversation: nothing is active on it."""
@@ -102,6 +109,7 @@ class CallFlow:
 
     def conversation_ended(self) -> None:
         """The conversation is over: no late answer is asked for any more."""
+        self._conversation += 1
         self._wanted = self._asked = self._user_turn = False
         self._refresh()
 
@@ -109,6 +117,7 @@ class CallFlow:
 
     async def _run(self, call: ev.FunctionCallRequest) -> None:
         a = self.a
+        conversation = self._conversation
         try:
             output = await self._output(call)
             link = a.link
@@ -117,7 +126,7 @@ class CallFlow:
             await deliver_result(link, call.call_id, output, a.calls.take_image(call.call_id))
             if self.async_calls:
                 # Wanted before the call stops counting, so the conversation stays open.
-                self._wanted = self._wanted or a.status is not Status.IDLE
+                self._wanted = self._wanted or conversation == self._conversation
             else:
                 # response.create while the calling response is still open would be refused.
                 await self.response_idle.wait()
