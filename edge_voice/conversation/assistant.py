@@ -98,6 +98,11 @@ class Assistant:
         return self.store.effective
 
     @property
+    def calls_settled(self) -> bool:
+        """No function call is pending and no late result's answer is due."""
+        return self.downlink.handler.calls.quiet.is_set()
+
+    @property
     def wake_word(self) -> WakeWord:
         """The wake word detector listening now."""
         return self.mic.wake
@@ -209,7 +214,7 @@ class Assistant:
         if self.status is not Status.RESPONDING or (self.link and self.link.response_active):
             return  # barged in, or a late function result's answer began meanwhile
         # With a function call still pending (async calls) the conversation is not complete.
-        if not self.completed_in_conversation and self.downlink.handler.calls.quiet.is_set():
+        if not self.completed_in_conversation and self.calls_settled:
             self.completed_in_conversation = True
             self.store.mark_good(self.conversation_version)
         if self.calls.end_requested:
