@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 #: Who answers a function call: a flow over MQTT, or edge_voice itself through an MCP server.
 AnsweredBy = Literal["mqtt", "mcp"]
+#: How the conversation treats a pending call: it goes on ("async") or waits ("wait").
+CallMode = Literal["async", "wait"]
 
 
 def utc_now() -> dt.datetime:
@@ -62,6 +64,8 @@ class FunctionCallRequested(Event):
     deadline_ms: int
     #: Who answers: "mqtt" (Node-RED/HA by function_call/result) or "mcp" (run here).
     answered_by: AnsweredBy = "mqtt"
+    #: "async": the conversation goes on meanwhile and a late result is spoken when it comes.
+    mode: CallMode = "wait"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -210,6 +210,7 @@ def _example_events() -> list[Any]:
             arguments='{"room":"kitchen","state":"on"}',
             model="gpt-realtime",
             deadline_ms=8000,
+            mode="async",
             ts=ts,
         ),
         McpCallReported(

@@ -64,8 +64,9 @@ async def _user(service: Service, fast: bool) -> AsyncIterator[bytes]:
     async with parse_source(f"wav:{_asset(WAKE_AND_REQUEST)}", fast=fast) as first:
         async for frame in first:
             yield frame
-    # A room is never silent for long; keep the mic running until the follow-up window opens.
-    while service.assistant.status is not Status.FOLLOW_UP:
+    # A room is never silent for long; keep the mic running until the follow-up window opens
+    # after the answer (with async function calls it also opens while the call is pending).
+    while service.assistant.status is not Status.FOLLOW_UP or not service.assistant.calls_settled:
         yield bytes(FRAME_BYTES)
         await asyncio.sleep(0.01 if fast else 0.08)  # the microphone's pace
     async with parse_source(f"wav:{_asset(FOLLOW_UP)}", fast=fast, pad_silence_s=1.5) as second:

@@ -25,6 +25,7 @@ from edge_voice.conversation.session_settings import (
     session_settings,
 )
 from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
+from edge_voice.conversation.timers import StateTimer
 from edge_voice.conversation.uplink import Uplink
 from edge_voice.events import (
     ErrorOccurred,
@@ -76,7 +77,7 @@ class Assistant:
         self.downlink = Downlink(self)
         self.mic = Microphone(self, wake, arbitrate)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._timer: asyncio.Task[None] | None = None
+        self.timer = StateTimer(self)
         self._pending_config: dict[str, str] = {}
         self._session_outdated = False
         self.source_ended = False
@@ -95,6 +96,11 @@ class Assistant:
     def config(self) -> EdgeVoiceConfig:
         """The effective config (owned by the config store)."""
         return self.store.effective
+
+    @property
+    def calls_settled(self) -> bool:
+        """No function call is pending and no late result's answer is due."""
+        return self.downlink.handler.calls.quiet.is_set()
 
     @property
     def wake_word(self) -> WakeWord:
@@ -204,11 +210,12 @@ class Assistant:
                 await self.link.cancel_response()
 
     async def answered(self) -> None:
-        """A response finished and no function call is pending: play out, then follow up."""
+        """A response finished and no answer is due now: play out, then follow up."""
         await self.sink.drain()
-        if self.status is not Status.RESPONDING:
-            return
-        if not self.completed_in_conversation:
+        if self.status is not Status.RESPONDING or (self.link and self.link.response_active):
+            return  # barged in, or a late function result's answer began meanwhile
+        # With a function call still pending (async calls) the conversation is not complete.
+        if not self.completed_in_conversation and self.calls_settled:
             self.completed_in_conversation = True
             self.store.mark_good(self.conversation_version)
         if self.calls.end_requested:
@@ -220,6 +227,7 @@ class Assistant:
         """Back to idle: forget pending calls, stop playback, optionally drop the session."""
         self.calls.cancel_all()
         self.calls.end_requested = False
+        self.downlink.handler.calls.conversation_ended()
         if self.status is Status.RESPONDING:
             await self.barge_in_cleanup()
         self.machine.fire_if_possible(Trigger.STOP)
@@ -242,7 +250,7 @@ class Assistant:
     async def finish(self) -> None:
         """After the source ended: wait for the conversation to complete."""
         if self.status is Status.FOLLOW_UP:
-            self.machine.fire(Trigger.TIMEOUT)
+            self.set_timer(0.0)  # at once, unless a function call is pending
         await self.idle.wait()
 
     async def close(self) -> None:
@@ -326,7 +334,7 @@ class Assistant:
             self._pending_config = {}
             self.idle.set()
             if self.link is not None:
-                self._timer = self.spawn(self._expire(self.config.conversation.idle_timeout_s))
+                self.timer.expire_link(self.config.conversation.idle_timeout_s)
         else:
             self.idle.clear()
         self.publish_state()
@@ -366,25 +374,11 @@ class Assistant:
 
     def set_timer(self, seconds: float) -> None:
         """Fire TIMEOUT after `seconds` unless the state changes first."""
-        self.cancel_timer()
-        self._timer = self.spawn(self._timeout(seconds))
+        self.timer.timeout(seconds)
 
     def cancel_timer(self) -> None:
         """Cancel the pending state timeout."""
-        timer, self._timer = self._timer, None
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
-
-    async def _timeout(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)  # a real timeout: nobody spoke
-        self._timer = None
-        self.machine.fire_if_possible(Trigger.TIMEOUT)
-
-    async def _expire(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)  # keep the warm session no longer than this
-        self._timer = None
-        if self.status is Status.IDLE:
-            await self.close_link()
+        self.timer.cancel()
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run `coro` as a task the assistant owns (cancelled on close)."""

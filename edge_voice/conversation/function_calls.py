@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from edge_voice.config.schema import ToolConfig
 from edge_voice.conversation.images import ResultImage, check_image, note_on_output
-from edge_voice.events import AnsweredBy, EventBus, FunctionCallRequested
+from edge_voice.events import AnsweredBy, CallMode, EventBus, FunctionCallRequested
 from edge_voice.mcp.naming import ToolResult
 from edge_voice.mqtt.commands import CommandError, ErrorCode, FunctionCallImage
 
@@ -139,7 +139,9 @@ class FunctionCallBroker:
         """call_ids waiting for a result."""
         return list(self._pending)
 
-    async def call(self, call_id: str, name: str, arguments: str, model: str) -> str:
+    async def call(
+        self, call_id: str, name: str, arguments: str, model: str, *, mode: CallMode = "wait"
+    ) -> str:
         """The output for one call: built-in, from MQTT before the deadline, or an error."""
         tool = self.registry.tools().get(name)
         if tool is None:
@@ -149,13 +151,13 @@ class FunctionCallBroker:
         if tool.source == "builtin":
             return self._builtin(name)
         if tool.source == "mcp":
-            return await self._local_call(call_id, name, arguments, model)
+            return await self._local_call(call_id, name, arguments, model, mode)
         loop = asyncio.get_running_loop()
         pending = PendingCall(
             call_id, name, loop.time() + self.deadline_ms / 1000, loop.create_future()
         )
         self._pending[call_id] = pending
-        self._announce(call_id, name, arguments, model, answered_by="mqtt")
+        self._announce(call_id, name, arguments, model, answered_by="mqtt", mode=mode)
         try:
             async with asyncio.timeout(self.deadline_ms / 1000):
                 return await pending.future
@@ -168,7 +170,14 @@ class FunctionCallBroker:
             self._pending.pop(call_id, None)
 
     def _announce(
-        self, call_id: str, name: str, arguments: str, model: str, *, answered_by: AnsweredBy
+        self,
+        call_id: str,
+        name: str,
+        arguments: str,
+        model: str,
+        *,
+        answered_by: AnsweredBy,
+        mode: CallMode,
     ) -> None:
         self._bus.publish(
             FunctionCallRequested(
@@ -178,12 +187,15 @@ class FunctionCallBroker:
                 model=model,
                 deadline_ms=self.deadline_ms,
                 answered_by=answered_by,
+                mode=mode,
             )
         )
 
-    async def _local_call(self, call_id: str, name: str, arguments: str, model: str) -> str:
+    async def _local_call(
+        self, call_id: str, name: str, arguments: str, model: str, mode: CallMode
+    ) -> str:
         """Run an MCP tool here under the deadline; published so MQTT sees every call."""
-        self._announce(call_id, name, arguments, model, answered_by="mcp")
+        self._announce(call_id, name, arguments, model, answered_by="mcp", mode=mode)
         if self.local is None:
             return error_output(f"{name} has no MCP bridge to run it")
         try:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from edge_voice.conversation.function_results import deliver_result
+from edge_voice.conversation.call_flow import CallFlow
 from edge_voice.conversation.mcp_events import McpHandler
 from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
@@ -32,9 +32,7 @@ class SessionEventHandler:
 
     def __init__(self, assistant: Assistant) -> None:
         self.a = assistant
-        self.pending_calls = 0
-        self.response_idle = asyncio.Event()
-        self.response_idle.set()
+        self.calls = CallFlow(assistant)
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             ev.SpeechStarted: self._speech_started,
             ev.SpeechStopped: self._speech_stopped,
@@ -65,6 +63,7 @@ class SessionEventHandler:
     async def _speech_started(self, event: ev.SpeechStarted) -> None:
         a = self.a
         a.cancel_timer()
+        self.calls.speech_started()
         if a.status is Status.RESPONDING:
             await a.barge_in()  # only reached with echo cancellation: the mic is open
         else:
@@ -73,6 +72,7 @@ class SessionEventHandler:
     async def _speech_stopped(self, event: ev.SpeechStopped) -> None:
         a = self.a
         a.metrics.speech_stopped()
+        self.calls.speech_stopped()
         if a.status is Status.LISTENING:
             a.set_timer(a.listen_timeout_s)  # the answer should start well within this
 
@@ -83,7 +83,7 @@ class SessionEventHandler:
 
     async def _response_created(self, event: ev.ResponseCreated) -> None:
         a = self.a
-        self.response_idle.clear()
+        self.calls.response_created()
         if a.status is not Status.IDLE:
             a.cancel_timer()
             a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
@@ -100,16 +100,16 @@ class SessionEventHandler:
         )
 
     async def _function_call_request(self, event: ev.FunctionCallRequest) -> None:
-        self.pending_calls += 1
-        self.a.spawn(self._function_call(event))
+        self.calls.requested(event)
 
     async def _server_error(self, event: ev.ServerError) -> None:
+        self.calls.server_error(event.code)
         if event.code not in BENIGN_ERRORS:
             self.a.report_error(event.code or event.type, event.message)
 
     async def _link_restored(self, event: LinkRestored) -> None:
         log.info("session restored on %s (%s)", event.model, event.reason)
-        self.response_idle.set()
+        self.calls.link_restored()
         self.a.publish_state()
 
     async def _audio(self, event: ev.AudioDelta) -> None:
@@ -121,43 +121,9 @@ class SessionEventHandler:
         a.metrics.audio_delta(event.response_id)
         await a.sink.write(event.pcm)
 
-    async def _function_call(self, call: ev.FunctionCallRequest) -> None:
-        a = self.a
-        try:
-            output = await self._call_output(call)
-            link = a.link
-            if link is None:
-                return
-            await deliver_result(link, call.call_id, output, a.calls.take_image(call.call_id))
-            # response.create while the calling response is still open would be refused.
-            await self.response_idle.wait()
-        except RealtimeError as exc:
-            a.report_error(exc.code or type(exc).__name__, str(exc))
-            return
-        finally:
-            self.pending_calls -= 1
-        if self.pending_calls == 0 and a.link is not None and a.status is Status.RESPONDING:
-            try:
-                await a.link.create_response()
-            except RealtimeError as exc:
-                a.report_error(exc.code or type(exc).__name__, str(exc))
-
-    async def _call_output(self, call: ev.FunctionCallRequest) -> str:
-        """The call's output: asked for (published), or the one given before a drop."""
-        a = self.a
-        link = a.link
-        replayed = link.replayed_output(call.name, call.arguments) if link is not None else None
-        if replayed is not None:
-            log.info("%s was answered before the link was lost: not calling it again", call.name)
-            return replayed
-        a.metrics.function_call_published(call.call_id)
-        output = await a.calls.call(call.call_id, call.name, call.arguments, self.model)
-        a.metrics.function_call_result(call.call_id)
-        return output
-
     async def _response_done(self, event: ev.ResponseDone) -> None:
         a = self.a
-        self.response_idle.set()
+        hold = self.calls.response_done()
         voice = a.link.result.fitted.voice.voice if a.link is not None else None
         try:
             cost = a.metrics.record_response(
@@ -178,7 +144,7 @@ class SessionEventHandler:
                 )
             )
             a.publish_metrics()
-        if event.status == "cancelled" or self.pending_calls > 0 or self.mcp.response_done(event):
+        if event.status == "cancelled" or hold or self.mcp.response_done(event):
             return
         # The tracker stays: playback usually runs past response.done, and a barge-in then
         # still has to truncate the item to what was heard.

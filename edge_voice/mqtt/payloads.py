@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from edge_voice.events import (
     AnsweredBy,
+    CallMode,
     ErrorOccurred,
     Event,
     FallbackOccurred,
@@ -110,6 +111,9 @@ class FunctionCallPayload(OutPayload):
     """`<base>/event/function_call`: answer on `<base>/function_call/result` by the deadline.
 
     With `answered_by: "mcp"` the call runs on a local MCP server: nobody needs to answer.
+    With `mode: "async"` (models with asynchronous function calls) the conversation goes on
+    while the call is pending and a result that comes later, before the deadline, is still
+    spoken; with `mode: "wait"` the answer pauses until the result (or the deadline).
     """
 
     call_id: str
@@ -118,6 +122,7 @@ class FunctionCallPayload(OutPayload):
     model: str
     deadline_ms: int
     answered_by: AnsweredBy = "mqtt"
+    mode: CallMode = "wait"
     ts: str
 
 
@@ -281,6 +286,7 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 model=event.model,
                 deadline_ms=event.deadline_ms,
                 answered_by=event.answered_by,
+                mode=event.mode,
                 ts=ts,
             )
         case McpCallReported():

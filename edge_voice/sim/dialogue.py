@@ -1,4 +1,10 @@
-"""Which scenario line the next response speaks, given user turns and function call outputs."""
+"""Which scenario line the next response speaks, given user turns and function call outputs.
+
+Models with asynchronous function calling keep talking while a call has no output: a user turn
+then gets the scenario's `waiting_reply` (the real service's placeholder result makes the model
+say it is still waiting), and the response after the late output speaks the call's `after_call`.
+Several calls may be open at once; each is answered when its output comes.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ class Dialogue:
         self.scenario = scenario
         self.cursor = ScenarioCursor(scenario)
         self._turn: Turn | None = None
-        self._call: _PendingCall | None = None
+        self._calls: list[_PendingCall] = []
 
     def user_audio(self) -> Turn:
         """An audio utterance was committed: it "was" the next turn."""
@@ -45,30 +51,42 @@ class Dialogue:
 
     def call_made(self, turn: Turn, call_id: str) -> None:
         """A response completed the function call of `turn`."""
-        self._call = _PendingCall(turn, call_id)
+        self._calls.append(_PendingCall(turn, call_id))
 
     def call_output(self, call_id: str, output: str = "") -> None:
         """The client returned output for `call_id`."""
-        if self._call is not None and self._call.call_id == call_id:
-            self._call.has_output = True
-            self._call.output = output
+        for call in self._calls:
+            if call.call_id == call_id:
+                call.has_output = True
+                call.output = output
 
     def next_reply(self, tools: set[str], tool_choice: object, *, async_functions: bool) -> Reply:
-        """What the next response says; consumes the pending turn or call output."""
+        """What the next response says; consumes the pending turn or call outputs."""
         if self._turn is not None:
             turn, self._turn = self._turn, None
-            if turn.call is None:
-                # An MCP turn: the MCP part of the connection decides whether it can call.
-                return Reply(turn.say, turn=turn if turn.mcp is not None else None)
-            if turn.call.name in tools and tool_choice != "none":
-                return Reply(turn.say, turn.call, turn)
-            return Reply(turn.otherwise or turn.say or self.scenario.fallback.say)
-        if self._call is not None and self._call.has_output:
-            call, self._call = self._call, None
-            return Reply(fill(call.turn.after_call or "Done.", output=call.output))
-        if self._call is not None and async_functions:
+            return self._answer(turn, tools, tool_choice, async_functions=async_functions)
+        answered = [c for c in self._calls if c.has_output]
+        if answered:
+            self._calls = [c for c in self._calls if not c.has_output]
+            return Reply(
+                " ".join(fill(c.turn.after_call or "Done.", output=c.output) for c in answered)
+            )
+        if self._calls and async_functions:
             return Reply(self.scenario.waiting_reply)
         return Reply(self.scenario.idle_reply)
+
+    def _answer(
+        self, turn: Turn, tools: set[str], tool_choice: object, *, async_functions: bool
+    ) -> Reply:
+        if turn.call is None:
+            if turn.mcp is not None:
+                # An MCP turn: the MCP part of the connection decides whether it can call.
+                return Reply(turn.say, turn=turn)
+            waiting = async_functions and any(not c.has_output for c in self._calls)
+            return Reply(self.scenario.waiting_reply if waiting else turn.say)
+        if turn.call.name in tools and tool_choice != "none":
+            return Reply(turn.say, turn.call, turn)
+        return Reply(turn.otherwise or turn.say or self.scenario.fallback.say)
 
 
 def fill(text: str, **values: str) -> str:

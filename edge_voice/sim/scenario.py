@@ -119,7 +119,8 @@ class Scenario(BaseModel):
     fallback: Turn = Turn(user="", say="Sorry, I didn't catch that.")
     #: Said on `response.create` with no new user input.
     idle_reply: str = "How can I help?"
-    #: Said while a function call has no output yet (models with async function calling).
+    #: Said while a function call has no output yet (models with async function calling): on
+    #: `response.create`, and instead of a user turn's own answer unless that turn calls too.
     waiting_reply: str = "I'm still waiting for that to finish."
     faults: FaultSettings | None = None
 

@@ -135,3 +135,41 @@ def test_cli_flags_override_scenario_faults(tmp_path: Path) -> None:
     assert config.first_audio_delay_ms == 100
     assert config.refuse_models == {"m1"}
     assert config.beta_disabled is False
+
+
+def test_async_models_answer_a_user_turn_with_the_placeholder_while_a_call_has_no_output() -> None:
+    dialogue = Dialogue(parse_scenario(SCRIPT))
+    turn = dialogue.user_text("kitchen light")
+    assert dialogue.next_reply({"set_light"}, "auto", async_functions=True).call is not None
+    dialogue.call_made(turn, "call_1")
+    dialogue.user_text("what time is it")
+    waiting = dialogue.next_reply({"set_light"}, "auto", async_functions=True)
+    assert (waiting.say, waiting.call) == ("I'm still waiting for that to finish.", None)
+    dialogue.call_output("call_1")
+    assert dialogue.next_reply({"set_light"}, "auto", async_functions=True).say == "Done, kitchen."
+
+
+def test_models_without_async_calls_answer_the_user_turn_itself_while_a_call_is_open() -> None:
+    dialogue = Dialogue(parse_scenario(SCRIPT))
+    turn = dialogue.user_text("kitchen light")
+    dialogue.next_reply({"set_light"}, "auto", async_functions=False)
+    dialogue.call_made(turn, "call_1")
+    dialogue.user_text("what time is it")
+    assert dialogue.next_reply({"set_light"}, "auto", async_functions=False).say == "Ten."
+
+
+def test_several_open_calls_are_each_answered_when_their_output_comes() -> None:
+    dialogue = Dialogue(parse_scenario(SCRIPT))
+    first = dialogue.user_text("kitchen light")
+    dialogue.next_reply({"set_light"}, "auto", async_functions=True)
+    dialogue.call_made(first, "call_1")
+    second = dialogue.user_text("kitchen light")
+    assert dialogue.next_reply({"set_light"}, "auto", async_functions=True).call is not None
+    dialogue.call_made(second, "call_2")
+    dialogue.call_output("call_2")
+    assert dialogue.next_reply(set(), "auto", async_functions=True).say == "Done, kitchen."
+    waiting = dialogue.next_reply(set(), "auto", async_functions=True)
+    assert waiting.say == "I'm still waiting for that to finish."
+    dialogue.call_output("call_1")
+    assert dialogue.next_reply(set(), "auto", async_functions=True).say == "Done, kitchen."
+    assert dialogue.next_reply(set(), "auto", async_functions=True).say == "How can I help?"
