@@ -16,6 +16,7 @@ from edge_voice.models.catalog import ModelCatalog, default_catalog
 from edge_voice.models.features import NEW_FEATURES
 from edge_voice.models.lifecycle import chain_roles, lifecycle_chain
 from edge_voice.models.voices import VOICE_MAPPING
+from tools import generated
 
 #: A typical smart-home exchange: 5 s of user speech, 6 s of answer, 800 tokens of context.
 TYPICAL_TURN = {
@@ -119,21 +120,10 @@ TABLES: dict[str, Callable[[], str]] = {
 }
 
 
-def block(name: str) -> re.Pattern[str]:
-    """The generated block `name` of the guide (group 2 is its table)."""
-    return re.compile(rf"(<!-- {name} [^>]*-->\n)(.*?)(\n<!-- /{name} -->)", re.S)
-
-
-def _escaped(table: str) -> str:
-    return table.replace("\\", "\\\\")
-
-
 def main() -> None:
     """Rewrite every generated table of the guide from the catalog."""
     text = GUIDE.read_text(encoding="utf-8")
-    for name, table in TABLES.items():
-        text = block(name).sub(rf"\g<1>{_escaped(table())}\g<3>", text)
-    GUIDE.write_text(text, encoding="utf-8")
+    GUIDE.write_text(generated.render(text, TABLES), encoding="utf-8")
 
 
 if __name__ == "__main__":

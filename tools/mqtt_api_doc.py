@@ -38,6 +38,7 @@ from edge_voice.mqtt import discovery
 from edge_voice.mqtt import payloads as out
 from edge_voice.mqtt.commands import ErrorCode
 from edge_voice.mqtt.topics import CommandKind, EventKind, Topics
+from tools import generated
 
 EXAMPLE_TS: Final = dt.datetime(2026, 11, 24, 18, 30, 5, 123000, tzinfo=dt.UTC)
 _EXAMPLE_CFG: Final = {"device_id": "kitchen", "wakeword": {"arbitration_group": "downstairs"}}
@@ -364,21 +365,9 @@ SECTIONS: Final[dict[str, Callable[[], str]]] = {
 }
 
 
-def block_pattern(name: str) -> re.Pattern[str]:
-    """The marker pair around generated section `name` in the markdown."""
-    return re.compile(rf"(<!-- {name} [^>]*-->\n)(.*?)(<!-- /{name} -->)", re.S)
-
-
 def render(text: str) -> str:
     """`text` with every generated section replaced by the current output."""
-    for name, build in SECTIONS.items():
-        pattern = block_pattern(name)
-        match = pattern.search(text)
-        if match is None:
-            raise ValueError(f"marker for section {name!r} missing")
-        # Slice rather than re.sub: generated text may contain backslashes.
-        text = text[: match.start(2)] + build() + "\n" + text[match.end(2) :]
-    return text
+    return generated.render(text, SECTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,13 +10,14 @@ import pytest
 
 from edge_voice.mqtt.commands import ErrorCode
 from tools import mqtt_api_doc as api_doc
+from tools.generated import block_pattern
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "MQTT_API.md"
 
 
 @pytest.mark.parametrize("name", list(api_doc.SECTIONS))
 def test_generated_section_is_current(name: str) -> None:
-    match = api_doc.block_pattern(name).search(DOC.read_text(encoding="utf-8"))
+    match = block_pattern(name).search(DOC.read_text(encoding="utf-8"))
     assert match, f"{DOC.name}: markers for {name} missing"
     assert match.group(2) == api_doc.SECTIONS[name]() + "\n", (
         f"{DOC.name}: {name} is stale; run `python -m tools.mqtt_api_doc`"
