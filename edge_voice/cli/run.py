@@ -30,7 +30,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exit-on-eof",
         action="store_true",
-        help="exit 0 once the source ended and the conversation it started completed",
+        help="exit 0 once the source ended and the conversation it started completed "
+        "(without it the service keeps running, MQTT up, until SIGTERM or Ctrl-C)",
     )
 
 
@@ -48,9 +49,8 @@ async def run_service(args: argparse.Namespace) -> int:
         return 2
     source_spec, sink_spec = args.source or cfg.audio.source, args.sink or cfg.audio.sink
     try:
-        source = parse_source(
-            source_spec, fast=args.fast, pad_silence_s=1.5 if args.exit_on_eof else 0.0
-        )
+        # A file or pipe that ends is a room gone quiet: the last words still end their turn.
+        source = parse_source(source_spec, fast=args.fast, pad_silence_s=1.5)
         sink = parse_sink(sink_spec)
         service = build_service(cfg, api_key=api_key, sink=sink)
     except FileNotFoundError as exc:
@@ -66,5 +66,7 @@ async def run_service(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         async with source:
-            await service.run(source, exit_on_eof=args.exit_on_eof)
+            await service.run(
+                source, exit_on_eof=args.exit_on_eof, keep_running=not args.exit_on_eof
+            )
     return 0

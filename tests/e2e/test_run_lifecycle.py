@@ -1,0 +1,128 @@
+"""`edge-voice run` from start to stop: a WAV that ends, a signal mid-conversation, a dead stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from edge_voice.mqtt.topics import Topics
+from tests.support.assistant_rig import LIGHT_TOOL, demo_wav
+from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import Observer, Received, observer, unique_base
+
+pytestmark = pytest.mark.timeout(90)
+
+KEY = "sk-test-lifecycle-0001"
+
+
+def write_config(tmp_path: Path, sim_url: str, broker: BrokerAddress, base_topic: str) -> Path:
+    """A config for the sim and the test's broker, the light tool declared."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "device_id": "kitchen",
+                "state_dir": str(tmp_path / "state"),
+                "openai": {"base_url": sim_url},
+                "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base_topic},
+                "conversation": {"follow_up_s": 1, "function_deadline_ms": 30000},
+                "tools": [LIGHT_TOOL],
+            }
+        )
+    )
+    return config
+
+
+async def start_run(
+    config: Path, *extra: str, stdin: int | None = None
+) -> asyncio.subprocess.Process:
+    """The real CLI as a user starts it, on the demo's WAV, replies to a WAV."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge_voice",
+        "run",
+        "--config",
+        str(config),
+        "--sink",
+        f"wav:{config.parent / 'reply.wav'}",
+        *extra,
+        env={**os.environ, "OPENAI_API_KEY": KEY},
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def stop(proc: asyncio.subprocess.Process, sig: int) -> tuple[int, str]:
+    """Send `sig` (unless it ended by itself); the exit code and stderr."""
+    if proc.returncode is None:
+        proc.send_signal(sig)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
+
+
+@pytest.fixture
+async def device(
+    sim: Any, mqtt_broker: BrokerAddress, tmp_path: Path
+) -> AsyncIterator[tuple[Observer, str, Path]]:
+    base_topic = unique_base()
+    base = f"{base_topic}/kitchen"
+    config = write_config(tmp_path, sim.url, mqtt_broker, base_topic)
+    async with observer(mqtt_broker, f"{base}/#") as obs:
+        yield obs, base, config
+
+
+def statuses(obs: Observer, base: str) -> list[str]:
+    return [m.json()["status"] for m in obs.on(f"{base}/state")]
+
+
+async def answer_call(obs: Observer, base: str) -> Received:
+    """The flow's part: answer the function call the device announces."""
+    call = await obs.expect(f"{base}/event/function_call", within=30)
+    result = {"call_id": call.json()["call_id"], "output": {"ok": True}}
+    await obs.publish(f"{base}/function_call/result", json.dumps(result))
+    return call
+
+
+async def test_a_wav_that_ends_finishes_the_conversation_and_the_service_keeps_running(
+    device: tuple[Observer, str, Path],
+) -> None:
+    obs, base, config = device
+    wav = demo_wav("hey_jarvis_kitchen_light.wav")
+    proc = await start_run(config, "--source", f"wav:{wav}", "--fast")
+    try:
+        await answer_call(obs, base)
+        spoken = await obs.expect(
+            f"{base}/event/transcript",
+            lambda m: m.json()["text"] == "The kitchen light is on.",
+            within=30,
+        )
+        await obs.status(_Device(base), "idle", within=30, after=spoken)
+        await obs.barrier(_Device(base))  # the device still answers commands: MQTT is up
+        assert proc.returncode is None, "the service stopped when its source ended"
+        assert [m.payload for m in obs.on(f"{base}/availability")][-1] == b"online"
+    finally:
+        code, err = await stop(proc, signal.SIGTERM)
+    assert code == 0, err[-2000:]
+    assert statuses(obs, base)[-1] == "idle"
+    assert [m.payload for m in obs.on(f"{base}/availability")][-1] == b"offline"
+    assert "Traceback" not in err and KEY not in err
+
+
+class _Device:
+    """The device's topics, for the observer's helpers."""
+
+    def __init__(self, base: str) -> None:
+        base_topic, device_id = base.split("/")
+        self.topics = Topics(base_topic=base_topic, device_id=device_id)
