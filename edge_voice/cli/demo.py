@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -19,6 +20,7 @@ from edge_voice.audio.pcm import FRAME_BYTES
 from edge_voice.audio.sinks import parse_sink
 from edge_voice.audio.sources import parse_source
 from edge_voice.cli.embedded_broker import broker_reachable, embedded_broker
+from edge_voice.cli.signals import EXIT_INTERRUPTED, stop_on_signals
 from edge_voice.config.loading import validate_config
 from edge_voice.conversation.states import Status
 from edge_voice.events import ResponseCompleted, Transcript
@@ -90,6 +92,11 @@ async def _watch(host: str, port: int, base: str, ready: asyncio.Event, quiet: b
                 await client.publish(f"{base}/function_call/result", json.dumps(result), qos=1)
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def _summary(events: list[Any], out: Path, *, simulated: bool) -> bool:
     responses = [e for e in events if isinstance(e, ResponseCompleted)]
     said = [e for e in events if isinstance(e, Transcript)]
@@ -111,7 +118,18 @@ def _summary(events: list[Any], out: Path, *, simulated: bool) -> bool:
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    """Run the demo; 0 when the conversation completed."""
+    """Run the demo; 0 when the conversation completed, 130 when interrupted (Ctrl-C)."""
+    stop_on_signals()
+    try:
+        return await _demo(args)
+    except asyncio.CancelledError:
+        # Stopped in order (device idle and offline, flow, simulator, broker closed): an
+        # interrupted demo did not show what it set out to, hence not 0.
+        print("\ninterrupted: the demo stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+async def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     async with contextlib.AsyncExitStack() as stack:
         state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge_voice_demo_"))
@@ -156,11 +174,10 @@ async def run_demo(args: argparse.Namespace) -> int:
         ready = asyncio.Event()
         base = f"{cfg.mqtt.base_topic}/{cfg.device_id}"
         watcher = asyncio.create_task(_watch(host, port, base, ready, args.quiet))
+        stack.push_async_callback(_cancel, watcher)  # before the broker it reads goes away
         await asyncio.wait_for(ready.wait(), 10)
         print('playing "hey jarvis, turn on the kitchen light", then "what time is it"\n')
         await service.run(_user(service, args.fast), exit_on_eof=True)
         while not queue.empty():
             events.append(queue.get_nowait())
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
     return 0 if _summary(events, out, simulated=base_url.startswith("ws://127.0.0.1")) else 1

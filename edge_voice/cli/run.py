@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 
 from edge_voice.audio.device import AudioUnavailableError
 from edge_voice.audio.sinks import parse_sink
 from edge_voice.audio.sources import parse_source
 from edge_voice.audio.wakeword import WakeWordModelError
+from edge_voice.cli.signals import stop_on_signals
 from edge_voice.config.loading import load_config, resolve_api_key
 from edge_voice.service import build_service
 
@@ -59,11 +59,7 @@ async def run_service(args: argparse.Namespace) -> int:
     except (AudioUnavailableError, WakeWordModelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if task is not None:
-            loop.add_signal_handler(sig, task.cancel)
+    stop_on_signals()
     with contextlib.suppress(asyncio.CancelledError):
         async with source:
             await service.run(

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
-from edge_voice.conversation.states import Status
+from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import WakeDetected
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class Microphone:
                 log.info("conversation finished; still serving MQTT until stopped")
                 await asyncio.Event().wait()  # until cancelled (SIGTERM)
         finally:
+            a.machine.fire_if_possible(Trigger.STOP)  # so the last retained state is not stale
             await a.close()
 
     def on_frame(self, frame: bytes) -> None:

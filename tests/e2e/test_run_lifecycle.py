@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -120,9 +121,86 @@ async def test_a_wav_that_ends_finishes_the_conversation_and_the_service_keeps_r
     assert "Traceback" not in err and KEY not in err
 
 
+async def test_sigterm_during_a_conversation_leaves_a_final_idle_state_before_offline(
+    device: tuple[Observer, str, Path],
+) -> None:
+    obs, base, config = device
+    wav = demo_wav("hey_jarvis_kitchen_light.wav")
+    proc = await start_run(config, "--source", f"wav:{wav}", "--fast")
+    try:
+        # The flow never answers: the function call stays pending, the state `responding`.
+        await obs.expect(f"{base}/event/function_call", within=30)
+        await obs.status(_Device(base), "responding", within=30)
+    finally:
+        code, err = await stop(proc, signal.SIGTERM)
+    assert code == 0, err[-2000:]
+    await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline")
+    order = [
+        (m.topic.rsplit("/", 1)[-1], m.payload)
+        for m in obs.messages
+        if m.topic in (f"{base}/state", f"{base}/availability")
+    ]
+    last_state = next(p for t, p in reversed(order) if t == "state")
+    assert json.loads(last_state)["status"] == "idle"
+    assert order[-1] == ("availability", b"offline")
+    shutdown = [line for line in err.splitlines() if "shutting down" in line]
+    assert len(shutdown) == 1 and shutdown[0].endswith("SIGTERM: shutting down"), err
+    assert "Traceback" not in err and "never retrieved" not in err
+
+
 class _Device:
     """The device's topics, for the observer's helpers."""
 
     def __init__(self, base: str) -> None:
         base_topic, device_id = base.split("/")
         self.topics = Topics(base_topic=base_topic, device_id=device_id)
+
+
+async def read_until(stream: asyncio.StreamReader, *needles: str) -> str:
+    """Read lines until one contains every needle; that line."""
+    while line := (await stream.readline()).decode():
+        if all(n in line for n in needles):
+            return line
+    raise AssertionError(f"the output ended without {needles}")
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+async def test_ctrl_c_in_the_demo_stops_cleanly_with_130(
+    mqtt_broker: BrokerAddress, tmp_path: Path, broker: str
+) -> None:
+    if broker == "embedded":
+        pytest.importorskip("amqtt")  # the demo extra; where the flow lost its broker first
+        host, port = "127.0.0.1", free_port()
+    else:
+        host, port = mqtt_broker.host, mqtt_broker.port
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge_voice",
+        "demo",
+        "--mqtt-host",
+        host,
+        "--mqtt-port",
+        str(port),
+        "--out",
+        str(tmp_path / "reply.wav"),
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        await asyncio.wait_for(read_until(proc.stdout, "/state", '"listening"'), 30)
+    finally:
+        code, err = await stop(proc, signal.SIGINT)
+    assert code == 130, err[-2000:]
+    assert "Traceback" not in err and "never retrieved" not in err, err[-2000:]
+    assert "interrupted: the demo stopped" in err
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the demo then starts its embedded broker)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
