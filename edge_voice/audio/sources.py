@@ -28,6 +28,16 @@ from edge_voice.audio.source_base import FRAME_S, AudioSource, ConvertingSource
 from edge_voice.audio.stdin_source import StdinSource
 from edge_voice.audio.timing import Clock, Pacer, Sleep
 
+__all__ = [
+    "SOURCE_SPECS",
+    "AudioSource",
+    "MicSource",
+    "StdinSource",
+    "WavSource",
+    "check_source_spec",
+    "parse_source",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 SOURCE_SPECS: Final = "mic[:DEVICE], wav:PATH, stdin[:RATE]"

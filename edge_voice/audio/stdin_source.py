@@ -5,11 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import selectors
+from typing import Final
 
 import numpy as np
 
+from edge_voice.audio.device import AudioUnavailableError
 from edge_voice.audio.pcm import FRAME_BYTES, FRAME_MS, SAMPLE_WIDTH, SOURCE_RATE
 from edge_voice.audio.source_base import ConvertingSource
+
+#: What to do about a stdin without audio (systemd gives services /dev/null).
+PIPE_HINT: Final = (
+    "pipe PCM16 mono into it, e.g. `arecord -r 16000 -f S16_LE -c 1 -t raw | "
+    "edge-voice run --source stdin`, or use --source mic (a systemd service's stdin is /dev/null)"
+)
+
+
+def _pollable(fd: int) -> bool:
+    """Whether the event loop can wait on `fd`: pipes, sockets and ttys, not files or /dev/null."""
+    with selectors.DefaultSelector() as selector:
+        try:
+            selector.register(fd, selectors.EVENT_READ)
+        except (PermissionError, ValueError):  # epoll refuses files and /dev/null
+            return False
+    return True
 
 
 class StdinSource(ConvertingSource):
@@ -27,6 +46,7 @@ class StdinSource(ConvertingSource):
         self._transport: asyncio.ReadTransport | None = None
         self._opened = False
         self._was_blocking = True
+        self._got_audio = False
 
     @property
     def description(self) -> str:
@@ -34,8 +54,15 @@ class StdinSource(ConvertingSource):
         return f"stdin (fd {self.fd}, PCM16 mono {self.rate} Hz)"
 
     async def _open(self) -> None:
+        try:
+            self._was_blocking = os.get_blocking(self.fd)
+        except OSError as exc:
+            raise AudioUnavailableError(
+                f"stdin cannot be read ({exc.strerror}); {PIPE_HINT}"
+            ) from exc
         self._opened = True
-        self._was_blocking = os.get_blocking(self.fd)
+        if not _pollable(self.fd):
+            return  # a file or /dev/null: its reads never block, plain os.read is fine
         pipe = os.fdopen(self.fd, "rb", buffering=0, closefd=False)
         reader = asyncio.StreamReader()
         try:
@@ -43,13 +70,19 @@ class StdinSource(ConvertingSource):
                 lambda: asyncio.StreamReaderProtocol(reader), pipe
             )
         except ValueError:
-            # A regular file (stdin redirected from a file) cannot be polled; its reads
-            # don't block, so plain os.read in the loop is fine.
-            pipe.close()
+            pipe.close()  # not a pipe after all: read it plainly
             return
         self._reader, self._transport = reader, transport
 
     async def _read(self, size: int) -> bytes:
+        data = await self._read_some(size)
+        if data:
+            self._got_audio = True
+        elif not self._got_audio:
+            raise AudioUnavailableError(f"stdin gave no audio: it is at end of file; {PIPE_HINT}")
+        return data
+
+    async def _read_some(self, size: int) -> bytes:
         if not self._opened:
             await self._open()
         if self._reader is None:

@@ -10,11 +10,11 @@ import sys
 
 from edge_voice.audio.device import AudioUnavailableError
 from edge_voice.audio.sinks import parse_sink
-from edge_voice.audio.sources import parse_source
+from edge_voice.audio.sources import AudioSource, parse_source
 from edge_voice.audio.wakeword import WakeWordModelError
 from edge_voice.cli.signals import stop_on_signals
 from edge_voice.config.loading import load_config, resolve_api_key
-from edge_voice.service import build_service
+from edge_voice.service import Service, build_service
 
 OFFICIAL_HOST = "api.openai.com"
 
@@ -60,9 +60,19 @@ async def run_service(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stop_on_signals()
-    with contextlib.suppress(asyncio.CancelledError):
-        async with source:
-            await service.run(
-                source, exit_on_eof=args.exit_on_eof, keep_running=not args.exit_on_eof
-            )
+    return await _serve(service, source, exit_on_eof=args.exit_on_eof)
+
+
+async def _serve(service: Service, source: AudioSource, *, exit_on_eof: bool) -> int:
+    """Run until stopped (or the source ended, with exit_on_eof); 2 when the audio failed."""
+    failed: list[AudioUnavailableError] = []
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            async with source:
+                await service.run(source, exit_on_eof=exit_on_eof, keep_running=not exit_on_eof)
+    except* AudioUnavailableError as group:  # stdin without audio, a microphone unplugged
+        failed.extend(e for e in group.exceptions if isinstance(e, AudioUnavailableError))
+    for exc in failed[:1]:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -148,6 +148,18 @@ async def test_sigterm_during_a_conversation_leaves_a_final_idle_state_before_of
     assert "Traceback" not in err and "never retrieved" not in err
 
 
+async def test_stdin_at_eof_is_one_clear_line_and_exit_2(
+    device: tuple[Observer, str, Path],
+) -> None:
+    _, _, config = device
+    proc = await start_run(config, "--source", "stdin", stdin=asyncio.subprocess.DEVNULL)
+    _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
+    err = err_bytes.decode()
+    assert proc.returncode == 2, err
+    assert "stdin gave no audio" in err
+    assert "Traceback" not in err
+
+
 class _Device:
     """The device's topics, for the observer's helpers."""
 
