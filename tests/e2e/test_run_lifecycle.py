@@ -109,8 +109,13 @@ async def test_a_wav_that_ends_finishes_the_conversation_and_the_service_keeps_r
             lambda m: m.json()["text"] == "The kitchen light is on.",
             within=30,
         )
-        await obs.status(_Device(base), "idle", within=30, after=spoken)
+        idle = await obs.status(_Device(base), "idle", within=30, after=spoken)
         await obs.barrier(_Device(base))  # the device still answers commands: MQTT is up
+        # The conversation's end republishes the metrics: its cost is the last conversation's.
+        costs = [m.json()["cost_usd"] for m in obs.on(f"{base}/event/response")]
+        metrics = obs.on(f"{base}/metrics")[-1].json()
+        assert metrics["ts"] >= idle["ts"] and metrics["conversations"] == 1
+        assert metrics["cost_last_usd"] == pytest.approx(sum(costs)) and len(costs) == 2
         assert proc.returncode is None, "the service stopped when its source ended"
         assert [m.payload for m in obs.on(f"{base}/availability")][-1] == b"online"
     finally:
