@@ -47,14 +47,13 @@ LIGHT_TOOL = {
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `edge-voice demo`."""
+    """Options of `edge-voice demo` (its -q/--quiet, shared by every command: only the summary)."""
     parser.add_argument(
         "--out", default="edge_voice_demo_reply.wav", help="where to write the reply"
     )
     parser.add_argument("--fast", action="store_true", help="no real-time pacing (for tests)")
     parser.add_argument("--mqtt-host", default="localhost", help="use this broker if it answers")
     parser.add_argument("--mqtt-port", type=int, default=1883)
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
 def _asset(name: str) -> Path:

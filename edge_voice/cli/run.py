@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import sys
 
 from edge_voice.audio.device import AudioUnavailableError
@@ -13,6 +12,7 @@ from edge_voice.audio.sinks import parse_sink
 from edge_voice.audio.sources import AudioSource, parse_source
 from edge_voice.audio.wakeword import WakeWordModelError
 from edge_voice.cli.signals import stop_on_signals
+from edge_voice.cli.verbosity import apply_level
 from edge_voice.config.loading import load_config, resolve_api_key
 from edge_voice.service import Service, build_service
 
@@ -38,7 +38,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 async def run_service(args: argparse.Namespace) -> int:
     """Build and run the service; 2 for a setup problem the user must fix."""
     cfg = load_config(args.config)
-    logging.getLogger().setLevel(cfg.log_level)
+    flags = getattr(args, "log_level", None)  # -v/-q win over the file's log_level
+    apply_level(cfg.log_level if flags is None else flags)
     api_key = resolve_api_key(cfg)
     if api_key is None and OFFICIAL_HOST in cfg.openai.base_url:
         print(

@@ -20,6 +20,8 @@ from edge_voice.mqtt.payloads import QOS
 from edge_voice.mqtt.topics import Topics
 
 log = logging.getLogger(__name__)
+#: paho's packet dumps ("Sending PUBLISH …"): a logger of their own, so DEBUG stays readable.
+PACKET_LOGGER: Final = "edge_voice.mqtt.packets"
 
 ONLINE: Final = b"online"
 OFFLINE: Final = b"offline"
@@ -94,7 +96,7 @@ def make_client(cfg: MqttConfig, topics: Topics, identifier: str) -> aiomqtt.Cli
         clean_session=True,
         keepalive=cfg.keepalive_s,
         tls_context=context,
-        logger=log,
+        logger=logging.getLogger(PACKET_LOGGER),  # its warnings too: still shown at INFO
         # Commands and their answers are tiny packets; with Nagle, our PUBACK of a command
         # holds back the response behind the broker's delayed ACK (~40 ms per round trip).
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
