@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 
 from edge_voice.audio.device import AudioUnavailableError
@@ -14,9 +15,13 @@ from edge_voice.audio.wakeword import WakeWordModelError
 from edge_voice.cli.signals import stop_on_signals
 from edge_voice.cli.verbosity import apply_level
 from edge_voice.config.loading import load_config, resolve_api_key
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.mqtt.connection import describe
 from edge_voice.service import Service, build_service
 
 OFFICIAL_HOST = "api.openai.com"
+
+log = logging.getLogger("edge_voice")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +66,16 @@ async def run_service(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stop_on_signals()
+    log.info("%s", ready_line(service.store.effective, source))
     return await _serve(service, source, exit_on_eof=args.exit_on_eof)
+
+
+def ready_line(cfg: EdgeVoiceConfig, source: AudioSource) -> str:
+    """The one start-up line saying what the service listens for, where, and with what."""
+    words = " or ".join(cfg.wakeword.models)
+    model = f"{cfg.openai.model} ({cfg.openai.model_selection})"
+    where = f"{source.description}, MQTT {describe(cfg.mqtt)}"
+    return f"ready: listening for {words} on {where}, model {model}"
 
 
 async def _serve(service: Service, source: AudioSource, *, exit_on_eof: bool) -> int:

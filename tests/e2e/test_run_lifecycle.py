@@ -97,8 +97,9 @@ async def answer_call(obs: Observer, base: str) -> Received:
 
 
 async def test_a_wav_that_ends_finishes_the_conversation_and_the_service_keeps_running(
-    device: tuple[Observer, str, Path],
+    device: tuple[Observer, str, Path], mqtt_broker: BrokerAddress
 ) -> None:
+    broker = mqtt_broker
     obs, base, config = device
     wav = demo_wav("hey_jarvis_kitchen_light.wav")
     proc = await start_run(config, "--source", f"wav:{wav}", "--fast")
@@ -121,6 +122,11 @@ async def test_a_wav_that_ends_finishes_the_conversation_and_the_service_keeps_r
     finally:
         code, err = await stop(proc, signal.SIGTERM)
     assert code == 0, err[-2000:]
+    ready = [line for line in err.splitlines() if "ready: listening" in line]
+    assert ready == [
+        f"INFO edge_voice: ready: listening for hey_jarvis on wav:{wav} (16000 Hz, 1 ch, 16 bit), "
+        f"MQTT mqtt://{broker.host}:{broker.port} (plain), model gpt-realtime (auto)"
+    ], err
     assert statuses(obs, base)[-1] == "idle"
     assert [m.payload for m in obs.on(f"{base}/availability")][-1] == b"offline"
     assert "Traceback" not in err and KEY not in err
