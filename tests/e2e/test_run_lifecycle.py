@@ -227,3 +227,48 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def run_demo(broker: BrokerAddress, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
+    """The demo with an OpenAI key set, as a user with a key runs it: exit code, out, err."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge_voice",
+        "demo",
+        "--fast",
+        "--mqtt-host",
+        broker.host,
+        "--mqtt-port",
+        str(broker.port),
+        "--out",
+        str(tmp_path / "reply.wav"),
+        *extra,
+        env={**os.environ, "OPENAI_API_KEY": KEY},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_the_demo_with_a_key_and_no_network_says_so_and_gives_up(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    url = f"ws://127.0.0.1:{free_port()}/v1/realtime"  # nobody listens: like no network
+    code, out, err = await run_demo(mqtt_broker, tmp_path, "--realtime-url", url)
+    assert code == 1, err[-2000:]
+    assert f"OPENAI_API_KEY is set: using the OpenAI Realtime API at {url}" in out
+    assert f"error: no answer from the Realtime API at {url}: cannot open" in err
+    assert "edge-voice demo --sim" in err
+    assert "Traceback" not in err and KEY not in out + err
+
+
+async def test_the_demo_with_a_key_and_sim_uses_the_simulator(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    code, out, err = await run_demo(mqtt_broker, tmp_path, "--sim", "-q")
+    assert code == 0, err[-2000:]
+    assert "--sim: using the bundled Realtime simulator at ws://127.0.0.1:" in out
+    assert "assistant: The kitchen light is on." in out
