@@ -51,8 +51,11 @@ class Service:
     bridge: MqttBridge
     mcp: McpBridge
 
-    async def run(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
-        """Serve until the source ends (with exit_on_eof: and its conversation completed).
+    async def run(
+        self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False, keep_running: bool = False
+    ) -> None:
+        """Serve until the source ends (with exit_on_eof: and its conversation completed;
+        with keep_running: the conversation completes, then serve MQTT until cancelled).
 
         Source, uplink, downlink and bridge are tasks of one group, joined by bounded queues.
         Cancelled (SIGTERM), it still stops in order: the assistant closes, then the bridge
@@ -68,7 +71,8 @@ class Service:
             tasks.create_task(assistant.uplink.run(), name="edge_voice.uplink")
             tasks.create_task(assistant.downlink.run(), name="edge_voice.downlink")
             source_task = tasks.create_task(
-                self._listen(source, exit_on_eof=exit_on_eof), name="edge_voice.source"
+                self._listen(source, exit_on_eof=exit_on_eof, keep_running=keep_running),
+                name="edge_voice.source",
             )
             try:
                 await asyncio.wait([source_task])
@@ -79,9 +83,13 @@ class Service:
         if cancelled:
             raise asyncio.CancelledError
 
-    async def _listen(self, source: AsyncIterator[bytes], *, exit_on_eof: bool) -> None:
-        try:
-            await self.assistant.mic.listen(source, exit_on_eof=exit_on_eof)  # closes at the end
+    async def _listen(
+        self, source: AsyncIterator[bytes], *, exit_on_eof: bool, keep_running: bool
+    ) -> None:
+        try:  # listen closes the assistant at the end
+            await self.assistant.mic.listen(
+                source, exit_on_eof=exit_on_eof, keep_running=keep_running
+            )
         finally:
             self.bridge.stop()  # after the assistant's last state, so the broker gets it
 

@@ -10,14 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import os
 import time
 import wave
-from abc import ABC, abstractmethod
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import numpy as np
 
@@ -27,122 +23,27 @@ from edge_voice.audio.device import (
     load_sounddevice,
     parse_device,
 )
-from edge_voice.audio.pcm import (
-    FRAME_BYTES,
-    FRAME_MS,
-    FRAME_SAMPLES,
-    SAMPLE_WIDTH,
-    SILENCE_FRAME,
-    SOURCE_RATE,
-    Framer,
-    Int16Array,
-    to_mono_int16,
-)
-from edge_voice.audio.resample import StreamResampler
+from edge_voice.audio.pcm import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, SOURCE_RATE, to_mono_int16
+from edge_voice.audio.source_base import FRAME_S, AudioSource, ConvertingSource
+from edge_voice.audio.stdin_source import StdinSource
 from edge_voice.audio.timing import Clock, Pacer, Sleep
+
+__all__ = [
+    "SOURCE_SPECS",
+    "AudioSource",
+    "MicSource",
+    "StdinSource",
+    "WavSource",
+    "check_source_spec",
+    "parse_source",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
-FRAME_S: Final = FRAME_MS / 1000
 SOURCE_SPECS: Final = "mic[:DEVICE], wav:PATH, stdin[:RATE]"
 
 
-class AudioSource(ABC):
-    """An async iterator of 80 ms PCM16 mono 16 kHz frames; `aclose()` (or `async with`) ends it."""
-
-    def __init__(self, *, pad_silence_s: float = 0.0, pacer: Pacer | None = None) -> None:
-        if pad_silence_s < 0:
-            raise ValueError("pad_silence_s must be >= 0")
-        self._pad_frames = math.ceil(pad_silence_s / FRAME_S - 1e-9)
-        self._pacer = pacer
-        self._closed = False
-        self.frames_read = 0
-        """Frames yielded so far, silence padding included."""
-
-    @property
-    def description(self) -> str:
-        """What this source reads, for logs."""
-        return type(self).__name__
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._closed:
-            raise StopAsyncIteration
-        frame = await self._next_frame()
-        if frame is None:
-            if self._pad_frames <= 0:
-                raise StopAsyncIteration
-            # Lets the wake word and VAD see a clean end after the last word of a file.
-            self._pad_frames -= 1
-            frame = SILENCE_FRAME
-        if self._pacer is not None:
-            await self._pacer.wait()
-        else:
-            # A file read never suspends: give other tasks a turn on every frame.
-            await asyncio.sleep(0)
-        self.frames_read += 1
-        return frame
-
-    @abstractmethod
-    async def _next_frame(self) -> bytes | None:
-        """The next frame of real audio, or None at end of stream."""
-
-    async def aclose(self) -> None:
-        """Stop reading and release the device or file; iteration ends."""
-        if not self._closed:
-            self._closed = True
-            await self._close()
-
-    @abstractmethod
-    async def _close(self) -> None:
-        """Release resources (subclasses)."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-class _ConvertingSource(AudioSource):
-    """A source whose raw chunks may need mono mixdown and resampling before framing."""
-
-    def __init__(self, rate: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.rate = rate
-        self._resampler = StreamResampler(rate, SOURCE_RATE)
-        self._framer = Framer()
-        self._eof = False
-
-    def _push(self, samples: Int16Array) -> None:
-        self._framer.push(self._resampler.process_array(samples).tobytes())
-
-    def _finish(self) -> None:
-        self._eof = True
-        self._framer.push(self._resampler.flush())
-
-    async def _next_frame(self) -> bytes | None:
-        while True:
-            frame = self._framer.pop()
-            if frame is not None:
-                return frame
-            if self._eof:
-                return self._framer.pop_padded()
-            await self._fill()
-
-    @abstractmethod
-    async def _fill(self) -> None:
-        """Read one chunk into the framer, or call `_finish()` at end of stream."""
-
-
-class WavSource(_ConvertingSource):
+class WavSource(ConvertingSource):
     """Reads a PCM WAV file; any rate, channel count or width is converted to 16 kHz mono."""
 
     def __init__(
@@ -206,85 +107,7 @@ class WavSource(_ConvertingSource):
         self._wav.close()
 
 
-class StdinSource(_ConvertingSource):
-    """Raw little-endian PCM16 mono from standard input (or any fd) at `rate`, 16 kHz by default.
-
-    A pipe paces itself (`arecord -r 16000 -f S16_LE -c 1 -t raw | edge-voice run --source stdin`);
-    a redirected file is read as fast as the consumer takes it.
-    """
-
-    def __init__(self, rate: int = SOURCE_RATE, *, fd: int = 0, pad_silence_s: float = 0.0) -> None:
-        super().__init__(rate, pad_silence_s=pad_silence_s)
-        self.fd = fd
-        self._chunk_bytes = max(1, rate * FRAME_MS // 1000) * SAMPLE_WIDTH
-        self._reader: asyncio.StreamReader | None = None
-        self._transport: asyncio.ReadTransport | None = None
-        self._opened = False
-        self._was_blocking = True
-
-    @property
-    def description(self) -> str:
-        """The fd and its rate."""
-        return f"stdin (fd {self.fd}, PCM16 mono {self.rate} Hz)"
-
-    async def _open(self) -> None:
-        self._opened = True
-        self._was_blocking = os.get_blocking(self.fd)
-        pipe = os.fdopen(self.fd, "rb", buffering=0, closefd=False)
-        reader = asyncio.StreamReader()
-        try:
-            transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), pipe
-            )
-        except ValueError:
-            # A regular file (stdin redirected from a file) cannot be polled; its reads
-            # don't block, so plain os.read in the loop is fine.
-            pipe.close()
-            return
-        self._reader, self._transport = reader, transport
-
-    async def _read(self, size: int) -> bytes:
-        if not self._opened:
-            await self._open()
-        if self._reader is None:
-            return os.read(self.fd, size)
-        try:
-            return await self._reader.readexactly(size)
-        except asyncio.IncompleteReadError as exc:
-            return exc.partial
-
-    async def _next_frame(self) -> bytes | None:
-        if not self._resampler.passthrough:
-            return await super()._next_frame()
-        data = await self._read(FRAME_BYTES)
-        while 0 < len(data) < FRAME_BYTES and self._reader is None:
-            more = os.read(self.fd, FRAME_BYTES - len(data))
-            if not more:
-                break
-            data += more
-        if len(data) == FRAME_BYTES:
-            return data
-        data = data[: len(data) - len(data) % SAMPLE_WIDTH]
-        return data.ljust(FRAME_BYTES, b"\x00") if data else None
-
-    async def _fill(self) -> None:
-        data = await self._read(self._chunk_bytes)
-        data = data[: len(data) - len(data) % SAMPLE_WIDTH]
-        if not data:
-            self._finish()
-            return
-        self._push(np.frombuffer(data, dtype=np.int16))
-
-    async def _close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-        if self._opened:
-            # connect_read_pipe made the fd non-blocking; the shell after us shares it.
-            with contextlib.suppress(OSError):
-                os.set_blocking(self.fd, self._was_blocking)
-
-
-class MicSource(_ConvertingSource):
+class MicSource(ConvertingSource):
     """A PortAudio input device via sounddevice (optional `audio` extra), opened on first read."""
 
     def __init__(self, device: str | int | None = None, *, max_queued_frames: int = 50) -> None:

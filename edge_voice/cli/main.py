@@ -13,6 +13,7 @@ from edge_voice import __version__
 from edge_voice.cli.demo import add_demo_arguments
 from edge_voice.cli.models import print_chain, print_models
 from edge_voice.cli.run import add_run_arguments
+from edge_voice.cli.verbosity import add_verbosity, apply_level, level_from_flags
 from edge_voice.config.legacy import migrate_file
 from edge_voice.config.loading import (
     ConfigError,
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="edge-voice", description=__doc__)
     parser.add_argument("--version", action="version", version=f"edge-voice {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbosity(parser, sub=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     config = sub.add_parser("config", help="check or migrate a config file")
@@ -153,16 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     for p in (check, migrate, models, run):
         p.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks
+    for p in (check, migrate, models, run, demo, sim):
+        add_verbosity(p, sub=True)  # `edge-voice run -v` as well as `edge-voice -v run`
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `edge-voice` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    args.log_level = level_from_flags(args)  # `run` applies it over the config's log_level
+    apply_level(logging.WARNING if args.log_level is None else args.log_level)
     try:
         code: int = args.handler(args)
     except ConfigError as exc:

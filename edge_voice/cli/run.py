@@ -7,17 +7,22 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import signal
 import sys
 
 from edge_voice.audio.device import AudioUnavailableError
 from edge_voice.audio.sinks import parse_sink
-from edge_voice.audio.sources import parse_source
+from edge_voice.audio.sources import AudioSource, parse_source
 from edge_voice.audio.wakeword import WakeWordModelError
+from edge_voice.cli.signals import stop_on_signals
+from edge_voice.cli.verbosity import apply_level
 from edge_voice.config.loading import load_config, resolve_api_key
-from edge_voice.service import build_service
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.mqtt.connection import describe
+from edge_voice.service import Service, build_service
 
 OFFICIAL_HOST = "api.openai.com"
+
+log = logging.getLogger("edge_voice")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,14 +36,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exit-on-eof",
         action="store_true",
-        help="exit 0 once the source ended and the conversation it started completed",
+        help="exit 0 once the source ended and the conversation it started completed "
+        "(without it the service keeps running, MQTT up, until SIGTERM or Ctrl-C)",
     )
 
 
 async def run_service(args: argparse.Namespace) -> int:
     """Build and run the service; 2 for a setup problem the user must fix."""
     cfg = load_config(args.config)
-    logging.getLogger().setLevel(cfg.log_level)
+    flags = getattr(args, "log_level", None)  # -v/-q win over the file's log_level
+    apply_level(cfg.log_level if flags is None else flags)
     api_key = resolve_api_key(cfg)
     if api_key is None and OFFICIAL_HOST in cfg.openai.base_url:
         print(
@@ -49,9 +56,8 @@ async def run_service(args: argparse.Namespace) -> int:
         return 2
     source_spec, sink_spec = args.source or cfg.audio.source, args.sink or cfg.audio.sink
     try:
-        source = parse_source(
-            source_spec, fast=args.fast, pad_silence_s=1.5 if args.exit_on_eof else 0.0
-        )
+        # A file or pipe that ends is a room gone quiet: the last words still end their turn.
+        source = parse_source(source_spec, fast=args.fast, pad_silence_s=1.5)
         sink = parse_sink(sink_spec)
         today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) else None
         service = build_service(cfg, api_key=api_key, sink=sink, today=today)
@@ -61,12 +67,29 @@ async def run_service(args: argparse.Namespace) -> int:
     except (AudioUnavailableError, WakeWordModelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if task is not None:
-            loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        async with source:
-            await service.run(source, exit_on_eof=args.exit_on_eof)
+    stop_on_signals()
+    log.info("%s", ready_line(service.store.effective, source))
+    return await _serve(service, source, exit_on_eof=args.exit_on_eof)
+
+
+def ready_line(cfg: EdgeVoiceConfig, source: AudioSource) -> str:
+    """The one start-up line saying what the service listens for, where, and with what."""
+    words = " or ".join(cfg.wakeword.models)
+    model = f"{cfg.openai.model} ({cfg.openai.model_selection})"
+    where = f"{source.description}, MQTT {describe(cfg.mqtt)}"
+    return f"ready: listening for {words} on {where}, model {model}"
+
+
+async def _serve(service: Service, source: AudioSource, *, exit_on_eof: bool) -> int:
+    """Run until stopped (or the source ended, with exit_on_eof); 2 when the audio failed."""
+    failed: list[AudioUnavailableError] = []
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            async with source:
+                await service.run(source, exit_on_eof=exit_on_eof, keep_running=not exit_on_eof)
+    except* AudioUnavailableError as group:  # stdin without audio, a microphone unplugged
+        failed.extend(e for e in group.exceptions if isinstance(e, AudioUnavailableError))
+    for exc in failed[:1]:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -180,6 +180,12 @@ class AudioConfig(Section):
         check_source_spec(value)
         return value
 
+    @field_validator("sink", mode="before")
+    @classmethod
+    def _null_sink(cls, value: object) -> object:
+        # `sink: null`, as the docs write it, reads as YAML's null (an env override too).
+        return "null" if value is None else value
+
     @field_validator("sink")
     @classmethod
     def _sink(cls, value: str) -> str:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
-from edge_voice.conversation.states import Status
+from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import WakeDetected
 
 if TYPE_CHECKING:
@@ -55,9 +55,12 @@ class Microphone:
         self._arbitrate = arbitrate
         self._claim: asyncio.Task[None] | None = None
 
-    async def listen(self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False) -> None:
+    async def listen(
+        self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False, keep_running: bool = False
+    ) -> None:
         """The source task: every frame until the source ends (with exit_on_eof: and the
-        conversation it started completed), then close the assistant (uplink, downlink too)."""
+        conversation it started completed; with keep_running: then on until cancelled, so
+        MQTT commands are still served), then close the assistant (uplink, downlink too)."""
         a = self.a
         a.publish_state()
         try:
@@ -65,11 +68,15 @@ class Microphone:
                 self.on_frame(frame)
             a.source_ended = True
             log.info("audio source ended")
-            if exit_on_eof:
+            if exit_on_eof or keep_running:
                 if self._claim is not None:
                     await self._claim  # the last wake word's claim decides whether we answer
                 await a.finish()
+            if keep_running:
+                log.info("conversation finished; still serving MQTT until stopped")
+                await asyncio.Event().wait()  # until cancelled (SIGTERM)
         finally:
+            a.machine.fire_if_possible(Trigger.STOP)  # so the last retained state is not stale
             await a.close()
 
     def on_frame(self, frame: bytes) -> None:

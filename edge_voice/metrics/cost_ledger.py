@@ -19,6 +19,7 @@ import os
 import tempfile
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from edge_voice.metrics.cost import TokenUsage
 from edge_voice.metrics.ledger_format import (
@@ -27,6 +28,7 @@ from edge_voice.metrics.ledger_format import (
     DayTotal,
     LedgerEntry,
     ParsedLine,
+    conversation_record,
     iso_utc,
     nusd_to_usd,
     parse_line,
@@ -109,6 +111,11 @@ class CostLedger:
         return self._total.responses
 
     @property
+    def conversations(self) -> int:
+        """Conversations ever begun."""
+        return self._total.conversations
+
+    @property
     def tokens(self) -> TokenUsage:
         """Tokens of every response ever recorded, by class."""
         return self._total.usage()
@@ -139,7 +146,7 @@ class CostLedger:
         if to_total:
             self._total.add(parsed)
         self._days.setdefault(parsed.date, Accumulator()).add(parsed)
-        if parsed.conversation_id is not None:
+        if parsed.conversation_id is not None and not parsed.conversations:  # its responses
             last = self._last_conversation
             if last is not None and last[0] == parsed.conversation_id:
                 self._last_conversation = (last[0], last[1] + parsed.cost_nusd)
@@ -190,7 +197,13 @@ class CostLedger:
 
     def append(self, entry: LedgerEntry) -> bool:
         """Add a response to the totals and the file; False if it could not be written."""
-        record = entry.to_record()
+        return self._record(entry.to_record(), entry.response_id)
+
+    def begin_conversation(self, conversation_id: str, day: dt.date, ts: dt.datetime) -> bool:
+        """Count a conversation that begins, in the totals and the file; False if not written."""
+        return self._record(conversation_record(conversation_id, day, ts), conversation_id)
+
+    def _record(self, record: dict[str, Any], what: str) -> bool:
         self._add(parse_line(record, {}))
         if self._path is None:
             return True
@@ -203,7 +216,7 @@ class CostLedger:
             # The totals in memory stay right; only a restart would lose this response.
             self.write_errors += 1
             self._needs_newline = True  # a partial write may have left a fragment
-            log.error("cost ledger %s: could not append %s: %s", self._path, entry.response_id, exc)
+            log.error("cost ledger %s: could not append %s: %s", self._path, what, exc)
             return False
         self._needs_newline = False
         self._lines += 1

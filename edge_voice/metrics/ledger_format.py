@@ -7,9 +7,11 @@ A response line::
      "cost_usd": 0.032}
 
 `date` is the local date the response counts against (the daily budget's day); `tokens` lists
-the non-zero token classes; `conversation_id` is absent outside a conversation. Compaction folds
-old lines into one line per day:
-``{"kind": "day_total", "ts", "date", "responses", "tokens", "cost_usd"}``.
+the non-zero token classes; `conversation_id` is absent outside a conversation. A conversation
+that begins is a line of its own, so the count survives restarts:
+``{"kind": "conversation", "ts", "date", "conversation_id"}``. Compaction folds old lines into
+one line per day:
+``{"kind": "day_total", "ts", "date", "responses", "conversations", "tokens", "cost_usd"}``.
 
 Totals are summed in whole nano-dollars, so they are exact integers: compaction and restarts
 give exactly the same totals whatever the order of addition.
@@ -28,6 +30,7 @@ from edge_voice.models.catalog import TOKEN_CLASSES
 
 NUSD_PER_USD = 1_000_000_000
 DAY_TOTAL = "day_total"
+CONVERSATION = "conversation"
 
 #: What a corrupt line can raise while being parsed; anything else is a bug and propagates.
 PARSE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
@@ -98,6 +101,7 @@ class ParsedLine(NamedTuple):
     responses: int
     tokens: dict[str, int]
     conversation_id: str | None
+    conversations: int = 0
 
 
 @dataclass
@@ -106,12 +110,14 @@ class Accumulator:
 
     cost_nusd: int = 0
     responses: int = 0
+    conversations: int = 0
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_CLASSES, 0))
 
     def add(self, line: ParsedLine) -> None:
         """Add one line's figures."""
         self.cost_nusd += line.cost_nusd
         self.responses += line.responses
+        self.conversations += line.conversations
         for name, count in line.tokens.items():
             self.tokens[name] += count
 
@@ -119,6 +125,7 @@ class Accumulator:
         """Add another accumulator's figures."""
         self.cost_nusd += other.cost_nusd
         self.responses += other.responses
+        self.conversations += other.conversations
         for name, count in other.tokens.items():
             self.tokens[name] += count
 
@@ -135,19 +142,22 @@ def parse_line(record: Any, dates: dict[str, dt.date]) -> ParsedLine:
     if not isinstance(record, dict):
         raise TypeError("a ledger line must be a JSON object")
     kind = record.get("kind")
-    if kind not in (None, DAY_TOTAL):
+    if kind not in (None, DAY_TOTAL, CONVERSATION):
         raise ValueError(f"unknown ledger line kind {kind!r}")
     day_text = record["date"]
     day = dates.get(day_text)
     if day is None:
         day = dates[day_text] = dt.date.fromisoformat(day_text)
+    if kind == CONVERSATION:
+        return ParsedLine(False, day, 0, 0, {}, str(record["conversation_id"]), 1)
     tokens: Mapping[str, Any] = record.get("tokens") or {}
     counts = {k: int(v) for k, v in tokens.items()}  # JSON keys are strings
     if not counts.keys() <= _TOKEN_CLASS_SET:
         raise ValueError(f"unknown token classes {sorted(counts.keys() - _TOKEN_CLASS_SET)}")
     cost = usd_to_nusd(float(record["cost_usd"]))
     if kind == DAY_TOTAL:
-        return ParsedLine(True, day, cost, int(record["responses"]), counts, None)
+        responses, conversations = int(record["responses"]), int(record.get("conversations", 0))
+        return ParsedLine(True, day, cost, responses, counts, None, conversations)
     conversation = record.get("conversation_id")
     conversation_id = None if conversation is None else str(conversation)
     return ParsedLine(False, day, cost, 1, counts, conversation_id)
@@ -160,11 +170,22 @@ def summary_line(day: dt.date, acc: Accumulator, ts: str) -> bytes:
         "ts": ts,
         "date": day.isoformat(),
         "responses": acc.responses,
+        "conversations": acc.conversations,
         "tokens": {k: v for k, v in acc.tokens.items() if v},
         # Reads back to exactly cost_nusd below 2**51 nano-dollars (2.2 million USD).
         "cost_usd": nusd_to_usd(acc.cost_nusd),
     }
     return json.dumps(record, separators=(",", ":")).encode()
+
+
+def conversation_record(conversation_id: str, day: dt.date, ts: dt.datetime) -> dict[str, Any]:
+    """The line recording that a conversation began."""
+    return {
+        "kind": CONVERSATION,
+        "ts": iso_utc(ts),
+        "date": day.isoformat(),
+        "conversation_id": conversation_id,
+    }
 
 
 def response_line(record: Mapping[str, Any]) -> bytes:

@@ -94,7 +94,6 @@ class PerformanceMetrics:
         self._connections: dict[str, ConnectionStats] = {}
         self._attempt: _Attempt | None = None
         self._conversation: _Conversation | None = None
-        self._conversations = 0
         self._fallbacks = 0
         self._recent_fallbacks: deque[tuple[dt.datetime, FallbackEvent]] = deque(
             maxlen=RECENT_FALLBACKS
@@ -263,7 +262,7 @@ class PerformanceMetrics:
             self.end_conversation()
         cid = conversation_id or uuid.uuid4().hex
         self._conversation = _Conversation(cid, self._clock())
-        self._conversations += 1
+        self._ledger.begin_conversation(cid, self._today(), self._now())
         log.debug("conversation %s begins", cid)
         return cid
 
@@ -316,7 +315,7 @@ class PerformanceMetrics:
     # -- reporting -------------------------------------------------------------------------
 
     def snapshot(self) -> MetricsSnapshot:
-        """The `<base>/metrics` figures (`conversations` counts since this process started)."""
+        """The `<base>/metrics` figures (totals and `conversations` persist in the ledger)."""
         first_audio = self._timers.windows["first_audio"]
         p95 = first_audio.quantile(0.95)
         last = first_audio.last
@@ -327,7 +326,7 @@ class PerformanceMetrics:
             tokens_total=self._ledger.tokens.total,
             latency_first_audio_ms=None if last is None else round(last, 1),
             latency_p95_ms=None if p95 is None else round(p95, 1),
-            conversations=self._conversations,
+            conversations=self._ledger.conversations,
             fallbacks=self._fallbacks,
             latency_ms={name: w.percentiles() for name, w in self._timers.windows.items()},
             connection_success_rate={
@@ -351,7 +350,7 @@ class PerformanceMetrics:
             "cost_today_usd": self.cost_today_usd,
             "cost_last_usd": self.cost_last_usd,
             "cost_by_day_usd": {d.isoformat(): ledger.cost_on(d) for d in ledger.days()[-7:]},
-            "conversations": self._conversations,
+            "conversations": self._ledger.conversations,
             "conversation_active": self.conversation_id,
             "fallbacks": self._fallbacks,
             "recent_fallbacks": [

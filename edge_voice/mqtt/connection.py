@@ -20,6 +20,8 @@ from edge_voice.mqtt.payloads import QOS
 from edge_voice.mqtt.topics import Topics
 
 log = logging.getLogger(__name__)
+#: paho's packet dumps ("Sending PUBLISH …"): a logger of their own, so DEBUG stays readable.
+PACKET_LOGGER: Final = "edge_voice.mqtt.packets"
 
 ONLINE: Final = b"online"
 OFFLINE: Final = b"offline"
@@ -94,7 +96,7 @@ def make_client(cfg: MqttConfig, topics: Topics, identifier: str) -> aiomqtt.Cli
         clean_session=True,
         keepalive=cfg.keepalive_s,
         tls_context=context,
-        logger=log,
+        logger=logging.getLogger(PACKET_LOGGER),  # its warnings too: still shown at INFO
         # Commands and their answers are tiny packets; with Nagle, our PUBACK of a command
         # holds back the response behind the broker's delayed ACK (~40 ms per round trip).
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
@@ -103,6 +105,29 @@ def make_client(cfg: MqttConfig, topics: Topics, identifier: str) -> aiomqtt.Cli
     # aiomqtt warns above 10 pending calls; a full window of publishes is normal here.
     client.pending_calls_threshold = MAX_IN_FLIGHT + 10
     return client
+
+
+async def _attempt(
+    cfg: MqttConfig,
+    topics: Topics,
+    identifier: str,
+    serve: Callable[[aiomqtt.Client], Awaitable[None]],
+    where: str,
+) -> tuple[bool, str | None]:
+    """One connection, served until it ends: whether it connected, and what went wrong."""
+    connected = False
+    try:
+        async with make_client(cfg, topics, identifier) as client:
+            connected = True
+            await serve(client)
+    except aiomqtt.MqttError as exc:
+        return connected, f"{where}: {exc}"
+    except OSError as exc:  # TLS files that cannot be read; fixing them needs no restart
+        return connected, f"cannot set up the connection to {where}: {exc}"
+    except Exception:  # a bug in a connect step: log it, back off, keep the device up
+        log.exception("MQTT: connection to %s failed unexpectedly", where)
+        return connected, f"{where}: unexpected failure"
+    return connected, None
 
 
 def resume_cancellation() -> None:
@@ -127,22 +152,22 @@ async def stay_connected(
     where = describe(cfg)
     failures = 0
     while not stop.is_set():
-        log.info("MQTT: connecting to %s as %s (attempt %d)", where, identifier, failures + 1)
-        try:
-            async with make_client(cfg, topics, identifier) as client:
-                failures = 0
-                await serve(client)
-        except aiomqtt.MqttError as exc:
-            log.warning("MQTT: %s: %s", where, exc)
-        except OSError as exc:  # TLS files that cannot be read; fixing them needs no restart
-            log.error("MQTT: cannot set up the connection to %s: %s", where, exc)
-        except Exception:  # a bug in a connect step: log it, back off, keep the device up
-            log.exception("MQTT: connection to %s failed unexpectedly", where)
+        # One line per retry (the failure's, below): the attempts themselves only at DEBUG.
+        level = logging.INFO if failures == 0 else logging.DEBUG
+        log.log(level, "MQTT: connecting to %s as %s (attempt %d)", where, identifier, failures + 1)
+        connected, problem = await _attempt(cfg, topics, identifier, serve, where)
+        if connected:
+            failures = 0  # the backoff starts again after a connection that worked
         if stop.is_set():
             return
         delay = policy.delay(failures)
         failures += 1
-        log.info("MQTT: reconnecting in %.1f s", delay)
+        log.warning(
+            "MQTT: %s; reconnecting in %.1f s (attempt %d)",
+            problem or f"{where}: connection ended",
+            delay,
+            failures + 1,
+        )
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(delay):
                 await stop.wait()

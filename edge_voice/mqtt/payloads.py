@@ -77,6 +77,7 @@ class MetricsPayload(OutPayload):
     tokens_total: int
     latency_first_audio_ms: float | None
     latency_p95_ms: float | None
+    #: Conversations ever begun: kept in the cost ledger with the totals, so a restart keeps it.
     conversations: int
     fallbacks: int
     #: Per measure (`connect`, `session_ready`, `first_audio`, `audio_stream`,

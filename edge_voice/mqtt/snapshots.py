@@ -115,7 +115,8 @@ class RetainedConfig:
             log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
             return None
         if change is not None:
-            log.info("MQTT: adopted the retained config (version %d)", change.version)
+            # The store logs the change once ("… from mqtt:config (retained): …").
+            log.debug("MQTT: adopted the retained config (version %d)", change.version)
         return change
 
     def after_change(self, *, discovery: bool = True) -> list[Publication]:

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Literal, Self
+from typing import Final, Literal, Self
 
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
@@ -59,7 +59,10 @@ _CLOSING_CODES = MODEL_REFUSAL_CODES | {"invalid_api_key", "session_expired"}
 _MAX_MESSAGE_BYTES = 16 * 2**20  # retrieved items can carry whole audio clips
 
 
-_WS_LOGGER = logging.getLogger(f"{__name__}.websocket")
+#: The websocket library's frame dumps (every audio chunk): a logger of their own, so DEBUG
+#: stays readable; `-vv` shows them.
+FRAME_LOGGER: Final = f"{__name__}.websocket"
+_WS_LOGGER = logging.getLogger(FRAME_LOGGER)
 _WS_LOGGER.addFilter(RedactAuthorization())
 
 

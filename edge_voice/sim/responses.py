@@ -23,6 +23,7 @@ from edge_voice.sim.conversation import (
     text_tokens,
 )
 from edge_voice.sim.scenario import Turn
+from edge_voice.sim.speech import bundled_speech
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,11 @@ class ActiveResponse:
             max_ms=cfg.max_audio_ms,
             speed=self.plan.speed,
         )
-        pieces = chunks(synthesize(text, self.plan.voice, length), cfg.audio_chunk_ms)
+        # The scenario's replies are bundled as real speech; any other text is the tone.
+        pcm = bundled_speech(text, length)
+        if pcm is None:
+            pcm = synthesize(text, self.plan.voice, length)
+        pieces = chunks(pcm, cfg.audio_chunk_ms)
         loop = asyncio.get_running_loop()
         start = loop.time()
         sent_chars = 0

@@ -179,6 +179,34 @@ async def test_stdin_redirected_from_a_file_at_another_rate(tmp_path: Path) -> N
     assert peak_hz(audio, SOURCE_RATE) == pytest.approx(300, abs=2)
 
 
+@pytest.mark.parametrize("rate", [SOURCE_RATE, 8_000])
+async def test_stdin_at_eof_from_the_start_is_a_clear_error(rate: int) -> None:
+    fd = os.open(os.devnull, os.O_RDONLY)  # systemd's default stdin: no poll, EOF at once
+    try:
+        with pytest.raises(AudioUnavailableError, match=r"stdin gave no audio.*arecord"):
+            await collect(StdinSource(rate, fd=fd))
+    finally:
+        os.close(fd)
+
+
+async def test_a_pipe_closed_without_audio_is_a_clear_error() -> None:
+    read_fd, write_fd = os.pipe()
+    os.close(write_fd)
+    try:
+        with pytest.raises(AudioUnavailableError, match="stdin gave no audio"):
+            await collect(StdinSource(fd=read_fd))
+    finally:
+        os.close(read_fd)
+
+
+async def test_a_closed_stdin_is_a_clear_error() -> None:
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    os.close(write_fd)
+    with pytest.raises(AudioUnavailableError, match="stdin cannot be read"):
+        await collect(StdinSource(fd=read_fd))
+
+
 def test_parse_source_specs(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "a.wav", sine(300, SOURCE_RATE, 0.1), SOURCE_RATE)
     wav = parse_source(f"wav:{path}", fast=True)

@@ -87,6 +87,21 @@ def test_env_overrides_any_key(tmp_path: Path) -> None:
     assert cfg.mqtt.password.get_secret_value() == "12345"  # a secret is never parsed as a number
 
 
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        ("audio:\n  sink: null\n", {}),  # as the docs write it: YAML reads it as nothing
+        ("audio:\n  sink: ~\n", {}),
+        ("audio:\n  sink: 'null'\n", {}),
+        ("", {"EDGE_VOICE__AUDIO__SINK": "null"}),
+    ],
+)
+def test_a_null_sink_is_the_null_sink(tmp_path: Path, text: str, env: dict[str, str]) -> None:
+    cfg = load_config(write(tmp_path, text), env=env)
+    assert cfg.audio.sink == "null"
+    assert config_to_dict(cfg, secrets="redact")["audio"]["sink"] == "null"  # and stays so
+
+
 def test_api_key_sources_in_order(tmp_path: Path) -> None:
     key_file = write(tmp_path, "sk-from-file\n", "key.txt")
     cfg = load_config(write(tmp_path, OLD_CONFIG), env={})

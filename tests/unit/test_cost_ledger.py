@@ -238,3 +238,27 @@ def test_compaction_keeps_file_mode(tmp_path: Path) -> None:
 def test_nano_dollar_round_trip() -> None:
     for usd in (0.0, 0.064, 1e-9, 123.456789123, 2_000_000.0):
         assert usd_to_nusd(nusd_to_usd(usd_to_nusd(usd))) == usd_to_nusd(usd)
+
+
+def test_conversations_are_counted_across_restarts_and_compaction(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = CostLedger(path, compact_above=100_000)
+    for n in range(3):
+        assert ledger.begin_conversation(f"c{n}", DAY1 + dt.timedelta(days=n), TS)
+        ledger.append(entry(n, day=DAY1 + dt.timedelta(days=n), conversation=f"c{n}"))
+    assert ledger.begin_conversation("c3", DAY2, TS)  # begun, nothing said yet
+    assert (ledger.conversations, ledger.responses) == (4, 3)
+    assert ledger.last_conversation == ("c2", 0.01)  # the newest with a response
+    assert json.loads(path.read_text().splitlines()[0]) == {
+        "kind": "conversation",
+        "ts": "2026-03-01T12:00:00.000Z",
+        "date": "2026-03-01",
+        "conversation_id": "c0",
+    }
+    before = _state(ledger)
+
+    restarted = CostLedger(path)
+    assert (restarted.conversations, _state(restarted)) == (4, before)
+    assert restarted.compact(keep_recent=1)
+    compacted = CostLedger(path)
+    assert (compacted.conversations, _state(compacted)) == (4, before)

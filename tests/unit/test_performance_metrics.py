@@ -137,7 +137,7 @@ def test_totals_restored_from_the_ledger(tmp_path: Path, clock: FakeClock, day: 
     assert after.cost_today_usd == pytest.approx(0.02)
     assert after.tokens_total == before.tokens_total == 4000
     assert after.cost_last_usd == pytest.approx(0.096)
-    assert after.conversations == 0  # counted per process, not restored
+    assert after.conversations == before.conversations == 1  # kept in the ledger too
 
 
 def test_day_rollover_resets_today_not_total(clock: FakeClock, day: FakeDay) -> None:
