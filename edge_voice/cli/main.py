@@ -104,8 +104,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
     from edge_voice.cli.demo import run_demo
+    from edge_voice.cli.embedded_broker import EmbeddedBrokerUnavailable
 
-    return asyncio.run(run_demo(args))
+    try:
+        return asyncio.run(run_demo(args))
+    except EmbeddedBrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
