@@ -115,6 +115,7 @@ def build_service(
         deadline_ms=effective.conversation.function_deadline_ms,
         max_image_bytes=effective.conversation.max_image_bytes,
         local=mcp,
+        secrets=_secrets(effective, api_key),
     )
     options = bridge_options or BridgeOptions()
     # Shared by the assistant (asks) and the bridge (carries the claims while connected).
@@ -134,6 +135,12 @@ def build_service(
         store=store, bus=bus, control=assistant, arbitration=arbitration, options=options
     )
     return Service(store, bus, metrics, migration, assistant, bridge, mcp)
+
+
+def _secrets(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> tuple[str, ...]:
+    """The secrets a log line must never show (the function-call log masks them)."""
+    found = (api_key, cfg.openai.api_key, cfg.mqtt.password)
+    return tuple(s.get_secret_value() for s in found if s is not None)
 
 
 def _mcp_tools_changed(assistant: Assistant, tools: dict[str, McpTool]) -> None:

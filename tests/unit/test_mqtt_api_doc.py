@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge_voice.mqtt.commands import ErrorCode
+from tools import error_codes_doc
 from tools import mqtt_api_doc as api_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "MQTT_API.md"
@@ -46,7 +47,7 @@ def test_missing_marker_is_an_error() -> None:
 
 
 def test_every_error_code_is_described() -> None:
-    assert set(api_doc.ERROR_DESCRIPTIONS) == set(ErrorCode)
+    assert set(error_codes_doc.ERROR_DESCRIPTIONS) == set(ErrorCode)
 
 
 def test_doc_covers_every_payload_model_and_json_examples_parse() -> None:
