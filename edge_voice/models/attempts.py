@@ -57,7 +57,7 @@ def fallback_reason(exc: RealtimeError) -> str:
         return f"http_{exc.status_code}"
     if isinstance(exc, ConnectTimeout):
         return "connect_timeout"
-    if isinstance(exc, ServerClosedError) and exc.code is None:
+    if isinstance(exc, ServerClosedError) and exc.code is None and exc.close_code:
         return f"closed_{exc.close_code}"
     return exc.error_code
 
