@@ -287,6 +287,11 @@ def examples() -> str:
             topics.command(CommandKind.FUNCTION_CALL_RESULT),
             cmd.FunctionCallResult(call_id="call_1", output='{"ok":true}').to_payload(),
         ),
+        # `output` takes any JSON: a flow may send the object itself.
+        (
+            topics.command(CommandKind.FUNCTION_CALL_RESULT),
+            b'{"call_id":"call_1","output":{"ok":true}}',
+        ),
         (topics.command(CommandKind.CONVERSATION_START), b""),
         (
             topics.tool("set_light"),
