@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-import edge_voice.models.attempts  # noqa: F401  (defines AllModelsFailedError)
+import edge_voice.service  # noqa: F401  (every module, so every error class is defined)
 from edge_voice.conversation.error_codes import DESCRIPTIONS as CONVERSATION_DESCRIPTIONS
 from edge_voice.conversation.error_codes import ConversationErrorCode
 from edge_voice.mqtt.command_router import INTERNAL_ERROR

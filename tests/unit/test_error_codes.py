@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import edge_voice.models.attempts  # noqa: F401  (defines AllModelsFailedError)
+import edge_voice.service  # noqa: F401  (every module, so every error class is defined)
 from edge_voice.conversation.error_codes import DESCRIPTIONS, ConversationErrorCode
+from edge_voice.conversation.resilient_session import RealtimeUnstableError
 from edge_voice.models.attempts import AllModelsFailedError, fallback_reason
 from edge_voice.mqtt.command_router import INTERNAL_ERROR
 from edge_voice.mqtt.commands import ErrorCode
@@ -20,6 +21,8 @@ def _instance(cls: type[errors.RealtimeError]) -> errors.RealtimeError:
         return cls("robot", "gpt-realtime", ["cedar"])  # type: ignore[call-arg]
     if cls is errors.FeatureNotSupportedError:
         return cls("mcp", "gpt-realtime", field="tools")  # type: ignore[call-arg]
+    if cls is RealtimeUnstableError:
+        return cls("it kept failing")
     if cls is AllModelsFailedError:
         return cls([("gpt-realtime", errors.ConnectError("refused"))])  # type: ignore[call-arg]
     kw: dict[str, object] = {}
@@ -37,7 +40,7 @@ REALTIME_CLASSES = error_classes()
 
 def test_the_enumeration_finds_every_realtime_error_class() -> None:
     names = {cls.__name__ for cls in REALTIME_CLASSES}
-    assert {"ConnectError", "ServerClosedError", "AllModelsFailedError"} <= names
+    assert {"ConnectError", "AllModelsFailedError", "RealtimeUnstableError"} <= names
     assert len(REALTIME_CLASSES) >= 19
 
 
