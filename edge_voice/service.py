@@ -139,8 +139,10 @@ def build_service(
 
 def _secrets(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> tuple[str, ...]:
     """The secrets a log line must never show (the function-call log masks them)."""
-    found = (api_key, cfg.openai.api_key, cfg.mqtt.password)
-    return tuple(s.get_secret_value() for s in found if s is not None)
+    found: tuple[object, ...] = (api_key, cfg.openai.api_key, cfg.mqtt.password)
+    # A caller may hand over the key as plain text (the demo does): mask it all the same.
+    texts = (s.get_secret_value() if isinstance(s, SecretStr) else s for s in found)
+    return tuple(t for t in texts if isinstance(t, str) and t)
 
 
 def _mcp_tools_changed(assistant: Assistant, tools: dict[str, McpTool]) -> None:
