@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from edge_voice.metrics.records import MetricsSnapshot
+from edge_voice.metrics.records import MetricsSnapshot, ResponseLatency
 from edge_voice.models.lifecycle import Replacement
 from edge_voice.models.migration import FallbackEvent
 
@@ -91,7 +91,7 @@ class ResponseCompleted(Event):
     voice: str | None
     usage: Mapping[str, int]
     cost_usd: float
-    latency_ms: Mapping[str, float | None]
+    latency_ms: Mapping[ResponseLatency, float | None]
     status: str = "completed"
 
 
@@ -117,6 +117,10 @@ class ErrorOccurred(Event):
     message: str
     source_topic: str | None = None
     transaction: Any = None
+    #: For a function call that failed (e.g. `function_call_timeout`): which call, tool, model.
+    call_id: str | None = None
+    name: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

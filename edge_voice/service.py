@@ -123,6 +123,7 @@ def build_service(
         deadline_ms=effective.conversation.function_deadline_ms,
         max_image_bytes=effective.conversation.max_image_bytes,
         local=mcp,
+        secrets=_secrets(effective, api_key),
     )
     options = bridge_options or BridgeOptions()
     # Shared by the assistant (asks) and the bridge (carries the claims while connected).
@@ -142,6 +143,14 @@ def build_service(
         store=store, bus=bus, control=assistant, arbitration=arbitration, options=options
     )
     return Service(store, bus, metrics, migration, assistant, bridge, mcp)
+
+
+def _secrets(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> tuple[str, ...]:
+    """The secrets a log line must never show (the function-call log masks them)."""
+    found: tuple[object, ...] = (api_key, cfg.openai.api_key, cfg.mqtt.password)
+    # A caller may hand over the key as plain text (the demo does): mask it all the same.
+    texts = (s.get_secret_value() if isinstance(s, SecretStr) else s for s in found)
+    return tuple(t for t in texts if isinstance(t, str) and t)
 
 
 def _mcp_tools_changed(assistant: Assistant, tools: dict[str, McpTool]) -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
 from edge_voice.config.loading import validate_config
+from edge_voice.conversation.error_codes import ConversationErrorCode
 from edge_voice.events import (
     ErrorOccurred,
     FallbackOccurred,
@@ -30,36 +31,35 @@ from edge_voice.events import (
     Transcript,
     WakeDetected,
 )
+from edge_voice.metrics.cost import TokenUsage, calculate_cost
 from edge_voice.metrics.records import MetricsSnapshot, Percentiles
 from edge_voice.models.lifecycle import Replacement
 from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt import commands as cmd
 from edge_voice.mqtt import discovery
 from edge_voice.mqtt import payloads as out
-from edge_voice.mqtt.commands import ErrorCode
 from edge_voice.mqtt.topics import CommandKind, EventKind, Topics
 from tools import generated
+from tools.error_codes_doc import error_codes_table
 
 EXAMPLE_TS: Final = dt.datetime(2026, 11, 24, 18, 30, 5, 123000, tzinfo=dt.UTC)
 _EXAMPLE_CFG: Final = {"device_id": "kitchen", "wakeword": {"arbitration_group": "downstairs"}}
 _BASE: Final = "edge_voice/kitchen"
-
-ERROR_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
-    ErrorCode.PAYLOAD_TOO_LARGE: "larger than `mqtt.max_payload_bytes`",
-    ErrorCode.NOT_UTF8: "the bytes are not UTF-8",
-    ErrorCode.MALFORMED_JSON: "looks like JSON but does not parse (NaN/Infinity are refused)",
-    ErrorCode.NOT_AN_OBJECT: "a JSON object was required, something else came",
-    ErrorCode.WRONG_TYPE: "a field has the wrong JSON type",
-    ErrorCode.MISSING_FIELD: "a required field or value is absent",
-    ErrorCode.UNKNOWN_FIELD: "a key the command does not have (the message lists allowed keys)",
-    ErrorCode.UNKNOWN_VALUE: "not one of the allowed values (the message lists them)",
-    ErrorCode.INVALID_VALUE: "right type, unacceptable value (pattern, length, nesting > 32)",
-    ErrorCode.FORBIDDEN: "a local-only setting in `config/set` (credentials, paths, endpoints)",
-    ErrorCode.UNKNOWN_COMMAND: "a topic under `<base>/` that is not a command",
-    ErrorCode.RETAINED_COMMAND: "a retained command: ignored, answered once so the sender knows",
-    ErrorCode.UNKNOWN_CALL: "a function-call result for a call that is not pending "
-    "(unknown, already answered or past its deadline)",
+#: A GA `response.done` usage object as the real service sends it.
+_GA_USAGE: Final = {
+    "total_tokens": 1010,
+    "input_tokens": 850,
+    "output_tokens": 160,
+    "input_token_details": {
+        "text_tokens": 420,
+        "audio_tokens": 430,
+        "image_tokens": 0,
+        "cached_tokens": 256,
+        "cached_tokens_details": {"text_tokens": 256, "audio_tokens": 0, "image_tokens": 0},
+    },
+    "output_token_details": {"text_tokens": 40, "audio_tokens": 120},
 }
+
 
 _DIRECTIONS: Final[tuple[tuple[str, str, str, str], ...]] = (
     # (topic attribute or command, direction, retained, payload)
@@ -153,13 +153,6 @@ def subscriptions_list() -> str:
     return "\n".join(f"- `{f}`" for f in topics.subscriptions())
 
 
-def error_codes_table() -> str:
-    """The `code` values of `event/error` for rejected commands."""
-    rows = ["| code | meaning |", "|---|---|"]
-    rows += [f"| `{code.value}` | {ERROR_DESCRIPTIONS[code]} |" for code in ErrorCode]
-    return "\n".join(rows)
-
-
 def _example_events() -> list[Any]:
     ts = EXAMPLE_TS
     return [
@@ -228,9 +221,9 @@ def _example_events() -> list[Any]:
             response_id="resp_1",
             model="gpt-realtime",
             voice="cedar",
-            usage={"input_tokens": 850, "output_tokens": 160, "total_tokens": 1010},
-            cost_usd=0.0121,
-            latency_ms={"first_audio": 612.4, "function_call": 140.0},
+            usage=TokenUsage.from_usage(_GA_USAGE).as_dict(),  # as the service converts it
+            cost_usd=round(calculate_cost(_GA_USAGE, "gpt-realtime"), 6),
+            latency_ms={"first_audio": 612.4, "audio_stream": 2140.0, "response": 2890.6},
             ts=ts,
         ),
         FallbackOccurred(
@@ -251,6 +244,15 @@ def _example_events() -> list[Any]:
             message="voice/set: unknown voice 'robot'; known: auto, alloy, …",
             source_topic=f"{_BASE}/voice/set",
             transaction="t-42",
+            ts=ts,
+        ),
+        ErrorOccurred(
+            code=ConversationErrorCode.FUNCTION_CALL_TIMEOUT,
+            message="function call call_1 (set_light) on gpt-realtime: no result within 8000 ms "
+            "(no flow answered on function_call/result)",
+            call_id="call_1",
+            name="set_light",
+            model="gpt-realtime",
             ts=ts,
         ),
     ]
@@ -285,6 +287,11 @@ def examples() -> str:
         (
             topics.command(CommandKind.FUNCTION_CALL_RESULT),
             cmd.FunctionCallResult(call_id="call_1", output='{"ok":true}').to_payload(),
+        ),
+        # `output` takes any JSON: a flow may send the object itself.
+        (
+            topics.command(CommandKind.FUNCTION_CALL_RESULT),
+            b'{"call_id":"call_1","output":{"ok":true}}',
         ),
         (topics.command(CommandKind.CONVERSATION_START), b""),
         (

@@ -14,6 +14,7 @@ from edge_voice.config.events import ConfigChanged
 from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
+from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.function_calls import FunctionCallBroker
 from edge_voice.conversation.microphone import Microphone, WakeWord
 from edge_voice.conversation.playback import PlaybackTracker, Truncation
@@ -154,7 +155,7 @@ class Assistant:
             else:
                 await self.link.begin_conversation()
         except RealtimeError as exc:
-            self.report_error(exc.code or type(exc).__name__, str(exc))
+            self.report_error(exc.error_code, str(exc))
             self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
             return
         self.metrics.begin_conversation()
@@ -170,7 +171,7 @@ class Assistant:
             return True, None
         spent = f"today's cost ${self.metrics.cost_today_usd:.4f} reached budget.daily_usd"
         if budget.action == "refuse":
-            self.report_error("budget_exceeded", f"{spent}: no new conversations until tomorrow")
+            self.report_error(Code.BUDGET_EXCEEDED, f"{spent}: no new conversations until tomorrow")
             return False, None
         cheaper = self.migration.plan(budget.cheaper_model)[0]  # its live successor once dead
         if self.link is not None and self.link.result.model.name != cheaper:
@@ -299,7 +300,7 @@ class Assistant:
             try:
                 self.replace_wake_word(WakeWordDetector.from_config(cfg.wakeword))
             except ValueError as exc:  # a WakeWordModelError too: keep listening with the old
-                self.report_error("wakeword_unavailable", str(exc))
+                self.report_error(Code.WAKEWORD_UNAVAILABLE, str(exc))
         self.migration.update(migration_settings(cfg), cfg.catalog())
         self.calls.registry.set_config_tools(cfg.tools)
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms

@@ -131,7 +131,7 @@ class CallFlow:
                 # response.create while the calling response is still open would be refused.
                 await self.response_idle.wait()
         except RealtimeError as exc:
-            a.report_error(exc.code or type(exc).__name__, str(exc))
+            a.report_error(exc.error_code, str(exc))
             return
         finally:
             self.pending -= 1
@@ -182,7 +182,7 @@ class CallFlow:
                 await link.create_response()
             except RealtimeError as exc:
                 self._asked = False
-                self.a.report_error(exc.code or type(exc).__name__, str(exc))
+                self.a.report_error(exc.error_code, str(exc))
         self._wanted = False
         self._refresh()
 
@@ -193,7 +193,7 @@ class CallFlow:
         try:
             await link.create_response()
         except RealtimeError as exc:
-            self.a.report_error(exc.code or type(exc).__name__, str(exc))
+            self.a.report_error(exc.error_code, str(exc))
 
     def _refresh(self) -> None:
         """Recompute the two conditions others wait on."""

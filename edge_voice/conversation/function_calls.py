@@ -6,20 +6,24 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from edge_voice.config.schema import ToolConfig
+from edge_voice.conversation.error_codes import ConversationErrorCode
 from edge_voice.conversation.images import ResultImage, check_image, note_on_output
-from edge_voice.events import AnsweredBy, CallMode, EventBus, FunctionCallRequested
+from edge_voice.events import AnsweredBy, CallMode, ErrorOccurred, EventBus, FunctionCallRequested
 from edge_voice.mcp.naming import ToolResult
 from edge_voice.mqtt.commands import CommandError, ErrorCode, FunctionCallImage
+from edge_voice.realtime.errors import redact
 
 log = logging.getLogger(__name__)
 
 END_CONVERSATION = "end_conversation"
 GET_TIME = "get_time"
+#: How much of a call's arguments and output the INFO log shows.
+LOG_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,12 @@ def error_output(message: str) -> str:
     return json.dumps({"error": message})
 
 
+def clip(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` for the log: secrets and key-shaped strings masked, at most LOG_CHARS long."""
+    text = redact(text, secrets)
+    return text if len(text) <= LOG_CHARS else f"{text[:LOG_CHARS]}… ({len(text)} chars)"
+
+
 class FunctionCallBroker:
     """Answers built-in tools, publishes the rest and waits for the first valid result."""
 
@@ -123,8 +133,10 @@ class FunctionCallBroker:
         max_image_bytes: int = 524288,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone(),
         local: LocalTools | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.registry = registry
+        self._secrets = tuple(s for s in secrets if s)
         self.local = local
         self._bus = bus
         self.deadline_ms = deadline_ms
@@ -143,6 +155,21 @@ class FunctionCallBroker:
         self, call_id: str, name: str, arguments: str, model: str, *, mode: CallMode = "wait"
     ) -> str:
         """The output for one call: built-in, from MQTT before the deadline, or an error."""
+        log.info(
+            "function call %s on %s (%s): %s(%s)",
+            call_id,
+            model,
+            mode,
+            name,
+            clip(arguments, self._secrets),
+        )
+        output = await self._answer(call_id, name, arguments, model, mode)
+        log.info("function call %s (%s) result: %s", call_id, name, clip(output, self._secrets))
+        return output
+
+    async def _answer(
+        self, call_id: str, name: str, arguments: str, model: str, mode: CallMode
+    ) -> str:
         tool = self.registry.tools().get(name)
         if tool is None:
             # Only declared tools can ever run, whatever the model asks for.
@@ -162,10 +189,7 @@ class FunctionCallBroker:
             async with asyncio.timeout(self.deadline_ms / 1000):
                 return await pending.future
         except TimeoutError:
-            log.warning(
-                "function call %s (%s): no result within %d ms", call_id, name, self.deadline_ms
-            )
-            return error_output(f"no answer from {name} within {self.deadline_ms} ms")
+            return self._timed_out(call_id, name, model, "no flow answered on function_call/result")
         finally:
             self._pending.pop(call_id, None)
 
@@ -202,8 +226,7 @@ class FunctionCallBroker:
             async with asyncio.timeout(self.deadline_ms / 1000):
                 result = await self.local.run_tool(name, arguments)
         except TimeoutError:
-            log.warning("MCP call %s (%s): no result within %d ms", call_id, name, self.deadline_ms)
-            return error_output(f"no answer from {name} within {self.deadline_ms} ms")
+            return self._timed_out(call_id, name, model, "the MCP server did not answer")
         if result.error is not None:
             return error_output(result.error)
         output = result.output or ""
@@ -214,6 +237,24 @@ class FunctionCallBroker:
                 log.warning("MCP call %s (%s): image refused: %s", call_id, name, exc)
                 return note_on_output(output, f"the tool's image was refused: {exc}")
         return output
+
+    def _timed_out(self, call_id: str, name: str, model: str, why: str) -> str:
+        """Tell the log and MQTT that a call missed its deadline; the output for the model."""
+        message = (
+            f"function call {call_id} ({name}) on {model}: no result within "
+            f"{self.deadline_ms} ms ({why})"
+        )
+        log.warning("%s", message)
+        self._bus.publish(
+            ErrorOccurred(
+                code=ConversationErrorCode.FUNCTION_CALL_TIMEOUT,
+                message=message,
+                call_id=call_id,
+                name=name,
+                model=model,
+            )
+        )
+        return error_output(f"no answer from {name} within {self.deadline_ms} ms")
 
     def result(
         self,

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.states import Status
 from edge_voice.events import McpCallReported
 from edge_voice.realtime import normalized as ev
@@ -63,7 +64,7 @@ class McpHandler:
                 f"the MCP server {event.server_label}" if event.server_label else "an MCP server"
             )
             self.a.report_error(
-                "mcp_list_tools_failed",
+                Code.MCP_LIST_TOOLS_FAILED,
                 f"OpenAI could not list the tools of {server} (item {event.item_id}); "
                 "the model goes on without them",
             )
@@ -98,7 +99,7 @@ class McpHandler:
         try:
             await link.session.send_event(ConversationItemCreate(item=item))
         except RealtimeError as exc:
-            self.a.report_error(exc.code or type(exc).__name__, str(exc))
+            self.a.report_error(exc.error_code, str(exc))
             return
         log.info("MCP %s.%s: %s", event.server_label, event.name, "approved" if approve else reason)
         self._publish(event, "approved" if approve else "denied", None, None)
@@ -141,4 +142,4 @@ class McpHandler:
         try:
             await link.create_response()
         except RealtimeError as exc:
-            a.report_error(exc.code or type(exc).__name__, str(exc))
+            a.report_error(exc.error_code, str(exc))

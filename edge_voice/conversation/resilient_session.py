@@ -64,6 +64,8 @@ class ReplayLimits:
 class RealtimeUnstableError(RealtimeError):
     """The link kept failing: the conversation used up its reconnects or re-asked answers."""
 
+    default_code = "realtime_unstable"
+
     def __init__(self, message: str) -> None:
         super().__init__(message, code="realtime_unstable")
 

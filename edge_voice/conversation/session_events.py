@@ -14,7 +14,7 @@ from edge_voice.conversation.resilient_session import LinkRestored, ResilientSes
 from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import ResponseCompleted, Transcript
 from edge_voice.realtime import normalized as ev
-from edge_voice.realtime.errors import RealtimeError
+from edge_voice.realtime.errors import RealtimeError, snake_code
 
 if TYPE_CHECKING:
     from edge_voice.conversation.assistant import Assistant
@@ -105,7 +105,7 @@ class SessionEventHandler:
     async def _server_error(self, event: ev.ServerError) -> None:
         self.calls.server_error(event.code)
         if event.code not in BENIGN_ERRORS:
-            self.a.report_error(event.code or event.type, event.message)
+            self.a.report_error(snake_code(event.code or event.type), event.message)
 
     async def _link_restored(self, event: LinkRestored) -> None:
         log.info("session restored on %s (%s)", event.model, event.reason)
@@ -191,5 +191,5 @@ class Downlink:
                 await self.handler.handle(event)
         except RealtimeError as exc:
             log.warning("realtime session ended: %s", exc)
-            a.report_error(exc.code or type(exc).__name__, f"conversation ended: {exc}")
+            a.report_error(exc.error_code, f"conversation ended: {exc}")
             await a.end_conversation(close_link=True)

@@ -16,6 +16,7 @@ from typing import Final, Protocol
 
 from edge_voice.audio.pcm import FRAME_MS
 from edge_voice.audio.resample import upsampler
+from edge_voice.conversation.error_codes import ConversationErrorCode
 from edge_voice.realtime.errors import RealtimeError
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 #: Frames the queue holds while the session opens or stalls.
 QUEUE_FRAMES: Final = 125  # 10 s of 80 ms frames
 #: The `ErrorOccurred` code of an episode of lost microphone audio.
-AUDIO_DROPPED: Final = "audio_dropped"
+AUDIO_DROPPED: Final = ConversationErrorCode.AUDIO_DROPPED
 
 
 class AudioLink(Protocol):

@@ -10,7 +10,7 @@ from typing import Final, TypeVar
 
 import numpy as np
 
-from edge_voice.metrics.records import Percentiles
+from edge_voice.metrics.records import Percentiles, ResponseLatency
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +172,10 @@ class LatencyTracker:
         started = self._calls.pop(call_id, None)
         return None if started is None else self.sample("function_call", started)
 
-    def finish_response(self, response_id: str) -> dict[str, float]:
+    def finish_response(self, response_id: str) -> dict[ResponseLatency, float]:
         """Stop a response's timers; returns its latencies in ms, rounded to 0.1."""
         end = self._clock()
-        latency: dict[str, float] = {}
+        latency: dict[ResponseLatency, float] = {}
         span = self._audio.pop(response_id, None) or self._audio.pop("", None)
         if span is not None:
             if span.first_audio_ms is not None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from edge_voice.metrics.cost import TokenUsage
+
+#: The latencies measured per response (`event/response.latency_ms`); one not taken is absent.
+ResponseLatency = Literal["first_audio", "audio_stream", "response"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +20,7 @@ class ResponseCost:
     model: str
     usage: TokenUsage
     cost_usd: float
-    latency_ms: Mapping[str, float]
+    latency_ms: Mapping[ResponseLatency, float]
     ts: str
     conversation_id: str | None = None
     voice: str | None = None

@@ -42,6 +42,7 @@ class ConnectAttempt:
 class AllModelsFailedError(RealtimeError):
     """Every candidate model refused; `.failures` has each model's error."""
 
+    default_code = "all_models_failed"
     fallback_worthy = True
 
     def __init__(self, failures: list[tuple[str, RealtimeError]]) -> None:
@@ -56,9 +57,9 @@ def fallback_reason(exc: RealtimeError) -> str:
         return f"http_{exc.status_code}"
     if isinstance(exc, ConnectTimeout):
         return "connect_timeout"
-    if isinstance(exc, ServerClosedError) and exc.code is None:
+    if isinstance(exc, ServerClosedError) and exc.code is None and exc.close_code:
         return f"closed_{exc.close_code}"
-    return exc.code or type(exc).__name__
+    return exc.error_code
 
 
 def spent_models(exc: RealtimeError) -> set[str]:

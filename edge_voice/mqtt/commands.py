@@ -6,7 +6,16 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from edge_voice.config.rules import RollbackTarget
 from edge_voice.models.fallback import ModelSelection
@@ -16,6 +25,24 @@ ToolScope = Literal["device", "shared"]
 ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 VoiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 CallId = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _output_text(value: Any) -> Any:
+    # The model takes function output as text; any other JSON is passed on as compact JSON.
+    return value if value is None or isinstance(value, str) else dumps(value).decode()
+
+
+#: A function call's output: any JSON value (documented so), held as the text the model gets.
+FunctionOutput = Annotated[
+    str | None,
+    BeforeValidator(_output_text),
+    WithJsonSchema(
+        {
+            "description": "any JSON value: a string goes to the model as is, anything else as "
+            "compact JSON"
+        }
+    ),
+]
 
 
 class ErrorCode(StrEnum):
@@ -131,7 +158,7 @@ class FunctionCallResult(BaseCommand):
 
     kind: ClassVar[CommandKind] = CommandKind.FUNCTION_CALL_RESULT
     call_id: CallId
-    output: str | None = None
+    output: FunctionOutput = None
     error: Annotated[str, Field(min_length=1)] | None = None
     #: Shown to models with image input, after the output; others are told it could not be shown.
     image: FunctionCallImage | None = None

@@ -25,7 +25,9 @@ from edge_voice.events import (
     WakeDetected,
     utc_now,
 )
+from edge_voice.metrics.cost import TokenUsage
 from edge_voice.metrics.ledger_format import iso_utc
+from edge_voice.metrics.records import ResponseLatency
 from edge_voice.mqtt.commands import ArbitrationClaim, CommandError, dumps
 from edge_voice.mqtt.topics import EventKind, Topics
 
@@ -151,9 +153,9 @@ class ResponsePayload(OutPayload):
     response_id: str
     model: str
     voice: str | None
-    usage: dict[str, int]
+    usage: TokenUsage
     cost_usd: float
-    latency_ms: dict[str, float | None]
+    latency_ms: dict[ResponseLatency, float | None]
     ts: str
 
 
@@ -179,13 +181,17 @@ class ModelReplacedPayload(OutPayload):
 
 
 class ErrorPayload(OutPayload):
-    """`<base>/event/error`; `source_topic` and `transaction` only when a command caused it."""
+    """`<base>/event/error`; `source_topic` and `transaction` only when a command caused it,
+    `call_id`, `name` and `model` only when a function call failed."""
 
     omit_none: ClassVar[bool] = True
     code: str
     message: str
     source_topic: str | None = None
     transaction: JsonValue = None
+    call_id: str | None = None
+    name: str | None = None
+    model: str | None = None
     ts: str
 
 
@@ -309,7 +315,7 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 response_id=event.response_id,
                 model=event.model,
                 voice=event.voice,
-                usage=dict(event.usage),
+                usage=TokenUsage(**event.usage),
                 cost_usd=event.cost_usd,
                 latency_ms=dict(event.latency_ms),
                 ts=ts,
@@ -334,13 +340,8 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
             )
         case ErrorOccurred():
             kind = "error"
-            payload = ErrorPayload(
-                code=event.code,
-                message=event.message,
-                source_topic=event.source_topic,
-                transaction=event.transaction,
-                ts=ts,
-            )
+            # The event's fields are exactly the payload's.
+            payload = ErrorPayload.model_validate({**vars(event), "ts": ts})
         case _:
             raise TypeError(f"{type(event).__name__} has no event/* topic")
     return kind, payload.to_dict()

@@ -32,6 +32,13 @@ Phase = Literal["handshake", "setup", "session"]
 # OpenAI keys (sk-, sk-proj-, ek_ ephemeral, rk- restricted); servers echo masked fragments.
 _KEY_RE = re.compile(r"\b(?:sk|rk|ek)[-_][A-Za-z0-9_*\-.]{6,}")
 _RETRY_AFTER_RE = re.compile(r"try again in ([0-9.]+)\s*(ms|s)\b", re.IGNORECASE)
+_NOT_CODE_RE = re.compile(r"[^a-z0-9]+")
+
+
+def snake_code(text: str, default: str = "server_error") -> str:
+    """`text` (a server's error code or type) as a snake_case code; `default` if none is left."""
+    code = _NOT_CODE_RE.sub("_", text.lower()).strip("_").lstrip("0123456789_")
+    return code or default
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -63,6 +70,8 @@ class RealtimeError(Exception):
 
     retryable: bool = False
     fallback_worthy: bool = False
+    #: The public code when the server named none (one per class: the vocabulary's owner).
+    default_code: str = "realtime_error"
 
     def __init__(
         self,
@@ -85,6 +94,11 @@ class RealtimeError(Exception):
         self.model = model
         super().__init__(self.message)
 
+    @property
+    def error_code(self) -> str:
+        """The code published for this error: the server's (snake_case), else the class's."""
+        return snake_code(self.code, self.default_code) if self.code else self.default_code
+
     def __repr__(self) -> str:
         parts = [
             f"{name}={value!r}"
@@ -104,12 +118,14 @@ class RealtimeError(Exception):
 class ConnectError(RealtimeError):
     """The socket could not be opened (DNS, refused, TLS): every model on this host is affected."""
 
+    default_code = "connect_failed"
     retryable = True
 
 
 class ConnectTimeout(RealtimeError, TimeoutError):
     """No answer in time: at the upgrade, waiting for session.created or for session.updated."""
 
+    default_code = "connect_timeout"
     retryable = True
     fallback_worthy = True
 
@@ -120,6 +136,8 @@ class ConnectTimeout(RealtimeError, TimeoutError):
 
 class HandshakeError(RealtimeError):
     """The HTTP upgrade was refused with a status (403: no access to the model/endpoint)."""
+
+    default_code = "handshake_refused"
 
     def __init__(self, message: str, *, status_code: int, body: Any = None, **kw: Any) -> None:
         self.body = body
@@ -133,21 +151,27 @@ class HandshakeError(RealtimeError):
 class AuthenticationError(RealtimeError):
     """Bad or revoked API key (`invalid_api_key`, close 3000, or HTTP 401): no model would work."""
 
+    default_code = "authentication_failed"
+
 
 class ModelRefusedError(RealtimeError):
     """The server refused this model or protocol flavour (close 4000): try another model."""
 
+    default_code = "model_refused"
     fallback_worthy = True
 
 
 class SessionSettingError(RealtimeError):
     """An `error` answered our initial session.update (e.g. invalid_value for the voice)."""
 
+    default_code = "session_setting_refused"
     fallback_worthy = True
 
 
 class ServerClosedError(RealtimeError):
     """The server closed the socket when we did not ask for it."""
+
+    default_code = "server_closed"
 
     def __init__(self, message: str, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -162,16 +186,20 @@ class ServerClosedError(RealtimeError):
 class SessionExpiredError(RealtimeError):
     """The session hit its maximum duration (60 min GA): open a new one."""
 
+    default_code = "session_expired"
     retryable = True
 
 
 class QuotaError(RealtimeError):
     """`insufficient_quota`: billing, not load; permanent until someone pays."""
 
+    default_code = "insufficient_quota"
+
 
 class RateLimitError(RealtimeError):
     """`rate_limit_exceeded`: transient; limits are per model, so a fallback may also help."""
 
+    default_code = "rate_limit_exceeded"
     retryable = True
 
     def __init__(self, message: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
@@ -182,15 +210,20 @@ class RateLimitError(RealtimeError):
 class ServerSideError(RealtimeError):
     """A `server_error` from the service before the session was ready."""
 
+    default_code = "server_error"
     retryable = True
 
 
 class SessionClosedError(RealtimeError):
     """The session was used after `close()` or before `connect()`."""
 
+    default_code = "session_closed"
+
 
 class SettingError(RealtimeError, ValueError):
     """A session setting that is invalid or that the target model cannot take (never sent)."""
+
+    default_code = "invalid_setting"
 
     def __init__(self, message: str, *, field: str, **kw: Any) -> None:
         self.field = field
@@ -200,13 +233,19 @@ class SettingError(RealtimeError, ValueError):
 class InvalidSettingError(SettingError):
     """A setting with a value no model accepts (out of range, unknown enum, malformed tool)."""
 
+    default_code = "invalid_setting"
+
 
 class UnsupportedSettingError(SettingError):
     """A valid setting that the target model does not support."""
 
+    default_code = "unsupported_setting"
+
 
 class VoiceNotSupportedError(UnsupportedSettingError):
     """The model does not have this voice (e.g. `cedar` on a preview model)."""
+
+    default_code = "voice_not_supported"
 
     def __init__(self, voice: str, model: str, available: Iterable[str]) -> None:
         self.voice = voice
@@ -220,6 +259,8 @@ class VoiceNotSupportedError(UnsupportedSettingError):
 
 class FeatureNotSupportedError(UnsupportedSettingError):
     """The setting needs a catalog feature the model lacks (mcp, semantic_vad, reasoning...)."""
+
+    default_code = "feature_not_supported"
 
     def __init__(self, feature: str, model: str, *, field: str) -> None:
         self.feature = feature

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 
 import pytest
 
 from edge_voice.config.schema import ToolConfig
 from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
-from edge_voice.events import EventBus, FunctionCallRequested
+from edge_voice.events import ErrorOccurred, EventBus, FunctionCallRequested
 from edge_voice.mqtt.commands import CommandError, ErrorCode
 
 LIGHT = ToolConfig(name="set_light", description="Switch a light")
@@ -127,3 +128,37 @@ async def test_an_answer_in_the_tick_of_the_deadline_is_an_unknown_call() -> Non
     assert info.value.code is ErrorCode.UNKNOWN_CALL
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_missed_deadline_is_published_as_an_error_naming_call_tool_and_model() -> None:
+    calls, published = broker(deadline_ms=50)
+    output = await asyncio.wait_for(calls.call("c9", "set_light", "{}", "gpt-realtime"), 5)
+    assert json.loads(output) == {"error": "no answer from set_light within 50 ms"}
+    events = [published.get_nowait() for _ in range(published.qsize())]
+    errors = [e for e in events if isinstance(e, ErrorOccurred)]
+    assert [(e.code, e.call_id, e.name, e.model) for e in errors] == [
+        ("function_call_timeout", "c9", "set_light", "gpt-realtime")
+    ]
+    assert "c9" in errors[0].message and "set_light" in errors[0].message
+
+
+async def test_calls_and_results_are_logged_at_info_clipped_and_without_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = EventBus()
+    queue = bus.subscribe()
+    calls = FunctionCallBroker(ToolRegistry([LIGHT]), bus, secrets=["hunter2-mqtt-password"])
+    arguments = json.dumps({"pw": "hunter2-mqtt-password", "room": "kitchen", "note": "x" * 500})
+    caplog.set_level(logging.INFO, logger="edge_voice.conversation.function_calls")
+    task = asyncio.create_task(calls.call("c10", "set_light", arguments, "gpt-realtime"))
+    await asyncio.wait_for(queue.get(), 5)
+    calls.result("c10", json.dumps({"ok": True, "key": "sk-proj-abcdefghijklmnop"}), None)
+    await asyncio.wait_for(task, 5)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert len(lines) == 2, lines
+    request, result = lines
+    assert "c10" in request and "set_light" in request and "kitchen" in request
+    assert len(request) < 400 and "(" in request and "chars)" in request  # clipped
+    assert "c10" in result and '"ok": true' in result
+    text = caplog.text
+    assert "hunter2-mqtt-password" not in text and "sk-proj-abcdefghijklmnop" not in text

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from edge_voice.mqtt.commands import ErrorCode
+from tests.support.api_doc_schemas import documented_contract
+from tools import error_codes_doc
 from tools import mqtt_api_doc as api_doc
 from tools.generated import block_pattern
 
@@ -47,7 +49,7 @@ def test_missing_marker_is_an_error() -> None:
 
 
 def test_every_error_code_is_described() -> None:
-    assert set(api_doc.ERROR_DESCRIPTIONS) == set(ErrorCode)
+    assert set(error_codes_doc.ERROR_DESCRIPTIONS) == set(ErrorCode)
 
 
 def test_doc_covers_every_payload_model_and_json_examples_parse() -> None:
@@ -56,3 +58,19 @@ def test_doc_covers_every_payload_model_and_json_examples_parse() -> None:
         assert f"`{model.__name__}`" in text
     for block in re.findall(r"```json\n(.*?)\n```", text, re.S):
         json.loads(block)
+
+
+def test_every_json_example_follows_its_documented_schema() -> None:
+    contract = documented_contract("edge_voice/kitchen", "edge_voice")
+    section = DOC.read_text(encoding="utf-8").split("<!-- examples ")[1].split("<!-- /examples")[0]
+    checked: set[str] = set()
+    for line in re.findall(r"^(\S+)  (\{.*\})$", section, re.M):
+        topic, payload = line
+        for direction in ("out", "in"):
+            model = contract.model_for(topic, direction)
+            if model is not None:
+                assert contract.errors(model, json.loads(payload)) == [], (topic, model)
+                checked.add(model)
+    outgoing = {m.__name__ for m in api_doc.OUTGOING_MODELS}
+    assert outgoing <= checked, outgoing - checked
+    assert {"FunctionCallResult", "ToolPayload", "ArbitrationClaim"} <= checked
