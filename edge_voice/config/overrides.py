@@ -42,7 +42,7 @@ from edge_voice.config.state_file import (
     read_state,
     with_leaf,
 )
-from edge_voice.config.state_location import default_state_path
+from edge_voice.config.state_location import STATE_FILE_NAME, default_state_path, unscoped_dir
 from edge_voice.metrics.ledger_format import iso_utc
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,13 @@ class StoredOverrides:
 
 def stored_overrides(cfg: EdgeVoiceConfig, path: Path | None = None) -> StoredOverrides:
     """What the store would rebuild from the state file of `cfg`'s device; never writes."""
-    path = path or default_state_path(cfg)
+    notes: list[str] = []
+    if path is None:
+        path = default_state_path(cfg)
+        older = _unscoped_of(cfg)
+        if older is not None and not path.exists():
+            notes.append(f"{older} (from an older release) is moved to {path.parent} by `run`")
+            path = older
     try:
         stored = read_state(path)
     except StateFileError as exc:
@@ -207,10 +213,22 @@ def stored_overrides(cfg: EdgeVoiceConfig, path: Path | None = None) -> StoredOv
         return StoredOverrides(path, [], [])
     check_owner(path, stored, cfg.device_id)  # a ConfigError: run refuses that file too
     _cfg, kept, problems = rebuild(cfg, stored.overrides, str(path), "runtime override")
+    problems = notes + problems
     history = sorted(stored.history, key=lambda c: c.version)
     file_public = config_to_dict(cfg, secrets="drop")
     entries = describe(kept, history, file_public, stored.file_snapshot)
     return StoredOverrides(path, entries, problems)
+
+
+def _unscoped_of(cfg: EdgeVoiceConfig) -> Path | None:
+    """This device's state file in the directory an older release shared, if there is one."""
+    old_dir = unscoped_dir(cfg)
+    old = None if old_dir is None else old_dir / STATE_FILE_NAME
+    try:
+        stored = None if old is None else read_state(old)
+    except StateFileError:
+        return None  # `run` leaves an unusable one alone
+    return old if stored is not None and stored.device_id == cfg.device_id else None
 
 
 def rebuild(
