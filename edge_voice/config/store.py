@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,13 +66,10 @@ from edge_voice.models.catalog import UnknownModelError
 log = logging.getLogger(__name__)
 
 HISTORY_SIZE: Final = 50
+_UTC_NOW: Final = partial(dt.datetime.now, dt.UTC)
 RETAINED_SOURCE: Final = "mqtt:config (retained)"
 #: Changes of these keys can change the voice of the next session (all `openai.model*` keys).
 _VOICE_KEYS: Final = ("openai.model", "openai.legacy_model", "voice.")
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _public(cfg: EdgeVoiceConfig) -> dict[str, Any]:
@@ -88,7 +86,7 @@ class ConfigStore:
         *,
         bus: EventBus | None = None,
         history_size: int = HISTORY_SIZE,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = _UTC_NOW,
     ) -> None:
         #: Where changes are announced (a private bus when nobody listens, e.g. `config` CLI).
         self.bus = bus if bus is not None else EventBus()
