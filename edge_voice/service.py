@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.audio.wakeword import WakeWordDetector
+from edge_voice.config.overrides import log_startup
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
 from edge_voice.config.warnings import config_warnings
@@ -34,6 +35,7 @@ from edge_voice.models.migration import (
 )
 from edge_voice.mqtt.arbitration import Arbitration
 from edge_voice.mqtt.bridge import BridgeOptions, MqttBridge
+from edge_voice.mqtt.topics import CommandKind, Topics
 from edge_voice.realtime.session import RealtimeSession
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,8 @@ def build_service(
         log.warning("%s", warning)
     bus = EventBus(queue_size=cfg.mqtt.queue_size)  # mqtt.* is file-only: the store keeps it
     store = ConfigStore(cfg, bus=bus)
+    reset_topic = Topics.for_config(cfg).command(CommandKind.CONFIG_RESET)
+    log_startup(store.overrides(), store.state_path, reset_topic)
     effective = store.effective
     metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(store.ledger_path))
     opener = opener or _opener(effective, api_key)

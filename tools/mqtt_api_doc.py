@@ -82,6 +82,7 @@ _DIRECTIONS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("cmd:voice/set", "in", "ignored", "voice name or `auto`, or VoiceSet"),
     ("cmd:config/set", "in", "ignored", "partial config object (+ `transaction`)"),
     ("cmd:config/rollback", "in", "ignored", "empty/`last_good`/`legacy`, or ConfigRollback"),
+    ("cmd:config/reset", "in", "ignored", "empty/`all`/`{}` (every override), or ConfigReset"),
     ("cmd:function_call/result", "in", "ignored", "FunctionCallResult"),
     ("cmd:conversation/start", "in", "ignored", "empty/`start`, or ConversationStart"),
     ("cmd:conversation/stop", "in", "ignored", "empty/`stop`, or ConversationStop"),
@@ -95,6 +96,7 @@ INCOMING_MODELS: Final[tuple[type[BaseModel], ...]] = (
     cmd.ModelSelectionSet,
     cmd.VoiceSet,
     cmd.ConfigRollback,
+    cmd.ConfigReset,
     cmd.FunctionCallResult,
     cmd.ConversationStart,
     cmd.ConversationStop,
@@ -284,6 +286,10 @@ def examples() -> str:
             b'{"voice":{"primary":"marin"},"budget":{"daily_usd":2.5},"transaction":"t-1"}',
         ),
         (topics.command(CommandKind.CONFIG_ROLLBACK), b"last_good"),
+        (
+            topics.command(CommandKind.CONFIG_RESET),
+            cmd.ConfigReset(keys=("voice.primary",), transaction="t-2").to_payload(),
+        ),
         (
             topics.command(CommandKind.FUNCTION_CALL_RESULT),
             cmd.FunctionCallResult(call_id="call_1", output='{"ok":true}').to_payload(),

@@ -12,6 +12,7 @@ from pathlib import Path
 from edge_voice import __version__
 from edge_voice.cli.demo import add_demo_arguments
 from edge_voice.cli.models import print_chain, print_models
+from edge_voice.cli.overrides import add_reset_arguments, cmd_config_reset, print_overrides
 from edge_voice.cli.run import add_run_arguments
 from edge_voice.cli.verbosity import add_verbosity, apply_level, level_from_flags
 from edge_voice.config.legacy import migrate_file
@@ -34,12 +35,13 @@ def _today(value: str | None) -> dt.date:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    """Validate a config file and print the effective config, secrets redacted."""
+    """Validate a config file; print its effective config (secrets redacted) and the overrides."""
     cfg = load_config(args.file)
     print(f"# {args.file}: valid")
     print(dump_yaml(config_to_dict(cfg, secrets="redact")), end="")
     key = resolve_api_key(cfg)
     print(f"# API key: {'set' if key else 'not set (the demo and the simulator need none)'}")
+    print_overrides(cfg)
     warnings = config_warnings(cfg, _today(args.today))
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
@@ -120,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verbosity(parser, sub=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    config = sub.add_parser("config", help="check or migrate a config file")
+    config = sub.add_parser("config", help="check, migrate or reset a config")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate and print the effective config")
     check.add_argument("file", help="YAML config file")
@@ -139,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-y", "--yes", action="store_true", help="take every successor without asking"
     )
     migrate.set_defaults(handler=cmd_config_migrate)
+    reset = config_sub.add_parser(
+        "reset", help="drop runtime overrides (MQTT changes kept in state_dir): the file applies"
+    )
+    add_reset_arguments(reset)
+    reset.set_defaults(handler=cmd_config_reset)
 
     models = sub.add_parser("models", help="print the model catalog and lifecycles")
     models.add_argument("--config", help="apply this config's `models:` section")

@@ -7,7 +7,7 @@ import copy
 import math
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from edge_voice.config.loading import ConfigError, validate_config
 from edge_voice.config.schema import EdgeVoiceConfig
@@ -59,6 +59,10 @@ def without_locked(data: Mapping[str, Any]) -> dict[str, Any]:
 
 #: `<base>/config/rollback` targets: the last known good config, or the quick legacy profile.
 RollbackTarget = Literal["last_good", "legacy"]
+#: The quick-rollback profile: the legacy model only, and nothing the legacy model might lack.
+LEGACY_PROFILE: Final[Mapping[str, Any]] = {
+    "openai": {"model_selection": "legacy", "disable_new_features": True}
+}
 
 
 class ChangeCode(StrEnum):

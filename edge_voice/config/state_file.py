@@ -1,9 +1,10 @@
 """The config store's runtime state file, change records, and the nested-dict plumbing they share.
 
 The file holds only what differs from the config file (runtime overrides), the last-known-good
-overrides, the version counter, a public snapshot (to notice edits of the config file between
-runs) and the change history. It never holds secrets: every dict written here comes from a
-secrets-dropped dump with the runtime-locked keys removed.
+overrides, the version counter, a public snapshot of the effective config and one of the file
+config (to notice edits of the config file between runs) and the change history. It never
+holds secrets: every dict written here comes from a secrets-dropped dump with the runtime-locked
+keys removed.
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ class _StateFile(BaseModel):
     overrides: dict[str, JsonValue] = Field(default_factory=dict)
     last_good: _LastGood | None = None
     snapshot: dict[str, JsonValue] | None = None
+    file_snapshot: dict[str, JsonValue] | None = None
     history: list[_HistoryEntry] = Field(default_factory=list)
 
 
@@ -199,6 +201,8 @@ class StoredState:
     last_good: dict[str, Any] | None = None
     last_good_version: int | None = None
     snapshot: dict[str, Any] | None = None
+    file_snapshot: dict[str, Any] | None = None
+    """The config file (with env overrides, no secrets) when the state was last written."""
     history: list[ConfigChange] = field(default_factory=list)
 
 
@@ -237,6 +241,7 @@ def read_state(path: Path) -> StoredState | None:
         last_good=None if parsed.last_good is None else dict(parsed.last_good.overrides),
         last_good_version=None if parsed.last_good is None else parsed.last_good.version,
         snapshot=None if parsed.snapshot is None else dict(parsed.snapshot),
+        file_snapshot=None if parsed.file_snapshot is None else dict(parsed.file_snapshot),
         history=history,
     )
 
@@ -255,6 +260,7 @@ def write_state(path: Path, state: StoredState) -> None:
             "overrides": without_locked(state.last_good),
         },
         "snapshot": state.snapshot,
+        "file_snapshot": state.file_snapshot,
         "history": [change.to_dict() for change in state.history],
     }
     write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n")

@@ -9,7 +9,7 @@ was changed back to the file's value) follows later edits of the file.
 `config/set` patches deep-merge: mappings merge key by key, lists replace as a whole, and `null`
 is a value (it sets a nullable key such as `budget.daily_usd` to null, as docs/MQTT_API.md says;
 on a key that cannot be null it is refused). A key returns to the file's value by setting that
-value or by a rollback.
+value, by a rollback, or by `reset_overrides` (`config reset`, `<base>/config/reset`).
 
 The API is synchronous and never awaits: every caller runs in the one event loop, so each call
 is atomic without a lock. Every change is announced on the event bus (`ConfigChanged`,
@@ -21,13 +21,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 from edge_voice.config.events import ConfigChanged, LastGoodChanged
 from edge_voice.config.loading import config_to_dict
+from edge_voice.config.overrides import Override, describe, rebuild, reset_config
 from edge_voice.config.rules import (
+    LEGACY_PROFILE,
     ChangeCode,
     ConfigChangeError,
     RollbackTarget,
@@ -43,7 +46,6 @@ from edge_voice.config.state_file import (
     ConfigChange,
     StateFileError,
     StoredState,
-    apply_valid_overrides,
     check_owner,
     config_diff,
     deep_merge,
@@ -64,18 +66,10 @@ from edge_voice.models.catalog import UnknownModelError
 log = logging.getLogger(__name__)
 
 HISTORY_SIZE: Final = 50
+_UTC_NOW: Final = partial(dt.datetime.now, dt.UTC)
 RETAINED_SOURCE: Final = "mqtt:config (retained)"
 #: Changes of these keys can change the voice of the next session (all `openai.model*` keys).
 _VOICE_KEYS: Final = ("openai.model", "openai.legacy_model", "voice.")
-
-#: The quick-rollback profile: the legacy model only, and nothing the legacy model might lack.
-LEGACY_PROFILE: Final[Mapping[str, Any]] = {
-    "openai": {"model_selection": "legacy", "disable_new_features": True}
-}
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _public(cfg: EdgeVoiceConfig) -> dict[str, Any]:
@@ -92,7 +86,7 @@ class ConfigStore:
         *,
         bus: EventBus | None = None,
         history_size: int = HISTORY_SIZE,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = _UTC_NOW,
     ) -> None:
         #: Where changes are announced (a private bus when nobody listens, e.g. `config` CLI).
         self.bus = bus if bus is not None else EventBus()
@@ -108,6 +102,7 @@ class ConfigStore:
         self._last_good_overrides: dict[str, Any] | None = None
         self._last_good_version: int | None = None
         self._history: deque[ConfigChange] = deque(maxlen=history_size)
+        self._file_before: dict[str, Any] | None = None  # the file as the last run saw it
         self._warnings: list[str] = []
         self._adoptable = False
         self.persist_error: str | None = None
@@ -147,6 +142,10 @@ class ConfigStore:
     def runtime_overrides(self) -> dict[str, Any]:
         """A copy of the runtime overrides (nested, no secrets) as stored in the state file."""
         return deep_merge({}, self._overrides)
+
+    def overrides(self) -> list[Override]:
+        """Each runtime override with its origin and the config file's value (no secrets)."""
+        return describe(self._overrides, self._history, self._file_public, self._file_before)
 
     @property
     def load_warnings(self) -> tuple[str, ...]:
@@ -243,6 +242,12 @@ class ConfigStore:
             ChangeCode.UNKNOWN_TARGET,
             f"unknown rollback target {target!r}; allowed: last_good, legacy",
         )
+
+    def reset_overrides(
+        self, keys: Sequence[str] = (), *, source: str = "mqtt:config/reset"
+    ) -> ConfigChange:
+        """Drop the runtime overrides at or below dotted `keys` (all if none): the file applies."""
+        return self._commit(reset_config(self._file_raw, self._overrides, keys, source), source)
 
     def mark_good(self, version: int | None = None) -> bool:
         """A conversation completed under `version`: mark it good; True if last_good changed."""
@@ -342,6 +347,7 @@ class ConfigStore:
             self._persist()
             return
         self._version = stored.version
+        self._file_before = stored.file_snapshot
         self._history.extend(sorted(stored.history, key=lambda c: c.version))
         self._effective, self._overrides = self._rebuild(stored.overrides, "runtime override")
         if stored.last_good is not None:
@@ -356,21 +362,19 @@ class ConfigStore:
             # consumers of the retained config must see a new version.
             self._version += 1
             self._history.append(ConfigChange(self._version, "startup", self._clock(), diff))
-        if diff or stored.snapshot is None or self._overrides != stored.overrides:
+        # The next start compares the config file with the one saved now.
+        stale = stored.snapshot is None or stored.file_snapshot != self._file_public
+        if diff or stale or self._overrides != stored.overrides:
             self._persist()
 
     def _rebuild(
         self, overrides: Mapping[str, Any], what: str
     ) -> tuple[EdgeVoiceConfig, dict[str, Any]]:
         """The file config with `overrides`; any override that no longer validates is dropped."""
-        for path in locked_paths_in(overrides):
-            self._warn(f"ignored {what} {dotted(path)}: it can only be set in the config file")
-        cfg, dropped = apply_valid_overrides(self._file, without_locked(overrides), str(self._path))
-        for path, reason in dropped:
-            self._warn(
-                f"dropped {what} {dotted(path)}: no longer valid with the config file ({reason})"
-            )
-        return cfg, without_locked(leaf_diff(self._file_public, _public(cfg)))
+        cfg, kept, problems = rebuild(self._file, overrides, str(self._path), what)
+        for problem in problems:
+            self._warn(problem)
+        return cfg, kept
 
     def _persist(self) -> None:
         state = StoredState(
@@ -380,6 +384,7 @@ class ConfigStore:
             last_good=self._last_good_overrides,
             last_good_version=self._last_good_version,
             snapshot=_public(self._effective),
+            file_snapshot=self._file_public,
             history=list(self._history),
         )
         try:

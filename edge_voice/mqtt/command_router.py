@@ -14,6 +14,7 @@ from edge_voice.mqtt.commands import (
     ArbitrationClaim,
     Command,
     CommandError,
+    ConfigReset,
     ConfigRollback,
     ConfigSet,
     ConversationStart,
@@ -243,6 +244,8 @@ class CommandRouter:
                 store.apply_patch(command.changes)
             case ConfigRollback():
                 store.rollback(command.target)
+            case ConfigReset():
+                store.reset_overrides(command.keys or ())
             case FunctionCallResult():
                 self.control.function_result(
                     command.call_id, command.output, command.error, command.image

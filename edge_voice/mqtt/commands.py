@@ -24,6 +24,7 @@ from edge_voice.mqtt.topics import CommandKind
 ToolScope = Literal["device", "shared"]
 ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 VoiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+DottedKey = Annotated[str, Field(min_length=1, max_length=256)]
 CallId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -141,6 +142,13 @@ class ConfigRollback(BaseCommand):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class ConfigReset(BaseCommand):
+    """`<base>/config/reset`: drop runtime overrides (all, or those at or below `keys`)."""
+
+    kind: ClassVar[CommandKind] = CommandKind.CONFIG_RESET
+    keys: Annotated[tuple[DottedKey, ...], Field(min_length=1)] | None = None
+
+
 class FunctionCallImage(BaseModel):
     """An image that comes with a function result (e.g. a camera snapshot), base64-encoded.
 
@@ -233,6 +241,7 @@ Command = (
     | VoiceSet
     | ConfigSet
     | ConfigRollback
+    | ConfigReset
     | FunctionCallResult
     | ConversationStart
     | ConversationStop

@@ -61,6 +61,7 @@ ENTITIES: Final[tuple[tuple[str, str], ...]] = (
     ("binary_sensor", "fallback_active"),
     ("event", "wake_word"),
     ("button", "rollback"),
+    ("button", "reset_overrides"),
     ("button", "start_conversation"),
 )
 
@@ -302,6 +303,13 @@ def _entity_specs(
             "entity_category": "config",
             "payload_press": "last_good",
             **_command(topics, CommandKind.CONFIG_ROLLBACK),
+        },
+        "reset_overrides": {
+            "name": "Reset runtime overrides",
+            "icon": "mdi:file-restore",
+            "entity_category": "config",
+            "payload_press": "all",
+            **_command(topics, CommandKind.CONFIG_RESET),
         },
         "start_conversation": {
             "name": "Start conversation",

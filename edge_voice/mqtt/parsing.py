@@ -16,6 +16,7 @@ from edge_voice.mqtt.commands import (
     BaseCommand,
     Command,
     CommandError,
+    ConfigReset,
     ConfigRollback,
     ConfigSet,
     ConversationStart,
@@ -48,6 +49,7 @@ _MODELS: Final[dict[CommandKind, type[BaseCommand]]] = {
     CommandKind.MODEL_SELECTION_SET: ModelSelectionSet,
     CommandKind.VOICE_SET: VoiceSet,
     CommandKind.CONFIG_ROLLBACK: ConfigRollback,
+    CommandKind.CONFIG_RESET: ConfigReset,
     CommandKind.FUNCTION_CALL_RESULT: FunctionCallResult,
     CommandKind.CONVERSATION_START: ConversationStart,
     CommandKind.CONVERSATION_STOP: ConversationStop,
@@ -80,6 +82,8 @@ def parse_command(
         data = _conversation(text, _CONVERSATION_WORDS[kind], what)
     elif kind is CommandKind.FUNCTION_CALL_RESULT:
         data = _function_result(_object(text, what), what)
+    elif kind is CommandKind.CONFIG_RESET:
+        data = _config_reset(text, what)
     elif kind in _PLAIN_FIELD:
         data = _plain_or_object(text, _PLAIN_FIELD[kind], what)
     else:
@@ -254,6 +258,20 @@ def _conversation(text: str, word: str, what: str) -> dict[str, JsonValue]:
     raise CommandError(
         ErrorCode.UNKNOWN_VALUE,
         f"{what}: expected an empty payload, '{word}' or a JSON object with a transaction",
+    )
+
+
+def _config_reset(text: str, what: str) -> dict[str, JsonValue]:
+    """Empty, `all` or `{}`: every override; `{"keys": [...]}`: those keys."""
+    stripped = text.strip()
+    if not stripped or stripped.lower() == "all":
+        return {}
+    if stripped.startswith("{"):
+        return _object(stripped, what)
+    raise CommandError(
+        ErrorCode.UNKNOWN_VALUE,
+        f"{what}: expected an empty payload, 'all' or a JSON object such as {{\"keys\": "
+        '["voice.primary"]}',
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from edge_voice.config.rules import ConfigChangeError
@@ -43,6 +43,9 @@ class ConfigSource(Protocol):
 
     def rollback(self, target: str = "last_good") -> ConfigChange:
         """`config/rollback`."""
+
+    def reset_overrides(self, keys: Sequence[str] = ()) -> ConfigChange:
+        """`config/reset`."""
 
     def adopt_retained(self, payload: Mapping[str, Any]) -> ConfigChange | None:
         """Take a retained `<base>/config` found on the broker; None if not adoptable."""

@@ -39,6 +39,7 @@ class CommandKind(StrEnum):
     VOICE_SET = "voice/set"
     CONFIG_SET = "config/set"
     CONFIG_ROLLBACK = "config/rollback"
+    CONFIG_RESET = "config/reset"
     FUNCTION_CALL_RESULT = "function_call/result"
     CONVERSATION_START = "conversation/start"
     CONVERSATION_STOP = "conversation/stop"

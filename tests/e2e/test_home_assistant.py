@@ -136,7 +136,7 @@ async def test_home_assistant_shows_one_device_with_working_entities(
         assert cost["attributes"]["unit_of_measurement"] == "USD"
         assert cost["attributes"]["device_class"] == "monetary"
         assert states[ids["connected"]]["state"] == "off"
-        for key in ("rollback", "start_conversation"):
+        for key in ("rollback", "reset_overrides", "start_conversation"):
             assert states[ids[key]]["state"] == "unknown"  # a never-pressed button, available
         wake = states[ids["wake_word"]]
         assert wake["attributes"]["event_types"] == ["detected"]

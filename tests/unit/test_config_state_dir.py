@@ -10,6 +10,7 @@ import pytest
 
 from edge_voice.audio.sinks import NullSink
 from edge_voice.config.loading import ConfigError
+from edge_voice.config.overrides import stored_overrides
 from edge_voice.config.state_location import STATE_FILE_NAME
 from edge_voice.config.store import ConfigStore
 from edge_voice.metrics.cost import TokenUsage
@@ -109,6 +110,16 @@ def test_an_unscoped_state_of_this_device_is_moved_into_its_dir(home: Path) -> N
     again = ConfigStore(file_config(device_id="kitchen"))
     assert again.effective.openai.model == PREVIEW
     assert again.load_warnings == ()
+
+
+def test_config_check_shows_the_unscoped_overrides_run_would_move_in(home: Path) -> None:
+    root, _total = unscoped_install(home, "kitchen", 0.25)
+    view = stored_overrides(file_config(device_id="kitchen"))
+    assert view.path == root / STATE_FILE_NAME
+    assert [(o.key, o.value) for o in view.overrides] == [("openai.model", PREVIEW)]
+    assert "is moved to" in view.problems[0]
+    assert (root / STATE_FILE_NAME).exists()  # only `run` moves it
+    assert stored_overrides(file_config(device_id="hall")).overrides == []
 
 
 def test_an_unscoped_state_of_another_device_stays_for_that_device(home: Path) -> None:

@@ -72,7 +72,7 @@ def _configs(cfg: EdgeVoiceConfig | None = None, **kw: Any) -> dict[str, dict[st
 def test_topics_and_entity_list() -> None:
     configs = _configs()
     assert list(configs) == [PREFIX.format(c, k) for c, k in ENTITIES]
-    assert len(configs) == 31
+    assert len(configs) == 32  # with the reset_overrides button
 
 
 def test_full_payloads_of_some_entities() -> None:

@@ -39,6 +39,7 @@ def test_every_contract_topic(topics: Topics) -> None:
         "edge_voice/kitchen/voice/set",
         "edge_voice/kitchen/config/set",
         "edge_voice/kitchen/config/rollback",
+        "edge_voice/kitchen/config/reset",
         "edge_voice/kitchen/function_call/result",
         "edge_voice/kitchen/conversation/start",
         "edge_voice/kitchen/conversation/stop",
