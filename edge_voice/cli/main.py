@@ -22,7 +22,7 @@ from edge_voice.config.loading import (
     resolve_api_key,
 )
 from edge_voice.config.successors import SuccessorOffer
-from edge_voice.config.warnings import config_warnings
+from edge_voice.config.warnings import config_facts, print_facts
 from edge_voice.sim.cli import add_arguments as add_sim_arguments
 
 EXIT_CONFIG = 2
@@ -39,9 +39,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(dump_yaml(config_to_dict(cfg, secrets="redact")), end="")
     key = resolve_api_key(cfg)
     print(f"# API key: {'set' if key else 'not set (the demo and the simulator need none)'}")
-    warnings = config_warnings(cfg, _today(args.today))
-    for line in warnings:
-        print(f"warning: {line}", file=sys.stderr)
+    print_facts(config_facts(cfg, _today(args.today), migrate_file=args.file), sys.stderr)
     return 0
 
 
@@ -60,8 +58,7 @@ def cmd_config_migrate(args: argparse.Namespace) -> int:
     for line in result.changes:
         print(f"  - {line}")
     cfg = load_config(result.target, env={})
-    for line in config_warnings(cfg, _today(args.today)):
-        print(f"warning: {line}", file=sys.stderr)
+    print_facts(config_facts(cfg, _today(args.today)), sys.stderr)
     return 0
 
 
@@ -76,7 +73,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     today = _today(args.today)
     print_models(cfg.catalog() if cfg else None, today, as_json=args.json)
     if cfg is not None and not args.json:
-        print_chain(cfg, today)
+        print_chain(cfg, today, args.config)
     return 0
 
 

@@ -167,15 +167,19 @@ class ModelMigration(Generic[S]):
         """The model the breaker watches: the primary, or its live successor once it died."""
         return self._lifecycle().models[0]
 
-    def announce_replacements(self, primary: str | None = None) -> None:
-        """Log and emit each replacement of a dead `auto` candidate, once per process."""
+    def announce_replacements(self, primary: str | None = None, *, quiet: bool = False) -> None:
+        """Log and emit each replacement of a dead `auto` candidate, once per process.
+
+        `quiet`: emit only (the caller has logged the config's lifecycle facts itself).
+        """
         if self.settings.model_selection != "auto":
             return
         for replaced in self._lifecycle(primary).replacements:
             key = ("replaced", replaced.role, replaced.model, str(replaced.replacement))
             if key not in self._announced:
                 self._announced.add(key)
-                log.warning("%s", replaced.message())
+                if not quiet:
+                    log.warning("%s", replaced.message())
                 self._emit(replaced)
 
     def plan(self, preferred_model: str | None = None, skip: Collection[str] = ()) -> list[str]:
