@@ -31,7 +31,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exit-on-eof",
         action="store_true",
-        help="exit 0 once the source ended and the conversation it started completed",
+        help="exit once the source ended and the conversation it started completed: "
+        "0, or 1 if every connection attempt failed",
     )
 
 
@@ -69,4 +70,8 @@ async def run_service(args: argparse.Namespace) -> int:
     with contextlib.suppress(asyncio.CancelledError):
         async with source:
             await service.run(source, exit_on_eof=args.exit_on_eof)
+    stats = service.metrics.connection_stats()
+    if args.exit_on_eof and stats.failures and not stats.successes:
+        print(f"error: all {stats.failures} connection attempts failed", file=sys.stderr)
+        return 1
     return 0

@@ -58,6 +58,8 @@ class StatePayload(OutPayload):
     fallback_active: bool
     #: The models the selection tries, in order; in `auto` dead ones replaced by successors.
     model_chain: list[str]
+    #: true after the API key was refused, false after a connection; null before either.
+    api_key_problem: bool | None
     ts: str
 
 
@@ -234,6 +236,7 @@ def state_payload(state: ServiceState) -> dict[str, Any]:
         connected=state.connected,
         fallback_active=state.fallback_active,
         model_chain=list(state.model_chain),
+        api_key_problem=state.api_key_problem,
         ts=iso(state.ts),
     ).to_dict()
 

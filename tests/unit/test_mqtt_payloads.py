@@ -76,6 +76,7 @@ def test_state_payload_has_exactly_the_contract_fields() -> None:
         "connected": False,
         "fallback_active": False,
         "model_chain": ["gpt-realtime", "gpt-realtime-1.5"],
+        "api_key_problem": None,
         "ts": ISO,
     }
 
