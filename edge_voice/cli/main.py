@@ -106,7 +106,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
-    parser = argparse.ArgumentParser(prog="edge-voice", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edge-voice",
+        description="A voice assistant for the smart home: wake word, OpenAI Realtime API, "
+        "speaker, everything on MQTT for Home Assistant and Node-RED. "
+        "New here? Run `edge-voice demo` (offline, needs nothing).",
+        epilog="`edge-voice COMMAND --help` explains each command.",
+    )
     parser.add_argument("--version", action="version", version=f"edge-voice {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,7 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(run)
     run.set_defaults(handler=cmd_run)
 
-    demo = sub.add_parser("demo", help="the whole job offline: bundled audio, simulator, MQTT")
+    demo = sub.add_parser(
+        "demo",
+        help="the whole job offline: bundled audio, simulator, MQTT",
+        description="Plays a recorded request (wake word, 'turn on the kitchen light'), lets "
+        "the model call a function that is answered over MQTT, and writes the spoken reply to "
+        "a WAV file, printing the MQTT traffic and the cost. Without OPENAI_API_KEY it uses the "
+        "bundled Realtime simulator; without a broker it starts an embedded one.",
+    )
     add_demo_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
