@@ -90,7 +90,7 @@ class MetricsPayload(OutPayload):
 
 
 class WakePayload(OutPayload):
-    """`<base>/event/wake`; `event_type` is what the HA event entity needs."""
+    """`<base>/event/wake`; `event_type` is for the HA event entity; `score` 0-1, 3 decimals."""
 
     event_type: Literal["detected"] = "detected"
     wakeword: str
@@ -269,7 +269,8 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
     match event:
         case WakeDetected():
             kind = "wake"
-            payload = WakePayload(wakeword=event.wakeword, score=event.score, ts=ts)
+            # Three decimals: what a flow compares to a threshold (arbitration keeps it all).
+            payload = WakePayload(wakeword=event.wakeword, score=round(event.score, 3), ts=ts)
         case Transcript():
             kind = "transcript"
             payload = TranscriptPayload(

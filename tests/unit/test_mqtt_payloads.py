@@ -130,9 +130,10 @@ def test_the_model_replaced_payload_names_model_date_replacement_and_fix() -> No
     ("event", "kind", "payload"),
     [
         (
-            WakeDetected(wakeword="hey_jarvis", score=0.93, ts=TS),
+            # The model's raw float (0.9341872334480286) rounded to what a person reads.
+            WakeDetected(wakeword="hey_jarvis", score=0.9341872334480286, ts=TS),
             "wake",
-            {"event_type": "detected", "wakeword": "hey_jarvis", "score": 0.93, "ts": ISO},
+            {"event_type": "detected", "wakeword": "hey_jarvis", "score": 0.934, "ts": ISO},
         ),
         (
             Transcript(role="assistant", text="Done.", response_id="r1", ts=TS),
