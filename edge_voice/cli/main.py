@@ -23,6 +23,7 @@ from edge_voice.config.loading import (
 )
 from edge_voice.config.successors import SuccessorOffer
 from edge_voice.config.warnings import config_facts, print_facts
+from edge_voice.sim.cli import SIM_DESCRIPTION
 from edge_voice.sim.cli import add_arguments as add_sim_arguments
 
 EXIT_CONFIG = 2
@@ -157,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
-    sim = sub.add_parser("sim", help="run the offline OpenAI Realtime API simulator")
+    sim = sub.add_parser(
+        "sim",
+        help="run the offline OpenAI Realtime API simulator",
+        description=SIM_DESCRIPTION,
+    )
     add_sim_arguments(sim)
     sim.set_defaults(handler=cmd_sim)
 

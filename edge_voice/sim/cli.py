@@ -14,6 +14,13 @@ from collections.abc import Sequence
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.scenario import Scenario, default_scenario, load_scenario
 
+#: What `edge-voice sim --help` says first.
+SIM_DESCRIPTION = (
+    "An offline stand-in for the OpenAI Realtime API: scripted spoken answers, function calls, "
+    "refusals and faults. Point openai.base_url at the ws://…/v1/realtime URL it prints; it "
+    "accepts any non-empty API key unless --api-key is given."
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's options to `parser`."""
@@ -197,9 +204,7 @@ async def run_from_args(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator from the command line (what `edge-voice sim` does)."""
-    parser = argparse.ArgumentParser(
-        prog="edge-voice sim", description="Offline OpenAI Realtime simulator"
-    )
+    parser = argparse.ArgumentParser(prog="edge-voice sim", description=SIM_DESCRIPTION)
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

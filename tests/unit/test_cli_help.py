@@ -36,3 +36,8 @@ def test_every_option_has_a_help_text(command: str) -> None:
 def test_the_demo_explains_itself() -> None:
     text = " ".join(_subparser(build_parser(), "demo").format_help().split())
     assert "Without OPENAI_API_KEY it uses the bundled Realtime simulator" in text
+
+
+def test_the_simulator_says_what_key_it_accepts() -> None:
+    text = " ".join(_subparser(build_parser(), "sim").format_help().split())
+    assert "accepts any non-empty API key unless --api-key is given" in text
