@@ -134,6 +134,8 @@ class ServiceState(Event):
     voice: str
     connected: bool
     fallback_active: bool
+    #: The API key was refused at the last connection attempt (None: not tried yet).
+    api_key_problem: bool | None = None
     #: The models the current selection tries, in order, dead ones replaced (`auto`).
     model_chain: tuple[str, ...] = ()
     pending: Mapping[str, str] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from edge_voice.audio.wakeword import WakeWordDetector
 from edge_voice.config.overrides import log_startup
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
-from edge_voice.config.warnings import config_warnings
+from edge_voice.config.warnings import config_facts, log_facts
 from edge_voice.conversation.assistant import Assistant
 from edge_voice.conversation.function_calls import FunctionCallBroker, ToolRegistry
 from edge_voice.conversation.session_settings import migration_settings
@@ -64,7 +64,9 @@ class Service:
         publishes its goodbye; cancelling the whole group would cut both off at once.
         """
         self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
-        self.migration.announce_replacements()  # at start-up, not only at the first conversation
+        # Announced (MQTT) at start-up, not only at the first conversation; build_service's
+        # lifecycle block already logged each replacement, in the same words.
+        self.migration.announce_replacements(quiet=True)
         assistant = self.assistant
         cancelled = False
         async with asyncio.TaskGroup() as tasks:
@@ -109,14 +111,13 @@ def build_service(
 
     `opener` replaces the realtime connection every deployment uses (tests: a faulty one).
     """
-    day = today or calendar_today()
-    for warning in config_warnings(cfg, day):
-        log.warning("%s", warning)
     bus = EventBus(queue_size=cfg.mqtt.queue_size)  # mqtt.* is file-only: the store keeps it
     store = ConfigStore(cfg, bus=bus)
     reset_topic = Topics.for_config(cfg).command(CommandKind.CONFIG_RESET)
     log_startup(store.overrides(), store.state_path, reset_topic)
     effective = store.effective
+    # The config the service runs (runtime overrides included), as ModelMigration sees it.
+    log_facts(config_facts(effective, today or calendar_today(), migrate_file="FILE"), log)
     metrics = PerformanceMetrics(catalog=effective.catalog(), ledger=CostLedger(store.ledger_path))
     opener = opener or _opener(effective, api_key)
     migration = _migration(effective, opener, bus, metrics, today)

@@ -38,6 +38,7 @@ from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt import commands as cmd
 from edge_voice.mqtt import discovery
 from edge_voice.mqtt import payloads as out
+from edge_voice.mqtt.event_payloads import publication_for
 from edge_voice.mqtt.topics import CommandKind, EventKind, Topics
 from tools import generated
 from tools.error_codes_doc import error_codes_table
@@ -265,7 +266,7 @@ def examples() -> str:
     topics = Topics.for_config(validate_config(_EXAMPLE_CFG))
     lines: list[tuple[str, bytes]] = []
     for event in _example_events():
-        publication = out.publication_for(event, topics)
+        publication = publication_for(event, topics)
         lines.append((publication.topic, publication.payload))
     lines.append(
         (

@@ -50,11 +50,23 @@ LIGHT_TOOL = {
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `edge-voice demo` (its -q/--quiet, shared by every command: only the summary)."""
     parser.add_argument(
-        "--out", default="edge_voice_demo_reply.wav", help="where to write the reply"
+        "--out",
+        default="edge_voice_demo_reply.wav",
+        metavar="WAV",
+        help="where to write the spoken reply (default: edge_voice_demo_reply.wav)",
     )
-    parser.add_argument("--fast", action="store_true", help="no real-time pacing (for tests)")
-    parser.add_argument("--mqtt-host", default="localhost", help="use this broker if it answers")
-    parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument(
+        "--fast", action="store_true", help="run as fast as possible instead of in real time"
+    )
+    parser.add_argument(
+        "--mqtt-host",
+        default="localhost",
+        metavar="HOST",
+        help="the MQTT broker to use if it answers (default: localhost); else an embedded one",
+    )
+    parser.add_argument(
+        "--mqtt-port", type=int, default=1883, metavar="PORT", help="its port (default: 1883)"
+    )
     parser.add_argument(
         "--sim",
         action="store_true",

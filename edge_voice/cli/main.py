@@ -24,7 +24,8 @@ from edge_voice.config.loading import (
     resolve_api_key,
 )
 from edge_voice.config.successors import SuccessorOffer
-from edge_voice.config.warnings import config_warnings
+from edge_voice.config.warnings import config_facts, print_facts
+from edge_voice.sim.cli import SIM_DESCRIPTION
 from edge_voice.sim.cli import add_arguments as add_sim_arguments
 
 EXIT_CONFIG = 2
@@ -42,9 +43,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     key = resolve_api_key(cfg)
     print(f"# API key: {'set' if key else 'not set (the demo and the simulator need none)'}")
     print_overrides(cfg)
-    warnings = config_warnings(cfg, _today(args.today))
-    for line in warnings:
-        print(f"warning: {line}", file=sys.stderr)
+    print_facts(config_facts(cfg, _today(args.today), migrate_file=args.file), sys.stderr)
     return 0
 
 
@@ -63,8 +62,7 @@ def cmd_config_migrate(args: argparse.Namespace) -> int:
     for line in result.changes:
         print(f"  - {line}")
     cfg = load_config(result.target, env={})
-    for line in config_warnings(cfg, _today(args.today)):
-        print(f"warning: {line}", file=sys.stderr)
+    print_facts(config_facts(cfg, _today(args.today)), sys.stderr)
     return 0
 
 
@@ -79,7 +77,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     today = _today(args.today)
     print_models(cfg.catalog() if cfg else None, today, as_json=args.json)
     if cfg is not None and not args.json:
-        print_chain(cfg, today)
+        print_chain(cfg, today, args.config)
     return 0
 
 
@@ -117,7 +115,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
-    parser = argparse.ArgumentParser(prog="edge-voice", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edge-voice",
+        description="A voice assistant for the smart home: wake word, OpenAI Realtime API, "
+        "speaker, everything on MQTT for Home Assistant and Node-RED. "
+        "New here? Run `edge-voice demo` (offline, needs nothing).",
+        epilog="`edge-voice COMMAND --help` explains each command.",
+    )
     parser.add_argument("--version", action="version", version=f"edge-voice {__version__}")
     add_verbosity(parser, sub=False)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,11 +160,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(run)
     run.set_defaults(handler=cmd_run)
 
-    demo = sub.add_parser("demo", help="the whole job offline: bundled audio, simulator, MQTT")
+    demo = sub.add_parser(
+        "demo",
+        help="the whole job offline: bundled audio, simulator, MQTT",
+        description="Plays a recorded request (wake word, 'turn on the kitchen light'), lets "
+        "the model call a function that is answered over MQTT, and writes the spoken reply to "
+        "a WAV file, printing the MQTT traffic and the cost. Without OPENAI_API_KEY it uses the "
+        "bundled Realtime simulator; without a broker it starts an embedded one.",
+    )
     add_demo_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
-    sim = sub.add_parser("sim", help="run the offline OpenAI Realtime API simulator")
+    sim = sub.add_parser(
+        "sim",
+        help="run the offline OpenAI Realtime API simulator",
+        description=SIM_DESCRIPTION,
+    )
     add_sim_arguments(sim)
     sim.set_defaults(handler=cmd_sim)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.config.warnings import effective_chain
+from edge_voice.config.warnings import config_facts, effective_chain
 from edge_voice.models.catalog import ModelCatalog, ModelInfo, default_catalog
 
 
@@ -75,10 +75,10 @@ def print_models(catalog: ModelCatalog | None, today: dt.date, *, as_json: bool 
     print(f"\nprices in USD per 1M tokens; status as of {today.isoformat()}")
 
 
-def print_chain(cfg: EdgeVoiceConfig, today: dt.date) -> None:
-    """The models this config tries on `today`, and what to change for each dead one."""
+def print_chain(cfg: EdgeVoiceConfig, today: dt.date, file: str = "FILE") -> None:
+    """The models this config tries on `today`, then the lifecycle block (what to change)."""
     chain = effective_chain(cfg, today)
     selection = cfg.openai.model_selection
     print(f"\nmodel_selection {selection} tries, in order: {', '.join(chain.models)}")
-    for replaced in chain.replacements:
-        print(f"  {replaced.message()}")
+    for fact in config_facts(cfg, today, migrate_file=file):
+        print(f"  {fact.text}")

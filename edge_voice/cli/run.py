@@ -36,8 +36,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exit-on-eof",
         action="store_true",
-        help="exit 0 once the source ended and the conversation it started completed "
-        "(without it the service keeps running, MQTT up, until SIGTERM or Ctrl-C)",
+        help="exit once the source ended and the conversation it started completed: "
+        "0, or 1 if every connection attempt failed (without it the service keeps "
+        "running, MQTT up, until SIGTERM or Ctrl-C)",
     )
 
 
@@ -92,4 +93,8 @@ async def _serve(service: Service, source: AudioSource, *, exit_on_eof: bool) ->
     for exc in failed[:1]:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    stats = service.metrics.connection_stats()
+    if exit_on_eof and stats.failures and not stats.successes:
+        print(f"error: all {stats.failures} connection attempts failed", file=sys.stderr)
+        return 1
     return 0

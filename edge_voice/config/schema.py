@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -44,6 +44,8 @@ from edge_voice.realtime.session_builders import ReasoningEffort, TurnDetection
 
 #: Stands for the device_id in `state_dir`, so that devices on one host never share state.
 DEVICE_PLACEHOLDER = "{device_id}"
+#: A device_id is one lowercase topic level (it also names HA unique ids and the state dir).
+_DEVICE_ID = re.compile(r"[a-z0-9_-]{1,64}")
 DEFAULT_STATE_DIR = Path("~/.local/state/edge_voice") / DEVICE_PLACEHOLDER
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_LEGACY_MODEL = "gpt-4o-realtime-preview"
@@ -303,9 +305,7 @@ class ModelEntry(Section):
 class EdgeVoiceConfig(Section):
     """The whole configuration of one edge_voice device."""
 
-    device_id: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")] = Field(
-        default_factory=hostname_slug
-    )
+    device_id: str = Field(default_factory=hostname_slug)
     state_dir: Path = DEFAULT_STATE_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
@@ -322,6 +322,11 @@ class EdgeVoiceConfig(Section):
     @field_validator("device_id")
     @classmethod
     def _device_id(cls, value: str) -> str:
+        if not _DEVICE_ID.fullmatch(value):
+            raise ValueError(
+                f"{value!r} cannot name the MQTT topics: use 1 to 64 lowercase letters, digits, "
+                f"'_' or '-', no spaces (e.g. {hostname_slug(value)[:64]!r})"
+            )
         return check_device_id(value)
 
     @model_validator(mode="before")

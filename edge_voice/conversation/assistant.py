@@ -360,6 +360,7 @@ class Assistant:
                 voice=voice,
                 connected=link is not None,
                 fallback_active=mig.fallback_active,
+                api_key_problem=mig.api_key_problem,
                 model_chain=tuple(mig.chain()),
                 pending=dict(self._pending_config),
             )
@@ -370,7 +371,8 @@ class Assistant:
         self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
 
     def report_error(self, code: str, message: str) -> None:
-        """Publish an error event."""
+        """Publish an error event (and log it: a terminal has no MQTT client)."""
+        log.warning("%s: %s", code, message)
         self.bus.publish(ErrorOccurred(code=code, message=message))
 
     def set_timer(self, seconds: float) -> None:

@@ -45,6 +45,7 @@ from edge_voice.models.features import (
 from edge_voice.models.lifecycle import Replacement
 from edge_voice.realtime.errors import (
     MODEL_REFUSAL_CODES,
+    AuthenticationError,
     ModelRefusedError,
     RealtimeError,
 )
@@ -131,6 +132,8 @@ class ModelMigration(Generic[S]):
         self.breaker = CircuitBreaker(settings.fallback_cooldown_s, clock=clock)
         self.active_model: str | None = None
         self.fallback_active = False
+        #: True after the key was refused, False after a connection: None before either.
+        self.api_key_problem: bool | None = None
         #: Models that refused for a reason retrying cannot fix: when, and the error.
         self._refused: dict[str, tuple[float, RealtimeError]] = {}
         #: Replacements and `shut_down` moves already announced (once per process).
@@ -167,15 +170,19 @@ class ModelMigration(Generic[S]):
         """The model the breaker watches: the primary, or its live successor once it died."""
         return self._lifecycle().models[0]
 
-    def announce_replacements(self, primary: str | None = None) -> None:
-        """Log and emit each replacement of a dead `auto` candidate, once per process."""
+    def announce_replacements(self, primary: str | None = None, *, quiet: bool = False) -> None:
+        """Log and emit each replacement of a dead `auto` candidate, once per process.
+
+        `quiet`: emit only (the caller has logged the config's lifecycle facts itself).
+        """
         if self.settings.model_selection != "auto":
             return
         for replaced in self._lifecycle(primary).replacements:
             key = ("replaced", replaced.role, replaced.model, str(replaced.replacement))
             if key not in self._announced:
                 self._announced.add(key)
-                log.warning("%s", replaced.message())
+                if not quiet:
+                    log.warning("%s", replaced.message())
                 self._emit(replaced)
 
     def plan(self, preferred_model: str | None = None, skip: Collection[str] = ()) -> list[str]:
@@ -240,14 +247,11 @@ class ModelMigration(Generic[S]):
                 self._emit(
                     ConnectAttempt(name, False, self._clock() - started, fallback_reason(exc))
                 )
+                if isinstance(exc, AuthenticationError):
+                    self.api_key_problem = True
                 if not exc.fallback_worthy:
                     raise  # a bad key or no network: every model would fail the same way
-                self._hint_pinned(name, exc)
-                if not exc.retryable:
-                    # Noted before the breaker opens, so it is forgotten by the time of the probe.
-                    self._refused[name] = (self._clock(), exc)
-                if name == watched and self.settings.model_selection == "auto":
-                    self.breaker.record_failure()
+                self._note_refusal(name, exc, watched)
                 failures.append((name, exc))
                 log.warning("model %s refused: %s", name, exc)
                 if index + 1 < len(candidates):
@@ -255,6 +259,7 @@ class ModelMigration(Generic[S]):
                     self._emit(fallback)
                 continue
             self._emit(ConnectAttempt(name, True, self._clock() - started))
+            self.api_key_problem = False
             self._refused.pop(name, None)
             self._landed(name, primary, watched)
             fallback = self._shut_down_move(name, primary) or fallback
@@ -272,6 +277,15 @@ class ModelMigration(Generic[S]):
         if len(failures) == 1:
             raise failures[0][1]
         raise AllModelsFailedError(failures)
+
+    def _note_refusal(self, name: str, exc: RealtimeError, watched: str) -> None:
+        """A model refused us: hint at the fix, remember a lasting refusal, feed the breaker."""
+        self._hint_pinned(name, exc)
+        if not exc.retryable:
+            # Noted before the breaker opens, so it is forgotten by the time of the probe.
+            self._refused[name] = (self._clock(), exc)
+        if name == watched and self.settings.model_selection == "auto":
+            self.breaker.record_failure()
 
     def _hint_pinned(self, name: str, exc: RealtimeError) -> None:
         """A pinned model refused as unknown: name its successor and the fix in the error."""
@@ -343,9 +357,28 @@ def realtime_opener(
         )
         try:
             await session.connect()
+        except AuthenticationError as exc:
+            await session.close()
+            _hint_key(exc, has_key=bool(api_key), official="api.openai.com" in base_url)
+            raise
         except BaseException:
             await session.close()
             raise
         return session
 
     return open_session
+
+
+def _hint_key(exc: AuthenticationError, *, has_key: bool, official: bool) -> None:
+    """A refused key: say where the key comes from and what the endpoint wants (never the key)."""
+    where = "set OPENAI_API_KEY or openai.api_key_file"
+    if has_key:
+        hint = "the API key was refused: check OPENAI_API_KEY or openai.api_key_file"
+        if not official:
+            hint += " (a simulator started with --api-key accepts only those keys)"
+    else:
+        hint = f"no API key was sent: {where}"
+        if not official:
+            hint += " (the simulator accepts any non-empty key unless started with --api-key)"
+    exc.message = f"{exc.message} ({hint})"
+    exc.args = (exc.message,)

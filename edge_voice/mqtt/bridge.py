@@ -32,8 +32,9 @@ from edge_voice.mqtt.connection import (
     stay_connected,
 )
 from edge_voice.mqtt.control import ConversationControl
+from edge_voice.mqtt.event_payloads import publication_for
 from edge_voice.mqtt.outbox import Outbox
-from edge_voice.mqtt.payloads import QOS, Publication, encode, publication_for
+from edge_voice.mqtt.payloads import QOS, Publication, encode
 from edge_voice.mqtt.replay import payload_bytes, resubscribe, subscribe_and_replay
 from edge_voice.mqtt.sender import Sender
 from edge_voice.mqtt.topics import Topics

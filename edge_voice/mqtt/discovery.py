@@ -59,6 +59,7 @@ ENTITIES: Final[tuple[tuple[str, str], ...]] = (
     ("sensor", "model_shutdown"),
     ("binary_sensor", "connected"),
     ("binary_sensor", "fallback_active"),
+    ("binary_sensor", "api_key_problem"),
     ("event", "wake_word"),
     ("button", "rollback"),
     ("button", "reset_overrides"),
@@ -290,6 +291,17 @@ def _entity_specs(
             "name": "Fallback active",
             "icon": "mdi:swap-horizontal-bold",
             **_state(topics, "{{ 'ON' if value_json.fallback_active else 'OFF' }}"),
+        },
+        # Unknown until the first connection attempt; ON from a refused key to a connection.
+        "api_key_problem": {
+            "name": "API key problem",
+            "device_class": "problem",
+            "entity_category": "diagnostic",
+            **_state(
+                topics,
+                "{% set p = value_json.api_key_problem %}"
+                f"{{{{ '{_NONE}' if p is none else ('ON' if p else 'OFF') }}}}",
+            ),
         },
         "wake_word": {
             "name": "Wake word",

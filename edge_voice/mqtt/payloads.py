@@ -12,24 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from edge_voice.events import (
     AnsweredBy,
     CallMode,
-    ErrorOccurred,
-    Event,
-    FallbackOccurred,
-    FunctionCallRequested,
-    McpCallReported,
     MetricsUpdated,
-    ModelReplaced,
-    ResponseCompleted,
     ServiceState,
-    Transcript,
-    WakeDetected,
     utc_now,
 )
 from edge_voice.metrics.cost import TokenUsage
 from edge_voice.metrics.ledger_format import iso_utc
 from edge_voice.metrics.records import ResponseLatency
 from edge_voice.mqtt.commands import ArbitrationClaim, CommandError, dumps
-from edge_voice.mqtt.topics import EventKind, Topics
 
 #: QoS of everything we publish (contract: events and states are QoS 1).
 QOS: Final = 1
@@ -60,6 +50,8 @@ class StatePayload(OutPayload):
     fallback_active: bool
     #: The models the selection tries, in order; in `auto` dead ones replaced by successors.
     model_chain: list[str]
+    #: true after the API key was refused, false after a connection; null before either.
+    api_key_problem: bool | None
     ts: str
 
 
@@ -91,7 +83,7 @@ class MetricsPayload(OutPayload):
 
 
 class WakePayload(OutPayload):
-    """`<base>/event/wake`; `event_type` is what the HA event entity needs."""
+    """`<base>/event/wake`; `event_type` is for the HA event entity; `score` 0-1, 3 decimals."""
 
     event_type: Literal["detected"] = "detected"
     wakeword: str
@@ -241,6 +233,7 @@ def state_payload(state: ServiceState) -> dict[str, Any]:
         connected=state.connected,
         fallback_active=state.fallback_active,
         model_chain=list(state.model_chain),
+        api_key_problem=state.api_key_problem,
         ts=iso(state.ts),
     ).to_dict()
 
@@ -263,98 +256,6 @@ def metrics_payload(update: MetricsUpdated) -> dict[str, Any]:
         connection_success_rate=dict(snap.connection_success_rate),
         ts=iso(update.ts),
     ).to_dict()
-
-
-def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
-    """The `event/<kind>` and payload of an internal event; TypeError for states/metrics."""
-    ts = iso(event.ts)
-    payload: OutPayload
-    kind: EventKind
-    match event:
-        case WakeDetected():
-            kind = "wake"
-            payload = WakePayload(wakeword=event.wakeword, score=event.score, ts=ts)
-        case Transcript():
-            kind = "transcript"
-            payload = TranscriptPayload(
-                role=event.role,
-                text=event.text,
-                item_id=event.item_id,
-                response_id=event.response_id,
-                model=event.model,
-                ts=ts,
-            )
-        case FunctionCallRequested():
-            kind = "function_call"
-            payload = FunctionCallPayload(
-                call_id=event.call_id,
-                name=event.name,
-                arguments=event.arguments,
-                model=event.model,
-                deadline_ms=event.deadline_ms,
-                answered_by=event.answered_by,
-                mode=event.mode,
-                ts=ts,
-            )
-        case McpCallReported():
-            kind = "mcp_call"
-            payload = McpCallPayload(
-                server_label=event.server_label,
-                name=event.name,
-                arguments=event.arguments,
-                status=event.status,
-                output=event.output,
-                error=event.error,
-                item_id=event.item_id,
-                model=event.model,
-                ts=ts,
-            )
-        case ResponseCompleted():
-            kind = "response"
-            payload = ResponsePayload(
-                response_id=event.response_id,
-                model=event.model,
-                voice=event.voice,
-                usage=TokenUsage(**event.usage),
-                cost_usd=event.cost_usd,
-                latency_ms=dict(event.latency_ms),
-                ts=ts,
-            )
-        case FallbackOccurred(fallback=fallback):
-            kind = "fallback"
-            payload = FallbackPayload(
-                from_model=fallback.from_model,
-                to_model=fallback.to_model,
-                reason=fallback.reason,
-                ts=ts,
-            )
-        case ModelReplaced(replaced=r):
-            kind = "model_replaced"
-            payload = ModelReplacedPayload(
-                model=r.model,
-                role=r.role,
-                shutdown=r.shutdown.isoformat(),
-                replacement=r.replacement,
-                fix=r.fix,
-                ts=ts,
-            )
-        case ErrorOccurred():
-            kind = "error"
-            # The event's fields are exactly the payload's.
-            payload = ErrorPayload.model_validate({**vars(event), "ts": ts})
-        case _:
-            raise TypeError(f"{type(event).__name__} has no event/* topic")
-    return kind, payload.to_dict()
-
-
-def publication_for(event: Event, topics: Topics) -> Publication:
-    """Topic, payload and retain flag of any internal event the bridge forwards."""
-    if isinstance(event, ServiceState):
-        return Publication(topics.state, encode(state_payload(event)), retain=True)
-    if isinstance(event, MetricsUpdated):
-        return Publication(topics.metrics, encode(metrics_payload(event)), retain=True)
-    kind, payload = event_payload(event)
-    return Publication(topics.event(kind), encode(payload), retain=False)
 
 
 def response_payload(

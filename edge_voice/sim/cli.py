@@ -14,27 +14,51 @@ from collections.abc import Sequence
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.scenario import Scenario, default_scenario, load_scenario
 
+#: What `edge-voice sim --help` says first.
+SIM_DESCRIPTION = (
+    "An offline stand-in for the OpenAI Realtime API: scripted spoken answers, function calls, "
+    "refusals and faults. Point openai.base_url at the ws://…/v1/realtime URL it prints; it "
+    "accepts any non-empty API key unless --api-key is given."
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's options to `parser`."""
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
-    parser.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: bundled)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (default 8765; 0: any free port)"
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="a YAML file of scripted answers and faults (default: the bundled demo scenario)",
+    )
     parser.add_argument(
         "--api-key",
         action="append",
         dest="api_keys",
         metavar="KEY",
-        help="accept only this key (repeatable; default: any non-empty key)",
+        help="accept only this API key (repeatable); default: any non-empty key (no key at all "
+        "is refused with invalid_api_key, as OpenAI does)",
     )
     parser.add_argument(
         "--pacing",
         type=float,
         default=1.0,
-        help="seconds of wall clock per second of audio sent (1 real time, 0 unpaced)",
+        help="how fast answers are streamed: 1 = real time (default), 0 = as fast as possible",
     )
-    parser.add_argument("--silence-duration-ms", type=int, help="default VAD silence to end a turn")
-    parser.add_argument("--vad-threshold-dbfs", type=float, help="VAD level at threshold 0.5")
+    parser.add_argument(
+        "--silence-duration-ms",
+        type=int,
+        metavar="MS",
+        help="silence that ends the user's turn when the client sets none (default 500)",
+    )
+    parser.add_argument(
+        "--vad-threshold-dbfs",
+        type=float,
+        metavar="DBFS",
+        help="speech level that counts as talking at the client's VAD threshold 0.5 (default -40)",
+    )
     parser.add_argument(
         "--today",
         type=dt.date.fromisoformat,
@@ -42,17 +66,78 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the simulator's date: models and the beta interface past their catalog shutdown "
         "are refused (default: the real date)",
     )
-    faults = parser.add_argument_group("faults (override the scenario's `faults:`)")
-    faults.add_argument("--beta-disabled", action="store_true", default=None)
-    faults.add_argument("--refuse-model", action="append", metavar="MODEL", default=None)
-    faults.add_argument("--not-found-model", action="append", metavar="MODEL", default=None)
-    faults.add_argument("--forbid-model", action="append", metavar="MODEL", default=None)
-    faults.add_argument("--stall-model", action="append", metavar="MODEL", default=None)
-    faults.add_argument("--session-max-s", type=float, metavar="S")
-    faults.add_argument("--drop-after-audio-deltas", type=int, metavar="N")
-    faults.add_argument("--drop-mode", choices=["error", "abort"])
-    faults.add_argument("--rate-limit", type=int, metavar="N", help="refuse the next N responses")
-    faults.add_argument("--first-audio-delay-ms", type=int, metavar="MS")
+    faults = parser.add_argument_group(
+        "faults",
+        "make the simulator misbehave the way the real service can, to watch the fallback, "
+        "reconnects and error events (each overrides the scenario's `faults:`)",
+    )
+    faults.add_argument(
+        "--beta-disabled",
+        action="store_true",
+        default=None,
+        help="refuse the beta wire protocol (OpenAI-Beta: realtime=v1) whatever the date",
+    )
+    faults.add_argument(
+        "--refuse-model",
+        action="append",
+        metavar="MODEL",
+        default=None,
+        help="answer MODEL with invalid_model and close 4000, as for a model the endpoint does "
+        "not serve (repeatable)",
+    )
+    faults.add_argument(
+        "--not-found-model",
+        action="append",
+        metavar="MODEL",
+        default=None,
+        help="answer MODEL with model_not_found and close 4000, as without access to it "
+        "(repeatable)",
+    )
+    faults.add_argument(
+        "--forbid-model",
+        action="append",
+        metavar="MODEL",
+        default=None,
+        help="refuse MODEL's connection with HTTP 403 (repeatable)",
+    )
+    faults.add_argument(
+        "--stall-model",
+        action="append",
+        metavar="MODEL",
+        default=None,
+        help="accept MODEL's connection, then never answer: the client's connect timeout "
+        "(repeatable)",
+    )
+    faults.add_argument(
+        "--session-max-s",
+        type=float,
+        metavar="S",
+        help="end each session after S seconds with session_expired (the real limit: 60 min)",
+    )
+    faults.add_argument(
+        "--drop-after-audio-deltas",
+        type=int,
+        metavar="N",
+        help="drop the connection after N audio chunks of an answer",
+    )
+    faults.add_argument(
+        "--drop-mode",
+        choices=["error", "abort"],
+        help="how --drop-after-audio-deltas drops: error = close frame 1011 (default), "
+        "abort = TCP reset without a close frame",
+    )
+    faults.add_argument(
+        "--rate-limit",
+        type=int,
+        metavar="N",
+        help="refuse the next N responses with rate_limit_exceeded",
+    )
+    faults.add_argument(
+        "--first-audio-delay-ms",
+        type=int,
+        metavar="MS",
+        help="wait MS milliseconds before the first audio of each answer (a slow model)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[SimConfig, Scenario]:
@@ -119,9 +204,7 @@ async def run_from_args(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator from the command line (what `edge-voice sim` does)."""
-    parser = argparse.ArgumentParser(
-        prog="edge-voice sim", description="Offline OpenAI Realtime simulator"
-    )
+    parser = argparse.ArgumentParser(prog="edge-voice sim", description=SIM_DESCRIPTION)
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -140,3 +140,22 @@ async def test_the_default_config_completes_on_the_live_lineup(
     for role, model, successor in replaced:
         assert f"{role} {model} was shut down" in log
         assert f"to make it permanent: set {role}: {successor}" in log
+    assert_each_fact_once(log, expected_info=today == "2026-12-02")
+
+
+def assert_each_fact_once(log: str, *, expected_info: bool) -> None:
+    """The lifecycle block: every fact logged once, no WARNING said twice, expected ones INFO."""
+    facts = [line for line in log.splitlines() if "shut down on" in line or "shuts down on" in line]
+    assert facts, log
+    messages = [line.split(": ", 1)[1] for line in facts]  # without level and logger
+    assert len(messages) == len(set(messages)), "\n".join(facts)
+    # Each model and interface appears in one line only (no second wording of one fact).
+    subjects = [m.split(" was shut down")[0].split(" shuts down")[0] for m in messages]
+    assert len(subjects) == len(set(subjects)), "\n".join(facts)
+    warnings = [line for line in log.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == len(set(warnings)), "\n".join(warnings)
+    legacy = [line for line in facts if "openai.legacy_model gpt-4o-realtime-preview" in line]
+    assert len(legacy) == 1
+    # While the primary lives, the default legacy model's replacement is what the defaults plan.
+    assert legacy[0].startswith("INFO" if expected_info else "WARNING"), legacy[0]
+    assert log.count("config migrate") == 1

@@ -173,12 +173,25 @@ async def test_primary_probed_again_after_cooldown(sim: RealtimeSimulator) -> No
 
 async def test_bad_key_is_reported_not_fixed_by_falling_back(sim: RealtimeSimulator) -> None:
     events: list[MigrationEvent] = []
+    mig = migration(sim, events, key="sk-wrong-key-9999")
+    assert mig.api_key_problem is None  # nothing tried yet
     with pytest.raises(AuthenticationError) as info:
-        await migration(sim, events, key="sk-wrong-key-9999").connect(BASE)
+        await mig.connect(BASE)
     assert info.value.close_code == 3000
     assert "sk-wrong-key-9999" not in str(info.value) + repr(info.value)
+    assert str(info.value).endswith(
+        "(the API key was refused: check OPENAI_API_KEY or openai.api_key_file "
+        "(a simulator started with --api-key accepts only those keys))"
+    )
+    assert mig.api_key_problem is True
     assert [c.model for c in sim.connections] == [NEW]  # no second model was tried
     assert not [e for e in events if isinstance(e, FallbackEvent)]
+    # The endpoint accepts the key now (as after fixing it on the account): the problem is gone.
+    assert sim.config.api_keys is not None
+    sim.config.api_keys.add("sk-wrong-key-9999")
+    result = await mig.connect(BASE)
+    await result.session.close()
+    assert mig.api_key_problem is False
 
 
 async def test_new_selection_never_uses_the_legacy_model(sim: RealtimeSimulator) -> None:

@@ -39,8 +39,8 @@ def test_check_prints_redacted_effective_config_and_lifecycle_warnings(
     assert effective["mqtt"]["password"] == "<redacted>"
     assert SECRET not in out.out + out.err and "hunter2-secret" not in out.out + out.err
     assert (
-        "gpt-4o-realtime-preview was shut down on 2026-05-07; successor: gpt-realtime-1.5"
-        in out.err
+        "warning: openai.model gpt-4o-realtime-preview was shut down on 2026-05-07: "
+        "model_selection auto uses gpt-realtime-1.5 instead" in out.err
     )
     assert "openai.api_key is set in the file (deprecated)" in out.err
 
@@ -53,9 +53,16 @@ def test_check_warns_that_gpt_realtime_is_within_90_days(
     assert main(["config", "check", str(path), "--today", "2026-11-24"]) == 0
     err = capsys.readouterr().err
     assert (
-        "gpt-realtime shuts down on 2027-01-20 (57 days left); successor: gpt-realtime-2.1" in err
+        "warning: openai.model gpt-realtime shuts down on 2027-01-20 (57 days left): "
+        "model_selection new keeps it (only a proxy may still serve it); "
+        "to move: set openai.model: gpt-realtime-2.1" in err
     )
-    assert "legacy_model" not in err  # model_selection: new never connects to the legacy model
+    # Named, so said (a switch to `legacy` would use it), but as a note: `new` never uses it.
+    assert (
+        "note: openai.legacy_model gpt-4o-realtime-preview was shut down on 2026-05-07: "
+        "model_selection new does not use it" in err
+    )
+    assert "warning: openai.legacy_model" not in err
     assert main(["config", "check", str(path), "--today", "2026-06-01"]) == 0
     assert "shuts down" not in capsys.readouterr().err  # 233 days left: no warning yet
 
@@ -65,9 +72,10 @@ def test_check_explains_voice_mapping_on_the_legacy_model(
 ) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("voice:\n  primary: cedar\n  fallback: marin\n")
-    assert main(["config", "check", str(path)]) == 0
+    assert main(["config", "check", str(path), "--today", "2026-05-01"]) == 0
     err = capsys.readouterr().err
-    assert "gpt-4o-realtime-preview has no voice cedar; using ash" in err
+    # Expected on a fallback model: a note, not a warning.
+    assert "note: openai.legacy_model: gpt-4o-realtime-preview has no voice cedar; using ash" in err
 
 
 def test_migrate_in_place_keeps_choices_and_a_backup(

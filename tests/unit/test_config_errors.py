@@ -47,7 +47,11 @@ SECRET = "sk-very-secret-0000"
         ),
         ("models:\n  gpt-realtime:\n    prices: {speech: 1}\n", "unknown token class 'speech'"),
         ("- just\n- a list\n", "the top level must be a mapping"),
-        ("device_id: 'Kitchen Speaker'\n", "device_id: String should match pattern"),
+        (
+            "device_id: 'Kitchen Speaker'\n",
+            "device_id: 'Kitchen Speaker' cannot name the MQTT topics: use 1 to 64 lowercase "
+            "letters, digits, '_' or '-', no spaces (e.g. 'kitchen_speaker')",
+        ),
         # What the topics of a running device refuse, refused by the schema already (4.5):
         ("device_id: tools\n", "device_id: 'tools' is reserved"),
         ("device_id: arbitration\n", "device_id: 'arbitration' is reserved"),

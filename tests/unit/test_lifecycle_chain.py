@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
@@ -163,6 +164,23 @@ def test_the_announcement_names_model_date_replacement_and_fix() -> None:
         "to make it permanent: set openai.legacy_model: gpt-realtime-1.5"
     )
     assert mig.chain() == ["gpt-realtime", "gpt-realtime-1.5"]
+
+
+def test_a_quiet_announcement_emits_without_logging_it_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events: list[MigrationEvent] = []
+    mig: ModelMigration[object] = ModelMigration(
+        MigrationSettings(),
+        never_opened,  # type: ignore[arg-type]
+        today=lambda: dt.date(2026, 12, 2),
+        on_event=events.append,
+    )
+    with caplog.at_level(logging.DEBUG, logger="edge_voice.models.migration"):
+        mig.announce_replacements(quiet=True)  # the start-up block has logged it
+        mig.announce_replacements()  # already announced: neither emitted nor logged again
+    assert [type(e) for e in events] == [Replacement]
+    assert caplog.records == []
 
 
 def test_refusal_hint_names_successor_and_fix() -> None:

@@ -17,21 +17,33 @@ def check(tmp_path: Path, text: str, today: str, capsys: pytest.CaptureFixture[s
     return capsys.readouterr().err
 
 
-def test_default_config_today_names_what_auto_does_and_the_lines_to_set(
+def test_default_config_today_prints_each_fact_once_expected_ones_as_notes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     err = check(tmp_path, "device_id: test\n", "2026-12-02", capsys)
-    assert (
-        "openai.legacy_model gpt-4o-realtime-preview was shut down on 2026-05-07; "
-        "successor: gpt-realtime-1.5; model_selection auto uses gpt-realtime-1.5 instead "
-        "(to move: set openai.legacy_model: gpt-realtime-1.5 in the file" in err
+    lines = err.splitlines()
+    assert lines[0] == (
+        "warning: openai.model gpt-realtime shuts down on 2027-01-20 (49 days left): "
+        "from then on model_selection auto uses gpt-realtime-2.1; "
+        "to move: set openai.model: gpt-realtime-2.1"
     )
-    assert (
-        "openai.model gpt-realtime shuts down on 2027-01-20 (49 days left); successor: "
-        "gpt-realtime-2.1; from then on model_selection auto uses gpt-realtime-2.1 "
-        "(to move: set openai.model: gpt-realtime-2.1 in the file" in err
+    # Its own default legacy model, replaced while the primary lives: what the defaults plan for.
+    assert lines[1] == (
+        "note: openai.legacy_model gpt-4o-realtime-preview was shut down on 2026-05-07: "
+        "model_selection auto uses gpt-realtime-1.5 instead; "
+        "to make it permanent: set openai.legacy_model: gpt-realtime-1.5"
     )
-    assert "budget.cheaper_model" not in err  # no daily budget: the cheaper model is never used
+    # Named, so checked, even without a daily budget: it is what a budget switch would use.
+    assert lines[2].startswith(
+        "warning: budget.cheaper_model gpt-realtime-mini shuts down on 2027-01-20"
+    )
+    assert lines[3].startswith("note: the beta interface (used by gpt-4o-realtime-preview)")
+    assert lines[4] == (
+        f"note: `edge-voice config migrate {tmp_path / 'config.yaml'}` offers the live "
+        "successor of each shut-down model the file names"
+    )
+    assert len(lines) == 5
+    assert err.count("config migrate") == 1
 
 
 def test_fallback_models_and_the_budget_model_are_checked_too(
@@ -40,13 +52,16 @@ def test_fallback_models_and_the_budget_model_are_checked_too(
     text = "openai:\n  fallback_models: [gpt-realtime-mini-2025-10-06]\nbudget:\n  daily_usd: 1.0\n"
     err = check(tmp_path, text, "2027-01-21", capsys)
     assert (
-        "openai.fallback_models[0] gpt-realtime-mini-2025-10-06 was shut down on 2026-07-23; "
-        "successor: gpt-realtime-2.1-mini; model_selection auto uses gpt-realtime-2.1-mini "
-        "instead (to move: replace gpt-realtime-mini-2025-10-06 with gpt-realtime-2.1-mini "
-        "in openai.fallback_models)" in err
+        "warning: openai.fallback_models[0] gpt-realtime-mini-2025-10-06 was shut down on "
+        "2026-07-23: model_selection auto uses gpt-realtime-2.1-mini instead; to make it "
+        "permanent: replace gpt-realtime-mini-2025-10-06 with gpt-realtime-2.1-mini in "
+        "openai.fallback_models" in err
     )
-    assert "budget.cheaper_model gpt-realtime-mini was shut down on 2027-01-20" in err
-    assert "set budget.cheaper_model: gpt-realtime-2.1-mini in the file" in err
+    assert (
+        "warning: budget.cheaper_model gpt-realtime-mini was shut down on 2027-01-20: "
+        "model_selection auto uses gpt-realtime-2.1-mini instead; "
+        "to make it permanent: set budget.cheaper_model: gpt-realtime-2.1-mini" in err
+    )
 
 
 def test_a_pinned_dead_model_is_kept_and_said_so(
@@ -54,8 +69,16 @@ def test_a_pinned_dead_model_is_kept_and_said_so(
 ) -> None:
     err = check(tmp_path, "openai:\n  model_selection: legacy\n", "2026-12-02", capsys)
     assert (
-        "model_selection legacy keeps it (only a proxy may still serve it) "
-        "(to move: set openai.legacy_model: gpt-realtime-1.5" in err
+        "warning: openai.legacy_model gpt-4o-realtime-preview was shut down on 2026-05-07: "
+        "model_selection legacy keeps it (only a proxy may still serve it); "
+        "to move: set openai.legacy_model: gpt-realtime-1.5" in err
+    )
+    # Pinned, the voice mapping is not expected: the user hears another voice than asked.
+    assert "warning: openai.legacy_model: gpt-4o-realtime-preview has no voice cedar" in err
+    # `legacy` never switches to the budget's model: it is named, but not used.
+    assert (
+        "budget.cheaper_model gpt-realtime-mini shuts down on 2027-01-20 (49 days left): "
+        "model_selection legacy does not use it" in err
     )
 
 

@@ -72,7 +72,7 @@ def _configs(cfg: EdgeVoiceConfig | None = None, **kw: Any) -> dict[str, dict[st
 def test_topics_and_entity_list() -> None:
     configs = _configs()
     assert list(configs) == [PREFIX.format(c, k) for c, k in ENTITIES]
-    assert len(configs) == 32  # with the reset_overrides button
+    assert len(configs) == 33  # with the reset_overrides button and the API key problem
 
 
 def test_full_payloads_of_some_entities() -> None:
@@ -169,6 +169,7 @@ def test_key_properties_of_every_entity() -> None:
         "tokens": ("edge_voice/kitchen/metrics", None),
         "model_shutdown": ("edge_voice/kitchen/state", None),
         "fallback_active": ("edge_voice/kitchen/state", None),
+        "api_key_problem": ("edge_voice/kitchen/state", None),
     }
     configs = _configs()
     for (component, key), (topic, payload) in zip(ENTITIES, configs.items(), strict=True):
@@ -334,6 +335,14 @@ def test_templates_render_like_home_assistant() -> None:
         "model_chain": ["gpt-realtime", "gpt-realtime-1.5"]
     }
     assert render(PREFIX.format("binary_sensor", "connected"), "value_template", state) == "ON"
+    key = PREFIX.format("binary_sensor", "api_key_problem")
+    assert configs[key]["device_class"] == "problem"
+    assert configs[key]["name"] == "API key problem"
+    # Unknown before the first connection attempt; ON from a refused key to a connection.
+    assert render(key, "value_template", {**state, "api_key_problem": None}) == "None"
+    assert render(key, "value_template", {**state, "api_key_problem": True}) == "ON"
+    assert render(key, "value_template", {**state, "api_key_problem": False}) == "OFF"
+    assert render(key, "value_template", state) == "OFF"  # a state retained by an older version
     text = {"text": "x" * 300}
     assert len(render(PREFIX.format("sensor", "last_transcript"), "value_template", text)) == 255
 

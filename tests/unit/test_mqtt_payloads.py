@@ -23,14 +23,13 @@ from edge_voice.metrics.records import MetricsSnapshot, Percentiles
 from edge_voice.models.lifecycle import Replacement
 from edge_voice.models.migration import FallbackEvent
 from edge_voice.mqtt.commands import CommandError, ErrorCode
+from edge_voice.mqtt.event_payloads import event_payload, publication_for
 from edge_voice.mqtt.payloads import (
     Publication,
     arbitration_payload,
     command_error_payload,
     encode,
-    event_payload,
     metrics_payload,
-    publication_for,
     response_payload,
     state_payload,
 )
@@ -76,6 +75,7 @@ def test_state_payload_has_exactly_the_contract_fields() -> None:
         "connected": False,
         "fallback_active": False,
         "model_chain": ["gpt-realtime", "gpt-realtime-1.5"],
+        "api_key_problem": None,
         "ts": ISO,
     }
 
@@ -129,9 +129,10 @@ def test_the_model_replaced_payload_names_model_date_replacement_and_fix() -> No
     ("event", "kind", "payload"),
     [
         (
-            WakeDetected(wakeword="hey_jarvis", score=0.93, ts=TS),
+            # The model's raw float (0.9341872334480286) rounded to what a person reads.
+            WakeDetected(wakeword="hey_jarvis", score=0.9341872334480286, ts=TS),
             "wake",
-            {"event_type": "detected", "wakeword": "hey_jarvis", "score": 0.93, "ts": ISO},
+            {"event_type": "detected", "wakeword": "hey_jarvis", "score": 0.934, "ts": ISO},
         ),
         (
             Transcript(role="assistant", text="Done.", response_id="r1", ts=TS),

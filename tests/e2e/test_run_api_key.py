@@ -1,0 +1,100 @@
+"""`edge-voice run` against `edge-voice sim` without a key, then with one: hint, exit, HA sensor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.assistant_rig import demo_wav
+from tests.support.broker import BrokerAddress
+from tests.support.mqtt_observer import observer, unique_base
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
+
+
+async def edge_voice(*args: str, key: str | None) -> asyncio.subprocess.Process:
+    """`python -m edge_voice ARGS`, with OPENAI_API_KEY set to `key` (None: unset)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    if key is not None:
+        env["OPENAI_API_KEY"] = key
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge_voice",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+async def sim_url() -> AsyncIterator[str]:
+    """`edge-voice sim` (any non-empty key) on a free port; its URL."""
+    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", key=None)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        assert line.startswith("simulator listening on "), line
+        yield line.rsplit(" ", 1)[1]
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_no_key_hints_exits_non_zero_and_raises_the_problem_sensor(
+    sim_url: str, mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    base_topic = unique_base()
+    base = f"{base_topic}/kitchen"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "device_id": "kitchen",
+                "state_dir": str(tmp_path / "state"),
+                "openai": {"base_url": sim_url},
+                "mqtt": {
+                    "host": mqtt_broker.host,
+                    "port": mqtt_broker.port,
+                    "base_topic": base_topic,
+                },
+                "conversation": {"follow_up_s": 1},
+            }
+        )
+    )
+    wav = demo_wav("hey_jarvis_kitchen_light.wav")
+    discovery = "homeassistant/binary_sensor/edge_voice_kitchen/api_key_problem/config"
+    run = ("run", "--config", str(config), "--source", f"wav:{wav}", "--sink", "null")
+    async with observer(mqtt_broker, f"{base}/#", discovery) as obs:
+        proc = await edge_voice(*run, "--fast", "--exit-on-eof", key=None)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline", within=10)
+    assert proc.returncode == 1, err.decode()[-2000:]
+    log = err.decode()
+    assert "error: all 1 connection attempts failed" in log
+    assert "WARNING edge_voice.conversation.assistant: invalid_api_key: " in log
+    (error,) = [m.json() for m in obs.on(f"{base}/event/error")]
+    assert error["code"] == "invalid_api_key"
+    assert error["message"].endswith(
+        "(no API key was sent: set OPENAI_API_KEY or openai.api_key_file "
+        "(the simulator accepts any non-empty key unless started with --api-key))"
+    )
+    problems = [m.json()["api_key_problem"] for m in obs.on(f"{base}/state")]
+    assert problems[-1] is True  # (null before the attempt may be published or not, by timing)
+    assert obs.on(discovery)[-1].json()["device_class"] == "problem"
+
+    # With any non-empty key the simulator answers: the sensor goes off, the exit is 0.
+    async with observer(mqtt_broker, f"{base}/#") as obs:
+        proc = await edge_voice(*run, "--fast", "--exit-on-eof", key="sk-any-non-empty")
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline", within=10)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert [m.json() for m in obs.on(f"{base}/event/error")] == []
+    assert [m.json()["api_key_problem"] for m in obs.on(f"{base}/state")][-1] is False
