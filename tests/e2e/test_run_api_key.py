@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,25 +11,10 @@ import yaml
 
 from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
+from tests.support.cli_process import edge_voice
 from tests.support.mqtt_observer import observer, unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
-
-
-async def edge_voice(*args: str, key: str | None) -> asyncio.subprocess.Process:
-    """`python -m edge_voice ARGS`, with OPENAI_API_KEY set to `key` (None: unset)."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    if key is not None:
-        env["OPENAI_API_KEY"] = key
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge_voice",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ default config the conversation still completes on a live GA model, and MQTT say
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,23 +16,10 @@ import yaml
 
 from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
+from tests.support.cli_process import edge_voice
 from tests.support.mqtt_observer import observer, unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
-
-
-async def edge_voice(*args: str) -> asyncio.subprocess.Process:
-    """`python -m edge_voice ARGS` with a test key."""
-    env = {**os.environ, "OPENAI_API_KEY": "sk-test-e2e-lifecycle-0001"}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge_voice",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 @pytest.fixture
