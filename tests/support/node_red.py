@@ -1,0 +1,224 @@
+"""A real Node-RED (flows/node_modules, Node-RED 4.1) as a subprocess, on the shipped flow files.
+
+The flow files are merged into one flows file in a temporary user directory (Node-RED loads
+one file; config nodes shared by id are kept once), and their `credentials` go to the
+credentials file there, as the editor's import would store them. The log is read as it comes:
+"Waiting for missing types" (a palette is not installed, so no flow runs) and an unexpanded
+`${...}` (an env var the flows need is not set) fail the start at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from tests.support.broker import BrokerAddress, free_port
+
+FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
+RED_JS = FLOWS_DIR / "node_modules" / "node-red" / "red.js"
+SETTINGS = FLOWS_DIR / "settings.js"
+#: The retained birth/close topic of the shared broker config node.
+AVAILABILITY = "node-red/edge_voice/availability"
+START_TIMEOUT_S = 30.0
+#: Log text that means the flows cannot work: fail at once instead of timing out.
+FATAL = ("Waiting for missing types", "${", "Unsupported version of Node.js")
+#: Env vars of the flows: never inherited from the test's own environment.
+FLOW_ENV = (
+    "MQTT_HOST",
+    "MQTT_PORT",
+    "MQTT_USER",
+    "MQTT_PASSWORD",
+    "Z2M_BASE_TOPIC",
+    "SENSOR_TOPIC",
+    "HA_URL",
+    "HA_TOKEN",
+)
+
+
+class NodeRedError(RuntimeError):
+    """Node-RED did not start, or logged that its flows cannot run."""
+
+
+def require_node_red() -> Path:
+    """red.js of flows/node_modules, installed with `npm ci` if absent; skips if impossible."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
+    if RED_JS.exists():
+        return RED_JS
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("flows/node_modules is absent and npm is not installed")
+    proc = subprocess.run(
+        [npm, "ci", "--prefix", str(FLOWS_DIR), "--no-audit", "--no-fund"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if proc.returncode != 0 or not RED_JS.exists():
+        pytest.skip(f"flows/node_modules is absent and `npm ci` failed: {proc.stderr[-300:]}")
+    return RED_JS
+
+
+def merge_flows(names: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The nodes of the flow files (shared config nodes once) and their credentials by id."""
+    nodes: dict[str, dict[str, Any]] = {}
+    credentials: dict[str, Any] = {}
+    for name in names:
+        for node in json.loads((FLOWS_DIR / name).read_text(encoding="utf-8")):
+            node = dict(node)
+            if "credentials" in node:
+                credentials[node["id"]] = node.pop("credentials")
+            known = nodes.get(node["id"])
+            if known is not None and known != node:
+                raise ValueError(f"{name}: id {node['id']} differs from another flow file's")
+            nodes[node["id"]] = node
+    return list(nodes.values()), credentials
+
+
+class NodeRed:
+    """One Node-RED process on some flow files; use `start`/`stop` or `running_node_red`."""
+
+    def __init__(
+        self,
+        flows: Iterable[str],
+        broker: BrokerAddress,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.red_js = require_node_red()
+        self.port = free_port()
+        self.broker = broker
+        self._dir = tempfile.TemporaryDirectory(prefix="edge_voice_node_red_")
+        self.user_dir = Path(self._dir.name)
+        self.flow_file = self.user_dir / "flows.json"
+        nodes, credentials = merge_flows(flows)
+        self.flow_file.write_text(json.dumps(nodes, indent=1), encoding="utf-8")
+        (self.user_dir / "flows_cred.json").write_text(json.dumps(credentials), encoding="utf-8")
+        base = {k: v for k, v in os.environ.items() if k not in FLOW_ENV}
+        self.env = {
+            **base,
+            "MQTT_HOST": broker.host,
+            "MQTT_PORT": str(broker.port),
+            "MQTT_USER": "",
+            "MQTT_PASSWORD": "",
+            "NODE_RED_USER_DIR": str(self.user_dir),
+            "NODE_RED_PORT": str(self.port),
+            "NODE_RED_DISABLE_TELEMETRY": "1",
+            **(env or {}),
+        }
+        self.env = {k: v for k, v in self.env.items() if v is not None}
+        self.log: list[str] = []
+        self._changed = asyncio.Event()
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start Node-RED; returns once its broker link is up and its birth message is out."""
+        self._proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(self.red_js),
+            "--settings",
+            str(SETTINGS),
+            "--userDir",
+            str(self.user_dir),
+            str(self.flow_file),
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        self._reader = asyncio.create_task(self._read(), name="node-red-log")
+        async with aiomqtt.Client(self.broker.host, self.broker.port) as client:
+            await client.subscribe(AVAILABILITY, qos=1)
+            birth = asyncio.create_task(self._birth(client))
+            birth.add_done_callback(lambda _: self._changed.set())
+            try:
+                await self._wait(birth.done, "the birth message (online)")
+            finally:
+                birth.cancel()
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                    await birth
+
+    @staticmethod
+    async def _birth(client: aiomqtt.Client) -> None:
+        # The broker node subscribes its topics before its birth message: once "online" is
+        # here, the flows hear everything published from now on.
+        async for message in client.messages:
+            if message.payload == b"online":
+                return
+
+    async def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        async for raw in self._proc.stdout:
+            self.log.append(raw.decode(errors="replace").rstrip())
+            self._changed.set()
+        self._changed.set()
+
+    def _fatal(self) -> str | None:
+        for line in self.log:
+            if any(marker in line for marker in FATAL):
+                return line
+        if self._reader is not None and self._reader.done():
+            return "Node-RED exited"
+        return None
+
+    async def _wait(
+        self, done: Callable[[], bool], what: str, within: float = START_TIMEOUT_S
+    ) -> None:
+        """Until `done()`; raises NodeRedError on a fatal log line or after `within` seconds."""
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    if (fatal := self._fatal()) is not None:
+                        raise NodeRedError(f"{fatal}\n--- log:\n" + "\n".join(self.log[-40:]))
+                    if done():
+                        return
+                    self._changed.clear()
+                    await self._changed.wait()  # a log line, or a task of `start` ended
+        except TimeoutError:
+            tail = "\n".join(self.log[-40:])
+            raise NodeRedError(f"no {what} within {within}s\n--- log:\n{tail}") from None
+
+    async def wait_log(self, text: str, within: float = START_TIMEOUT_S) -> str:
+        """The first log line containing `text` (waits); raises NodeRedError on a fatal line."""
+        await self._wait(lambda: any(text in line for line in self.log), repr(text), within)
+        return next(line for line in self.log if text in line)
+
+    async def stop(self) -> None:
+        """SIGTERM (Node-RED stops its flows and sends its close message), then clean up."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._dir.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def running_node_red(
+    flows: Iterable[str], broker: BrokerAddress, env: Mapping[str, str] | None = None
+) -> AsyncIterator[NodeRed]:
+    """Node-RED on `flows` against `broker` for the block, ready when the block starts."""
+    node_red = NodeRed(flows, broker, env)
+    try:
+        await node_red.start()
+        yield node_red
+    finally:
+        await node_red.stop()
