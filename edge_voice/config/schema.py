@@ -19,17 +19,16 @@ from pydantic import (
 
 from edge_voice.audio.sinks import check_sink_spec
 from edge_voice.audio.sources import check_source_spec
-from edge_voice.audio.wakeword_names import BUILTIN_MODELS, is_model_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
     check_roots,
-    check_segment,
     check_topic,
     keyed,
 )
+from edge_voice.config.wakeword_schema import WakewordConfig
 from edge_voice.models.catalog import (
     KNOWN_FEATURES,
     TOKEN_CLASSES,
@@ -195,31 +194,6 @@ class AudioConfig(Section):
         return value
 
 
-class WakewordConfig(Section):
-    """openWakeWord models and detection settings."""
-
-    models: list[str] = Field(default_factory=lambda: ["hey_jarvis"], min_length=1)
-    threshold: float = Field(default=0.5, gt=0, lt=1)
-    refractory_s: float = Field(default=2.0, ge=0)
-    arbitration_group: str | None = None
-
-    @field_validator("models")
-    @classmethod
-    def _known_models(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not is_model_spec(name):
-                raise ValueError(
-                    f"unknown wake word model {name!r}; built-in models: "
-                    f"{', '.join(BUILTIN_MODELS)}, or a path to a .tflite file"
-                )
-        return value
-
-    @field_validator("arbitration_group")
-    @classmethod
-    def _group(cls, value: str | None) -> str | None:
-        return None if value is None else check_segment(value)
-
-
 class ConversationConfig(Section):
     """How long a conversation stays open and how function calls are timed."""
 
@@ -349,6 +323,7 @@ class EdgeVoiceConfig(Section):
                 (f"openai.fallback_models[{i}]", n)
                 for i, n in enumerate(self.openai.fallback_models)
             ),
+            *self.wakeword.profile_choices("model"),
         ):
             if name not in catalog:
                 raise ValueError(f"{path}: {UnknownModelError(name, catalog.names())}")
@@ -356,8 +331,9 @@ class EdgeVoiceConfig(Section):
         for path, voice in (
             ("voice.primary", self.voice.primary),
             ("voice.fallback", self.voice.fallback),
+            *self.wakeword.profile_choices("voice"),
         ):
-            primary = path == "voice.primary"
+            primary = path != "voice.fallback"
             if voice not in voices and not (primary and (voice == AUTO or is_custom_voice(voice))):
                 raise ValueError(
                     f"{path}: unknown voice {voice!r}; known voices: {', '.join(voices)}"
