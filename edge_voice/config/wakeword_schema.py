@@ -61,7 +61,7 @@ class WakeWordOptions(Section):
 
 
 @dataclass(frozen=True, slots=True)
-class WakeWord:
+class WakeWordEntry:
     """One listening model as the detector and the conversation use it, defaults resolved."""
 
     name: str
@@ -116,16 +116,16 @@ class WakewordConfig(Section):
     def _group(cls, value: str | None) -> str | None:
         return None if value is None else check_segment(value)
 
-    def entries(self) -> list[WakeWord]:
+    def entries(self) -> list[WakeWordEntry]:
         """Every listening model with its engine and options resolved, in `models` order."""
         return [self._entry(spec) for spec in self.models]
 
-    def _entry(self, spec: str) -> WakeWord:
+    def _entry(self, spec: str) -> WakeWordEntry:
         name = detection_name(spec)
         options = self.words.get(name) or WakeWordOptions()
         engine = engine_for(spec, options.engine)
         default = None if engine == MICROWAKEWORD else self.threshold
-        return WakeWord(
+        return WakeWordEntry(
             name=name,
             spec=spec,
             engine=engine,
