@@ -81,6 +81,8 @@ class WakewordConfig(Section):
     threshold: float = Field(default=0.5, gt=0, lt=1)
     refractory_s: float = Field(default=2.0, ge=0)
     arbitration_group: str | None = None
+    #: After a wake word, how long to wait for speech before ending quietly (a false wake).
+    no_speech_timeout_s: float = Field(default=4.5, gt=0, le=60)
     words: dict[str, WakeWordOptions] = Field(default_factory=dict)
 
     @field_validator("models")
@@ -139,6 +141,11 @@ class WakewordConfig(Section):
     def profiles(self) -> dict[str, WakeProfile]:
         """The wake words that have a profile, by detection name."""
         return {n: o.profile for n, o in self.words.items() if o.profile is not None}
+
+    def profile_of(self, name: str | None) -> WakeProfile | None:
+        """The profile of wake word `name` (None for no name, or a word without one)."""
+        options = self.words.get(name) if name is not None else None
+        return options.profile if options is not None else None
 
     def profile_choices(self, key: Literal["model", "voice"]) -> list[tuple[str, str]]:
         """`(config path, value)` of every profile that sets `key`, for the catalog checks."""

@@ -214,11 +214,20 @@ class ModelMigration(Generic[S]):
         cooldown_s = self.settings.fallback_cooldown_s
         return refused is not None and self._clock() - refused[0] < cooldown_s
 
-    def fit(self, base: SessionSettings, model: str | ModelInfo) -> FittedSettings:
-        """`base` fitted to `model`: voice chosen, unsupported features dropped."""
+    def fit(
+        self,
+        base: SessionSettings,
+        model: str | ModelInfo,
+        voice: VoicePreference | None = None,
+    ) -> FittedSettings:
+        """`base` fitted to `model`: voice chosen (`voice`, default: the configured preference),
+        unsupported features dropped."""
         info = model if isinstance(model, ModelInfo) else self._catalog.get(model)
         return fit_settings(
-            base, info, self.settings.voice, disable_new_features=self.settings.disable_new_features
+            base,
+            info,
+            voice or self.settings.voice,
+            disable_new_features=self.settings.disable_new_features,
         )
 
     async def connect(
@@ -227,10 +236,12 @@ class ModelMigration(Generic[S]):
         preferred_model: str | None = None,
         *,
         skip: Collection[str] = (),
+        voice: VoicePreference | None = None,
     ) -> ConnectResult[S]:
         """Open a session on the first model that accepts us; fall back on refusals only.
 
-        `skip` names models a retry must not try again (see `spent_models`).
+        `skip` names models a retry must not try again (see `spent_models`); `voice` replaces
+        the configured voice preference (a wake word's profile).
         """
         self.announce_replacements(preferred_model)
         candidates, failures = self._plan(preferred_model, skip)
@@ -239,7 +250,7 @@ class ModelMigration(Generic[S]):
         fallback: FallbackEvent | None = None
         for index, name in enumerate(candidates):
             info = self._catalog.get(name)
-            fitted = self.fit(base, info)
+            fitted = self.fit(base, info, voice)
             started = self._clock()
             try:
                 session = await self._opener(info, fitted.settings)
