@@ -8,14 +8,16 @@ voice, instructions and tools its conversations use instead of the global ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -38,7 +40,17 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class WakeProfile(Section):
+class SparseSection(Section):
+    """A section whose unset (None) keys are left out when dumped: a runtime override of one
+    key of `words.<name>` (e.g. a threshold from HA) is that key alone, not null siblings."""
+
+    @model_serializer(mode="wrap")
+    def _without_none(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class WakeProfile(SparseSection):
     """What a conversation started by this wake word uses instead of the global settings."""
 
     #: The primary model (fallbacks as configured follow it in `auto`).
@@ -49,7 +61,7 @@ class WakeProfile(Section):
     tools: list[ToolName] | None = None
 
 
-class WakeWordOptions(Section):
+class WakeWordOptions(SparseSection):
     """Options of one wake word, keyed by its detection name under `wakeword.words`."""
 
     engine: WakeEngine | None = None

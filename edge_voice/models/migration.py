@@ -90,6 +90,9 @@ class MigrationSettings:
     disable_new_features: bool = False
     voice: VoicePreference = field(default_factory=VoicePreference)
     fallback_cooldown_s: float = 300.0
+    #: (model, config key) of the models a caller may prefer over the primary (wake word
+    #: profiles), so a replacement names the key to change; others: PREFERRED_ROLE.
+    preferred_roles: tuple[tuple[str, str], ...] = ()
 
 
 MigrationEvent = FallbackEvent | ModelRecovered | ConnectAttempt | Degradation | Replacement
@@ -154,7 +157,8 @@ class ModelMigration(Generic[S]):
     def _lifecycle(self, primary: str | None = None) -> lifecycle.Chain:
         """The `auto` chain from `primary` (default: the configured model) as of today."""
         s = self.settings
-        role = "openai.model" if primary in (None, s.model) else PREFERRED_ROLE
+        preferred = dict(s.preferred_roles).get(primary or "", PREFERRED_ROLE)
+        role = "openai.model" if primary in (None, s.model) else preferred
         roles = lifecycle.chain_roles(primary or s.model, s.legacy_model, s.fallback_models, role)
         return lifecycle.lifecycle_chain(roles, self._catalog, self._today())
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from edge_voice.config.lifecycle_report import model_facts
 from edge_voice.config.loading import ConfigError, validate_config
 from edge_voice.conversation.function_calls import ToolRegistry
+from edge_voice.conversation.session_settings import migration_settings
 from edge_voice.conversation.wake_profiles import WakeProfiles, profile_name
 from edge_voice.mqtt.commands import CommandError, WakewordRefractorySet, WakewordThresholdSet
 from edge_voice.mqtt.parsing import parse_command
@@ -108,3 +112,20 @@ def test_other_topics_under_wakeword_are_no_commands_but_are_answered() -> None:
         topic = f"{TOPICS.base}/{rest}"
         assert TOPICS.classify(topic) is None
         assert TOPICS.expects_answer(topic)  # as unknown_command
+
+
+def test_a_profile_model_near_its_shutdown_is_reported_under_its_own_key() -> None:
+    cfg = validate_config(
+        {
+            "device_id": "kitchen",
+            "wakeword": {
+                "models": ["hey_jarvis", "alexa"],
+                "words": {"alexa": {"profile": {"model": "gpt-realtime-mini"}}},
+            },
+        }
+    )
+    texts = [f.text for f in model_facts(cfg, dt.date(2027, 1, 10))]
+    fact = next(t for t in texts if t.startswith("wakeword.words.alexa.profile.model"))
+    assert "set wakeword.words.alexa.profile.model: gpt-realtime-2.1-mini" in fact
+    roles = migration_settings(cfg).preferred_roles
+    assert roles == (("gpt-realtime-mini", "wakeword.words.alexa.profile.model"),)
