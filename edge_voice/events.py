@@ -27,6 +27,16 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True)
+class WakeWordTuning:
+    """One wake word's detection settings as the state reports them."""
+
+    engine: str
+    threshold: float | None
+    refractory_s: float
+    profile: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class Event:
     """Base of every internal event: when it happened."""
@@ -36,10 +46,13 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class WakeDetected(Event):
-    """A wake word model fired."""
+    """A wake word model fired (`detected`), or its conversation heard no speech (`false_wake`)."""
 
     wakeword: str
     score: float
+    #: The wake word's name when it has a profile (its conversation uses it), else None.
+    profile: str | None = None
+    event_type: Literal["detected", "false_wake"] = "detected"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +152,10 @@ class ServiceState(Event):
     #: The models the current selection tries, in order, dead ones replaced (`auto`).
     model_chain: tuple[str, ...] = ()
     pending: Mapping[str, str] = field(default_factory=dict)
+    #: The profile (wake word name) of the conversation now; None: the global settings.
+    profile: str | None = None
+    #: Per wake word: its threshold (None: the engine's default) and refractory time.
+    wakewords: Mapping[str, WakeWordTuning] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,8 @@ _DIRECTIONS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("cmd:function_call/result", "in", "ignored", "FunctionCallResult"),
     ("cmd:conversation/start", "in", "ignored", "empty/`start`, or ConversationStart"),
     ("cmd:conversation/stop", "in", "ignored", "empty/`stop`, or ConversationStop"),
+    ("wakeword:threshold", "in", "ignored", "a number in (0, 1), or WakewordThresholdSet"),
+    ("wakeword:refractory_s", "in", "ignored", "seconds 0-60, or WakewordRefractorySet"),
     ("tool:<name>", "in", "yes (expected)", "ToolPayload; empty removes the tool"),
     ("shared_tool:<name>", "in", "yes (expected)", "ToolPayload; empty removes the tool"),
     ("arbitration", "in/out", "no", "ArbitrationClaim"),
@@ -64,6 +66,8 @@ INCOMING_MODELS: Final[tuple[type[BaseModel], ...]] = (
     cmd.FunctionCallResult,
     cmd.ConversationStart,
     cmd.ConversationStop,
+    cmd.WakewordThresholdSet,
+    cmd.WakewordRefractorySet,
     cmd.ToolPayload,
     cmd.ArbitrationClaim,
 )
@@ -92,6 +96,8 @@ def _topic_of(topics: Topics, ref: str) -> str:
         return topics.event(cast(EventKind, arg))
     if prefix == "cmd":
         return topics.command(CommandKind(arg))
+    if prefix == "wakeword":
+        return topics.wakeword("NAME", arg).replace("/NAME/", "/<name>/")
     if prefix == "tool":
         return f"{topics.base}/tools/{arg}"
     if prefix == "shared_tool":

@@ -54,6 +54,8 @@ def _uses(selection: str, role: str) -> bool:
     """Whether `selection` connects to the model of `role` (`legacy` never to the budget's)."""
     if selection == "auto":
         return True
+    if selection == "new" and role.startswith("wakeword.words."):
+        return True  # a wake word profile's model is the primary of its conversations
     used = ("openai.model", BUDGET_ROLE) if selection == "new" else ("openai.legacy_model",)
     return role in used
 
@@ -112,7 +114,8 @@ def model_facts(cfg: EdgeVoiceConfig, today: dt.date) -> list[Fact]:
     """One fact per named model that is shut down or within its warning window."""
     catalog = cfg.catalog()
     facts: list[Fact] = []
-    for role, name in named_models(cfg).items():
+    profiles = dict(cfg.wakeword.profile_choices("model"))
+    for role, name in {**named_models(cfg), **profiles}.items():
         text = _model_text(cfg.openai.model_selection, role, name, catalog, today)
         if text is not None:
             dead = is_dead(name, catalog, today) and live_successor(name, catalog, today)

@@ -338,6 +338,8 @@ class EdgeVoiceConfig(Section):
                 raise ValueError(
                     f"{path}: unknown voice {voice!r}; known voices: {', '.join(voices)}"
                 )
+        for name, profile in self.wakeword.profiles().items():
+            _check_profile_voice(name, profile.model, profile.voice, catalog)
         labels = [server.server_label for server in self.openai.mcp_servers]
         if len(set(labels)) != len(labels):
             raise ValueError(f"openai.mcp_servers: duplicate server_label in {labels}")
@@ -361,3 +363,17 @@ class EdgeVoiceConfig(Section):
     def resolved_state_dir(self) -> Path:
         """`state_dir` with `{device_id}` replaced by this device's id and `~` expanded."""
         return Path(str(self.state_dir).replace(DEVICE_PLACEHOLDER, self.device_id)).expanduser()
+
+
+def _check_profile_voice(
+    name: str, model: str | None, voice: str | None, catalog: ModelCatalog
+) -> None:
+    """A profile naming its model and voice: the model must have the voice (as voice/set)."""
+    if model is None or voice is None or voice == AUTO or is_custom_voice(voice):
+        return
+    allowed = catalog.get(model).voices
+    if voice not in allowed:
+        raise ValueError(
+            f"wakeword.words.{name}.profile.voice: {model} has no voice {voice!r}; "
+            f"allowed: {', '.join(allowed)}, or auto"
+        )

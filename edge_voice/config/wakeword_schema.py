@@ -8,14 +8,16 @@ voice, instructions and tools its conversations use instead of the global ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -38,7 +40,17 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class WakeProfile(Section):
+class SparseSection(Section):
+    """A section whose unset (None) keys are left out when dumped: a runtime override of one
+    key of `words.<name>` (e.g. a threshold from HA) is that key alone, not null siblings."""
+
+    @model_serializer(mode="wrap")
+    def _without_none(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class WakeProfile(SparseSection):
     """What a conversation started by this wake word uses instead of the global settings."""
 
     #: The primary model (fallbacks as configured follow it in `auto`).
@@ -49,7 +61,7 @@ class WakeProfile(Section):
     tools: list[ToolName] | None = None
 
 
-class WakeWordOptions(Section):
+class WakeWordOptions(SparseSection):
     """Options of one wake word, keyed by its detection name under `wakeword.words`."""
 
     engine: WakeEngine | None = None
@@ -81,6 +93,8 @@ class WakewordConfig(Section):
     threshold: float = Field(default=0.5, gt=0, lt=1)
     refractory_s: float = Field(default=2.0, ge=0)
     arbitration_group: str | None = None
+    #: After a wake word, how long to wait for speech before ending quietly (a false wake).
+    no_speech_timeout_s: float = Field(default=4.5, gt=0, le=60)
     words: dict[str, WakeWordOptions] = Field(default_factory=dict)
 
     @field_validator("models")
@@ -139,6 +153,11 @@ class WakewordConfig(Section):
     def profiles(self) -> dict[str, WakeProfile]:
         """The wake words that have a profile, by detection name."""
         return {n: o.profile for n, o in self.words.items() if o.profile is not None}
+
+    def profile_of(self, name: str | None) -> WakeProfile | None:
+        """The profile of wake word `name` (None for no name, or a word without one)."""
+        options = self.words.get(name) if name is not None else None
+        return options.profile if options is not None else None
 
     def profile_choices(self, key: Literal["model", "voice"]) -> list[tuple[str, str]]:
         """`(config path, value)` of every profile that sets `key`, for the catalog checks."""

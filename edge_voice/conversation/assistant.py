@@ -15,19 +15,18 @@ from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
 from edge_voice.conversation.error_codes import ConversationErrorCode as Code
+from edge_voice.conversation.false_wakes import FalseWakeWatch
 from edge_voice.conversation.function_calls import FunctionCallBroker
-from edge_voice.conversation.microphone import Microphone, WakeWord
+from edge_voice.conversation.microphone import Detection, Microphone, WakeWord
+from edge_voice.conversation.opening import SessionOpening
 from edge_voice.conversation.playback import PlaybackTracker, Truncation
 from edge_voice.conversation.resilient_session import ResilientSession
 from edge_voice.conversation.session_events import Downlink
-from edge_voice.conversation.session_settings import (
-    migration_settings,
-    replay_limits,
-    session_settings,
-)
+from edge_voice.conversation.session_settings import migration_settings
 from edge_voice.conversation.states import ConversationStateMachine, Status, Trigger
 from edge_voice.conversation.timers import StateTimer
 from edge_voice.conversation.uplink import Uplink
+from edge_voice.conversation.wake_profiles import profile_name, wakeword_tuning
 from edge_voice.events import (
     ErrorOccurred,
     EventBus,
@@ -77,6 +76,10 @@ class Assistant:
         self.uplink = Uplink(lambda: self.link, self.report_error)
         self.downlink = Downlink(self)
         self.mic = Microphone(self, wake, arbitrate)
+        self.opening = SessionOpening(self)
+        self.false_wakes = FalseWakeWatch(self)
+        #: The wake word whose profile the conversation uses (None: the global settings).
+        self.profile: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.timer = StateTimer(self)
         self._pending_config: dict[str, str] = {}
@@ -129,55 +132,15 @@ class Assistant:
             return
         self.begin()
 
-    def begin(self) -> None:
-        """From idle: open the session (the wake word was heard and may be answered)."""
+    def begin(self, heard: Detection | None = None) -> None:
+        """From idle: open the session (the wake word `heard` may be answered; None: started
+        without one). A wake word with a profile gives the conversation its settings."""
         self.mic.wake.reset()  # forget the wake word itself
+        wakeword = heard.name if heard is not None else None
+        self.profile = profile_name(self.config, wakeword)
+        self.false_wakes.woke(wakeword, float(heard.score) if heard is not None else 0.0)
         self.machine.fire(Trigger.WAKE)
-        self.spawn(self._open_session())
-
-    async def _open_session(self) -> None:
-        cfg, version = self.config, self.store.version
-        allowed, preferred = await self._budget()
-        if not allowed:
-            self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
-            return
-        try:
-            if self.link is None:
-                link = ResilientSession(
-                    self.migration,
-                    session_settings(cfg, self.calls.registry),
-                    renew_after_s=cfg.conversation.session_renew_s,
-                    limits=replay_limits(cfg),
-                )
-                await link.connect(preferred)
-                self.link = link
-                self.downlink.follow(link)
-            else:
-                await self.link.begin_conversation()
-        except RealtimeError as exc:
-            self.report_error(exc.error_code, str(exc))
-            self.machine.fire_if_possible(Trigger.CONNECT_FAILED)
-            return
-        self.metrics.begin_conversation()
-        self.conversation_version = version
-        self.completed_in_conversation = False
-        if self.machine.fire_if_possible(Trigger.CONNECTED):  # else: stopped while connecting
-            self.uplink.open()  # what was said since the wake word goes first
-
-    async def _budget(self) -> tuple[bool, str | None]:
-        """Whether a conversation may start, and the model to use instead of the primary."""
-        budget = self.config.budget
-        if not self.metrics.over_budget(budget.daily_usd):
-            return True, None
-        spent = f"today's cost ${self.metrics.cost_today_usd:.4f} reached budget.daily_usd"
-        if budget.action == "refuse":
-            self.report_error(Code.BUDGET_EXCEEDED, f"{spent}: no new conversations until tomorrow")
-            return False, None
-        cheaper = self.migration.plan(budget.cheaper_model)[0]  # its live successor once dead
-        if self.link is not None and self.link.result.model.name != cheaper:
-            await self.close_link()  # the warm session is on the expensive model
-        log.info("%s: using %s", spent, budget.cheaper_model)
-        return True, budget.cheaper_model
+        self.spawn(self.opening.open(wakeword))
 
     async def barge_in(self) -> None:
         """The user spoke over the answer: stop playback, truncate to what was heard, cancel."""
@@ -321,8 +284,9 @@ class Assistant:
 
     def _state_changed(self, old: Status, new: Status, trigger: Trigger) -> None:
         self.cancel_timer()
+        self.false_wakes.changed(old, new, trigger)  # before the conversation's accounting ends
         if new is Status.LISTENING:
-            self.set_timer(self.listen_timeout_s)
+            self.set_timer(self.false_wakes.listen_timeout_s(trigger))
         elif new is Status.FOLLOW_UP:
             # Once the source has ended nobody can speak again: end the window at once.
             self.set_timer(0.0 if self.source_ended else self.config.conversation.follow_up_s)
@@ -333,6 +297,7 @@ class Assistant:
                 self._drop_link()  # the config or the tools changed during the conversation
             self._session_outdated = False
             self._pending_config = {}
+            self.profile = None
             self.idle.set()
             if self.link is not None:
                 self.timer.expire_link(self.config.conversation.idle_timeout_s)
@@ -350,7 +315,8 @@ class Assistant:
     def publish_state(self) -> None:
         """Publish the retained state."""
         cfg, link, mig = self.config, self.link, self.migration
-        voice = link.result.fitted.voice.voice if link is not None else voice_for_next_session(cfg)
+        own = link is not None and link.profile == self.profile  # not a warm one of another
+        voice = link.result.fitted.voice.voice if link and own else voice_for_next_session(cfg)
         self.bus.publish(
             ServiceState(
                 status=self.status.value,
@@ -363,6 +329,8 @@ class Assistant:
                 api_key_problem=mig.api_key_problem,
                 model_chain=tuple(mig.chain()),
                 pending=dict(self._pending_config),
+                profile=self.profile,
+                wakewords=wakeword_tuning(cfg),
             )
         )
 

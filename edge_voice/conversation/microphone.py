@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 from edge_voice.conversation.states import Status, Trigger
+from edge_voice.conversation.wake_profiles import profile_name
 from edge_voice.events import WakeDetected
 
 if TYPE_CHECKING:
@@ -110,28 +111,31 @@ class Microphone:
         return max(detections, key=lambda d: d.score) if detections else None
 
     def _publish(self, detection: Detection) -> None:
-        self.a.bus.publish(WakeDetected(wakeword=detection.name, score=float(detection.score)))
+        profile = profile_name(self.a.config, detection.name)
+        self.a.bus.publish(
+            WakeDetected(wakeword=detection.name, score=float(detection.score), profile=profile)
+        )
 
     def _heard(self, detection: Detection) -> None:
         self._publish(detection)
         if self._arbitrate is None or self.a.config.wakeword.arbitration_group is None:
-            self.a.begin()
+            self.a.begin(detection)
             return
         self.a.uplink.reset()
-        self._claim = self.a.spawn(self._claim_wake(self._arbitrate, float(detection.score)))
+        self._claim = self.a.spawn(self._claim_wake(self._arbitrate, detection))
 
     async def _claim_wake(
-        self, arbitrate: Callable[[float], Awaitable[bool]], score: float
+        self, arbitrate: Callable[[float], Awaitable[bool]], detection: Detection
     ) -> None:
         """Ask the group (its window waits here, not in the source loop); answer if ours is best."""
         try:
-            won = await arbitrate(score)
+            won = await arbitrate(float(detection.score))
         finally:
             self._claim = None
         if self.a.status is not Status.IDLE:
             return  # conversation/start came first: that conversation keeps what was held
         if won:
-            self.a.begin()
+            self.a.begin(detection)
         else:
             log.info("another device heard the wake word better; staying idle")
             self.a.uplink.reset()

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from edge_voice.conversation.history import ConversationHistory
 from edge_voice.models.fallback import Backoff
+from edge_voice.models.features import VoicePreference
 from edge_voice.models.migration import (
     AllModelsFailedError,
     ConnectResult,
@@ -94,6 +95,8 @@ class ResilientSession:
         *,
         renew_after_s: float = 3300.0,
         limits: ReplayLimits | None = None,
+        voice: VoicePreference | None = None,
+        profile: str | None = None,
         max_connect_attempts: int = 5,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -101,6 +104,10 @@ class ResilientSession:
     ) -> None:
         self.migration = migration
         self.settings = settings
+        #: The voice preference of the settings' profile (None: the configured one).
+        self.voice = voice
+        #: The wake word whose profile these settings are (None: the global settings).
+        self.profile = profile
         self.history = ConversationHistory()
         self._renew_after_s = renew_after_s
         self._max_attempts = max_connect_attempts
@@ -152,7 +159,7 @@ class ResilientSession:
             attempt += 1
             try:
                 self._result = await self.migration.connect(
-                    self.settings, preferred_model, skip=skip
+                    self.settings, preferred_model, skip=skip, voice=self.voice
                 )
             except RealtimeError as exc:
                 skip |= spent_models(exc)

@@ -63,6 +63,7 @@ class SessionEventHandler:
     async def _speech_started(self, event: ev.SpeechStarted) -> None:
         a = self.a
         a.cancel_timer()
+        a.false_wakes.speech()
         self.calls.speech_started()
         if a.status is Status.RESPONDING:
             await a.barge_in()  # only reached with echo cancellation: the mic is open

@@ -54,6 +54,7 @@ def migration_settings(cfg: EdgeVoiceConfig) -> MigrationSettings:
         disable_new_features=cfg.openai.disable_new_features,
         voice=VoicePreference(cfg.voice.primary, cfg.voice.fallback, cfg.voice.auto_select),
         fallback_cooldown_s=cfg.openai.fallback_cooldown_s,
+        preferred_roles=tuple((m, key) for key, m in cfg.wakeword.profile_choices("model")),
     )
 
 

@@ -29,6 +29,7 @@ from edge_voice.metrics.ledger_format import (
     LedgerEntry,
     ParsedLine,
     conversation_record,
+    false_wake_record,
     iso_utc,
     nusd_to_usd,
     parse_line,
@@ -114,6 +115,16 @@ class CostLedger:
     def conversations(self) -> int:
         """Conversations ever begun."""
         return self._total.conversations
+
+    @property
+    def false_wakes(self) -> int:
+        """Probable false wakes ever recorded."""
+        return self._total.false_wakes
+
+    def false_wakes_on(self, day: dt.date) -> int:
+        """Probable false wakes counted against local date `day`."""
+        acc = self._days.get(day)
+        return 0 if acc is None else acc.false_wakes
 
     @property
     def tokens(self) -> TokenUsage:
@@ -202,6 +213,13 @@ class CostLedger:
     def begin_conversation(self, conversation_id: str, day: dt.date, ts: dt.datetime) -> bool:
         """Count a conversation that begins, in the totals and the file; False if not written."""
         return self._record(conversation_record(conversation_id, day, ts), conversation_id)
+
+    def record_false_wake(
+        self, conversation_id: str | None, wakeword: str, day: dt.date, ts: dt.datetime
+    ) -> bool:
+        """Count a probable false wake, in the totals and the file; False if not written."""
+        record = false_wake_record(conversation_id, wakeword, day, ts)
+        return self._record(record, f"a false wake of {wakeword}")
 
     def _record(self, record: dict[str, Any], what: str) -> bool:
         self._add(parse_line(record, {}))

@@ -9,9 +9,10 @@ A response line::
 `date` is the local date the response counts against (the daily budget's day); `tokens` lists
 the non-zero token classes; `conversation_id` is absent outside a conversation. A conversation
 that begins is a line of its own, so the count survives restarts:
-``{"kind": "conversation", "ts", "date", "conversation_id"}``. Compaction folds old lines into
-one line per day:
-``{"kind": "day_total", "ts", "date", "responses", "conversations", "tokens", "cost_usd"}``.
+``{"kind": "conversation", "ts", "date", "conversation_id"}``; so is a probable false wake (a wake
+word, then no speech): ``{"kind": "false_wake", "ts", "date", "conversation_id", "wakeword"}``.
+Compaction folds old lines into one line per day: ``{"kind": "day_total", "ts", "date",
+"responses", "conversations", "false_wakes", "tokens", "cost_usd"}``.
 
 Totals are summed in whole nano-dollars, so they are exact integers: compaction and restarts
 give exactly the same totals whatever the order of addition.
@@ -31,6 +32,7 @@ from edge_voice.models.catalog import TOKEN_CLASSES
 NUSD_PER_USD = 1_000_000_000
 DAY_TOTAL = "day_total"
 CONVERSATION = "conversation"
+FALSE_WAKE = "false_wake"
 
 #: What a corrupt line can raise while being parsed; anything else is a bug and propagates.
 PARSE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
@@ -102,6 +104,7 @@ class ParsedLine(NamedTuple):
     tokens: dict[str, int]
     conversation_id: str | None
     conversations: int = 0
+    false_wakes: int = 0
 
 
 @dataclass
@@ -111,6 +114,7 @@ class Accumulator:
     cost_nusd: int = 0
     responses: int = 0
     conversations: int = 0
+    false_wakes: int = 0
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_CLASSES, 0))
 
     def add(self, line: ParsedLine) -> None:
@@ -118,6 +122,7 @@ class Accumulator:
         self.cost_nusd += line.cost_nusd
         self.responses += line.responses
         self.conversations += line.conversations
+        self.false_wakes += line.false_wakes
         for name, count in line.tokens.items():
             self.tokens[name] += count
 
@@ -126,6 +131,7 @@ class Accumulator:
         self.cost_nusd += other.cost_nusd
         self.responses += other.responses
         self.conversations += other.conversations
+        self.false_wakes += other.false_wakes
         for name, count in other.tokens.items():
             self.tokens[name] += count
 
@@ -142,7 +148,7 @@ def parse_line(record: Any, dates: dict[str, dt.date]) -> ParsedLine:
     if not isinstance(record, dict):
         raise TypeError("a ledger line must be a JSON object")
     kind = record.get("kind")
-    if kind not in (None, DAY_TOTAL, CONVERSATION):
+    if kind not in (None, DAY_TOTAL, CONVERSATION, FALSE_WAKE):
         raise ValueError(f"unknown ledger line kind {kind!r}")
     day_text = record["date"]
     day = dates.get(day_text)
@@ -150,6 +156,9 @@ def parse_line(record: Any, dates: dict[str, dt.date]) -> ParsedLine:
         day = dates[day_text] = dt.date.fromisoformat(day_text)
     if kind == CONVERSATION:
         return ParsedLine(False, day, 0, 0, {}, str(record["conversation_id"]), 1)
+    if kind == FALSE_WAKE:
+        # No conversation_id here: the line must not start a "last conversation" of its own.
+        return ParsedLine(False, day, 0, 0, {}, None, 0, 1)
     tokens: Mapping[str, Any] = record.get("tokens") or {}
     counts = {k: int(v) for k, v in tokens.items()}  # JSON keys are strings
     if not counts.keys() <= _TOKEN_CLASS_SET:
@@ -157,7 +166,8 @@ def parse_line(record: Any, dates: dict[str, dt.date]) -> ParsedLine:
     cost = usd_to_nusd(float(record["cost_usd"]))
     if kind == DAY_TOTAL:
         responses, conversations = int(record["responses"]), int(record.get("conversations", 0))
-        return ParsedLine(True, day, cost, responses, counts, None, conversations)
+        false_wakes = int(record.get("false_wakes", 0))
+        return ParsedLine(True, day, cost, responses, counts, None, conversations, false_wakes)
     conversation = record.get("conversation_id")
     conversation_id = None if conversation is None else str(conversation)
     return ParsedLine(False, day, cost, 1, counts, conversation_id)
@@ -171,6 +181,7 @@ def summary_line(day: dt.date, acc: Accumulator, ts: str) -> bytes:
         "date": day.isoformat(),
         "responses": acc.responses,
         "conversations": acc.conversations,
+        "false_wakes": acc.false_wakes,
         "tokens": {k: v for k, v in acc.tokens.items() if v},
         # Reads back to exactly cost_nusd below 2**51 nano-dollars (2.2 million USD).
         "cost_usd": nusd_to_usd(acc.cost_nusd),
@@ -186,6 +197,17 @@ def conversation_record(conversation_id: str, day: dt.date, ts: dt.datetime) -> 
         "date": day.isoformat(),
         "conversation_id": conversation_id,
     }
+
+
+def false_wake_record(
+    conversation_id: str | None, wakeword: str, day: dt.date, ts: dt.datetime
+) -> dict[str, Any]:
+    """The line recording a probable false wake (a wake word, then no speech)."""
+    record: dict[str, Any] = {"kind": FALSE_WAKE, "ts": iso_utc(ts), "date": day.isoformat()}
+    if conversation_id is not None:
+        record["conversation_id"] = conversation_id
+    record["wakeword"] = wakeword
+    return record
 
 
 def response_line(record: Mapping[str, Any]) -> bytes:

@@ -288,6 +288,12 @@ class PerformanceMetrics:
         )
         return result
 
+    def false_wake(self, wakeword: str) -> None:
+        """The open conversation began with `wakeword` and heard no speech: count it."""
+        cid = self.conversation_id
+        self._ledger.record_false_wake(cid, wakeword, self._today(), self._now())
+        log.info("probable false wake: %s, then no speech", wakeword)
+
     @property
     def conversation_id(self) -> str | None:
         """The open conversation, if any."""
@@ -328,6 +334,8 @@ class PerformanceMetrics:
             latency_p95_ms=None if p95 is None else round(p95, 1),
             conversations=self._ledger.conversations,
             fallbacks=self._fallbacks,
+            false_wakes_today=self._ledger.false_wakes_on(self._today()),
+            false_wakes_total=self._ledger.false_wakes,
             latency_ms={name: w.percentiles() for name, w in self._timers.windows.items()},
             connection_success_rate={
                 model: None if rate is None else round(rate, 4)
@@ -351,6 +359,7 @@ class PerformanceMetrics:
             "cost_last_usd": self.cost_last_usd,
             "cost_by_day_usd": {d.isoformat(): ledger.cost_on(d) for d in ledger.days()[-7:]},
             "conversations": self._ledger.conversations,
+            "false_wakes": self._ledger.false_wakes,
             "conversation_active": self.conversation_id,
             "fallbacks": self._fallbacks,
             "recent_fallbacks": [

@@ -59,6 +59,9 @@ class MetricsSnapshot:
     latency_p95_ms: float | None
     conversations: int
     fallbacks: int
+    #: Probable false wakes (a wake word, then no speech): today and ever (in the ledger).
+    false_wakes_today: int = 0
+    false_wakes_total: int = 0
     #: p50/p95 of every measure of `LATENCY_METRICS`, by name.
     latency_ms: Mapping[str, Percentiles] = field(default_factory=dict)
     #: Share of finished connection attempts that succeeded, per model tried (0..1).

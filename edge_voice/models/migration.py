@@ -90,6 +90,9 @@ class MigrationSettings:
     disable_new_features: bool = False
     voice: VoicePreference = field(default_factory=VoicePreference)
     fallback_cooldown_s: float = 300.0
+    #: (model, config key) of the models a caller may prefer over the primary (wake word
+    #: profiles), so a replacement names the key to change; others: PREFERRED_ROLE.
+    preferred_roles: tuple[tuple[str, str], ...] = ()
 
 
 MigrationEvent = FallbackEvent | ModelRecovered | ConnectAttempt | Degradation | Replacement
@@ -154,7 +157,8 @@ class ModelMigration(Generic[S]):
     def _lifecycle(self, primary: str | None = None) -> lifecycle.Chain:
         """The `auto` chain from `primary` (default: the configured model) as of today."""
         s = self.settings
-        role = "openai.model" if primary in (None, s.model) else PREFERRED_ROLE
+        preferred = dict(s.preferred_roles).get(primary or "", PREFERRED_ROLE)
+        role = "openai.model" if primary in (None, s.model) else preferred
         roles = lifecycle.chain_roles(primary or s.model, s.legacy_model, s.fallback_models, role)
         return lifecycle.lifecycle_chain(roles, self._catalog, self._today())
 
@@ -214,11 +218,20 @@ class ModelMigration(Generic[S]):
         cooldown_s = self.settings.fallback_cooldown_s
         return refused is not None and self._clock() - refused[0] < cooldown_s
 
-    def fit(self, base: SessionSettings, model: str | ModelInfo) -> FittedSettings:
-        """`base` fitted to `model`: voice chosen, unsupported features dropped."""
+    def fit(
+        self,
+        base: SessionSettings,
+        model: str | ModelInfo,
+        voice: VoicePreference | None = None,
+    ) -> FittedSettings:
+        """`base` fitted to `model`: voice chosen (`voice`, default: the configured preference),
+        unsupported features dropped."""
         info = model if isinstance(model, ModelInfo) else self._catalog.get(model)
         return fit_settings(
-            base, info, self.settings.voice, disable_new_features=self.settings.disable_new_features
+            base,
+            info,
+            voice or self.settings.voice,
+            disable_new_features=self.settings.disable_new_features,
         )
 
     async def connect(
@@ -227,10 +240,12 @@ class ModelMigration(Generic[S]):
         preferred_model: str | None = None,
         *,
         skip: Collection[str] = (),
+        voice: VoicePreference | None = None,
     ) -> ConnectResult[S]:
         """Open a session on the first model that accepts us; fall back on refusals only.
 
-        `skip` names models a retry must not try again (see `spent_models`).
+        `skip` names models a retry must not try again (see `spent_models`); `voice` replaces
+        the configured voice preference (a wake word's profile).
         """
         self.announce_replacements(preferred_model)
         candidates, failures = self._plan(preferred_model, skip)
@@ -239,7 +254,7 @@ class ModelMigration(Generic[S]):
         fallback: FallbackEvent | None = None
         for index, name in enumerate(candidates):
             info = self._catalog.get(name)
-            fitted = self.fit(base, info)
+            fitted = self.fit(base, info, voice)
             started = self._clock()
             try:
                 session = await self._opener(info, fitted.settings)

@@ -26,6 +26,7 @@ from edge_voice.mqtt.commands import (
     ToolDeclaration,
     ToolRemoval,
     VoiceSet,
+    WakewordSetting,
 )
 from edge_voice.mqtt.control import ConversationControl
 from edge_voice.mqtt.parsing import (
@@ -42,7 +43,7 @@ from edge_voice.mqtt.payloads import (
     iso,
     response_payload,
 )
-from edge_voice.mqtt.topics import REQUEST_KINDS, CommandKind, Route, Topics
+from edge_voice.mqtt.topics import ANSWERED_KINDS, CommandKind, Route, Topics
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class CommandRouter:
             return self._arbitration(route, payload)
         if route.kind in (CommandKind.TOOL, CommandKind.SHARED_TOOL):
             return self._tool(topic, route, payload)
-        if route.kind in REQUEST_KINDS:
+        if route.kind in ANSWERED_KINDS:
             return await self._request(topic, route, payload, retained=retained)
         return Dispatch()  # pragma: no cover - every kind is handled above
 
@@ -193,7 +194,7 @@ class CommandRouter:
         if retained and not self._first_answer(topic, payload):
             return Dispatch()
         tx = extract_transaction(payload, self._max_bytes)
-        commands = ", ".join(sorted(k.value for k in REQUEST_KINDS))
+        commands = ", ".join(sorted(k.value for k in ANSWERED_KINDS))
         error = CommandError(
             ErrorCode.UNKNOWN_COMMAND,
             f"{topic}: not a command; commands under {self.topics.base}/: {commands}",
@@ -232,6 +233,21 @@ class CommandRouter:
         return Dispatch([self._response(topic, None, tx)])
 
     async def _apply(self, command: Command) -> None:
+        match command:
+            case WakewordSetting():
+                self._tune_wakeword(command)
+            case FunctionCallResult():
+                self.control.function_result(
+                    command.call_id, command.output, command.error, command.image
+                )
+            case ConversationStart():
+                await self.control.start()
+            case ConversationStop():
+                await self.control.stop()
+            case _:
+                self._change_config(command)
+
+    def _change_config(self, command: Command) -> None:
         store = self.store
         match command:
             case ModelSet():
@@ -246,16 +262,23 @@ class CommandRouter:
                 store.rollback(command.target)
             case ConfigReset():
                 store.reset_overrides(command.keys or ())
-            case FunctionCallResult():
-                self.control.function_result(
-                    command.call_id, command.output, command.error, command.image
-                )
-            case ConversationStart():
-                await self.control.start()
-            case ConversationStop():
-                await self.control.stop()
             case _:  # pragma: no cover - tools are routed before requests
                 raise TypeError(f"not a request: {type(command).__name__}")
+
+    def _tune_wakeword(self, command: WakewordSetting) -> None:
+        """A wake word's threshold or refractory time: a runtime override like any other."""
+        name, setting = command.wakeword, command.setting
+        what = f"wakeword/{name}/{setting}/set"
+        listening = [entry.name for entry in self.store.effective.wakeword.entries()]
+        if name not in listening:
+            raise CommandError(
+                ErrorCode.UNKNOWN_VALUE,
+                f"{what}: no wake word {name!r} is listening; wakeword.models: "
+                f"{', '.join(listening)}",
+                command.transaction,
+            )
+        patch = {"wakeword": {"words": {name: {setting: command.value}}}}
+        self.store.apply_patch(patch, source=f"mqtt:{what}")
 
     # -- answers -------------------------------------------------------------------------------
 

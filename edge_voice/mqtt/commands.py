@@ -180,6 +180,35 @@ class FunctionCallResult(BaseCommand):
         return self
 
 
+class WakewordSetting(BaseCommand):
+    """`<base>/wakeword/<name>/<setting>/set`: one wake word's setting (a plain number, as HA's
+    `number` sends, or `{"value": …, "transaction": …}`); persisted as a runtime override of
+    `wakeword.words.<name>.<setting>`."""
+
+    setting: ClassVar[str]
+    #: The detection name, from the topic.
+    wakeword: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+
+
+class WakewordThresholdSet(WakewordSetting):
+    """`<base>/wakeword/<name>/threshold/set`: the detection threshold (or microWakeWord's
+    probability cutoff), above 0 and below 1."""
+
+    kind: ClassVar[CommandKind] = CommandKind.WAKEWORD_THRESHOLD
+    setting: ClassVar[str] = "threshold"
+    value: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+
+
+class WakewordRefractorySet(WakewordSetting):
+    """`<base>/wakeword/<name>/refractory_s/set`: seconds to ignore the word after a detection,
+    0 to 60."""
+
+    kind: ClassVar[CommandKind] = CommandKind.WAKEWORD_REFRACTORY
+    setting: ClassVar[str] = "refractory_s"
+    value: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)]
+
+
 class ConversationStart(BaseCommand):
     """`<base>/conversation/start`: start listening without the wake word."""
 
@@ -245,6 +274,8 @@ Command = (
     | FunctionCallResult
     | ConversationStart
     | ConversationStop
+    | WakewordThresholdSet
+    | WakewordRefractorySet
     | ToolDeclaration
     | ToolRemoval
 )

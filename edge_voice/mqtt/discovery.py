@@ -19,6 +19,7 @@ from edge_voice import __version__
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.models.catalog import LifecycleState, ModelCatalog
 from edge_voice.models.fallback import MODEL_SELECTIONS
+from edge_voice.mqtt.discovery_wakeword import wakeword_entities
 from edge_voice.mqtt.topics import CommandKind, Topics
 
 #: Dated snapshots (`gpt-realtime-2025-08-28`) are pinned in the config file, not offered in HA.
@@ -145,22 +146,20 @@ def discovery_configs(
         "qos": 1,
     }
     specs = _entity_specs(cfg, topics, catalog, model, today)
-    configs: dict[str, dict[str, Any]] = {}
-    for component, key in ENTITIES:
-        configs[topics.discovery(component, key)] = {
+    entities = [(c, k, specs[k]) for c, k in ENTITIES] + wakeword_entities(cfg, topics)
+    return {
+        topics.discovery(component, key): {
             "unique_id": unique_id(cfg.device_id, key),
-            **specs[key],
+            **spec,
             **common,
         }
-    return configs
+        for component, key, spec in entities
+    }
 
 
 def stale_topics(previous_keys: Iterable[str], current: Mapping[str, object]) -> list[str]:
     """Config topics published before but not now: clear each with an empty retained payload.
-
-    Only topics under the node ids of `current` count, so a broad scan of the discovery prefix
-    can never clear another device's (or another program's) entities.
-    """
+    Only topics under the node ids of `current` count (never another device's entities)."""
     nodes = {_node_of(topic) for topic in current}
     return sorted(t for t in set(previous_keys) - set(current) if _node_of(t) in nodes)
 
@@ -307,7 +306,7 @@ def _entity_specs(
             "name": "Wake word",
             "icon": "mdi:microphone-message",
             "state_topic": topics.event("wake"),
-            "event_types": ["detected"],
+            "event_types": ["detected", "false_wake"],
         },
         "rollback": {
             "name": "Roll back config",

@@ -46,7 +46,13 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
         case WakeDetected():
             kind = "wake"
             # Three decimals: what a flow compares to a threshold (arbitration keeps it all).
-            payload = WakePayload(wakeword=event.wakeword, score=round(event.score, 3), ts=ts)
+            payload = WakePayload(
+                event_type=event.event_type,
+                wakeword=event.wakeword,
+                score=round(event.score, 3),
+                profile=event.profile,
+                ts=ts,
+            )
         case Transcript():
             kind = "transcript"
             payload = TranscriptPayload(

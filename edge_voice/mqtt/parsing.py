@@ -11,6 +11,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 from edge_voice.config.rules import locked_paths_in
 from edge_voice.config.schema import EdgeVoiceConfig, ToolConfig
 from edge_voice.models.catalog import ModelCatalog
+from edge_voice.mqtt.catalog_checks import check_catalog
 from edge_voice.mqtt.commands import (
     ArbitrationClaim,
     BaseCommand,
@@ -29,6 +30,8 @@ from edge_voice.mqtt.commands import (
     ToolRemoval,
     ToolScope,
     VoiceSet,
+    WakewordRefractorySet,
+    WakewordThresholdSet,
     dumps,
 )
 from edge_voice.mqtt.topics import CommandKind, Route
@@ -53,6 +56,13 @@ _MODELS: Final[dict[CommandKind, type[BaseCommand]]] = {
     CommandKind.FUNCTION_CALL_RESULT: FunctionCallResult,
     CommandKind.CONVERSATION_START: ConversationStart,
     CommandKind.CONVERSATION_STOP: ConversationStop,
+    CommandKind.WAKEWORD_THRESHOLD: WakewordThresholdSet,
+    CommandKind.WAKEWORD_REFRACTORY: WakewordRefractorySet,
+}
+#: The setting each wake word command sets (the level of its topic).
+_WAKEWORD_SETTING: Final = {
+    CommandKind.WAKEWORD_THRESHOLD: "threshold",
+    CommandKind.WAKEWORD_REFRACTORY: "refractory_s",
 }
 #: Plain words accepted on the conversation topics (what the HA button sends).
 _CONVERSATION_WORDS: Final = {
@@ -75,10 +85,14 @@ def parse_command(
         shared = kind is CommandKind.SHARED_TOOL
         return parse_tool(route.name or "", payload, shared=shared, max_bytes=max_bytes)
     what = kind.value
+    if kind in _WAKEWORD_SETTING:
+        what = f"wakeword/{route.name}/{_WAKEWORD_SETTING[kind]}/set"
     text = _decode(payload, max_bytes, what)
     if kind is CommandKind.CONFIG_SET:
         return _config_set(text, what)
-    if kind in _CONVERSATION_WORDS:
+    if kind in _WAKEWORD_SETTING:
+        data = {**_number(text, what), "wakeword": route.name or ""}
+    elif kind in _CONVERSATION_WORDS:
         data = _conversation(text, _CONVERSATION_WORDS[kind], what)
     elif kind is CommandKind.FUNCTION_CALL_RESULT:
         data = _function_result(_object(text, what), what)
@@ -90,7 +104,7 @@ def parse_command(
         raise ValueError(f"{kind.name} is not a command; use its own parser")
     command = cast(Command, _validate(_MODELS[kind], data, what))
     if catalog is not None:
-        _check_catalog(command, catalog, what)
+        check_catalog(command, catalog, what)
     return command
 
 
@@ -249,6 +263,23 @@ def _plain_or_object(text: str, field: str, what: str) -> dict[str, JsonValue]:
     return {field: stripped}
 
 
+def _number(text: str, what: str) -> dict[str, JsonValue]:
+    """A plain number (what HA's `number` entity sends), or `{"value": n, "transaction": …}`."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        data = _object(stripped, what)
+        _reject_unknown(data, {"value", "transaction"}, what, data.get("transaction"))
+        return data
+    if not stripped:
+        raise CommandError(ErrorCode.MISSING_FIELD, f"{what}: the payload is empty; send a number")
+    value = _loads(stripped, what) if stripped[0] in "-0123456789" else stripped
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CommandError(
+            ErrorCode.WRONG_TYPE, f"{what}: expected a number, got {stripped[:40]!r}"
+        )
+    return {"value": value}
+
+
 def _conversation(text: str, word: str, what: str) -> dict[str, JsonValue]:
     stripped = text.strip()
     if not stripped or stripped.lower() == word:
@@ -358,20 +389,3 @@ def _error_from(exc: ValidationError, what: str, tx: JsonValue, known: set[str])
     more = f" (+{rest} more problem{'s' if rest > 1 else ''})" if rest else ""
     where = f"{loc}: " if loc else ""
     return CommandError(code, f"{what}: {where}{msg}{more}", tx)
-
-
-def _check_catalog(command: Command, catalog: ModelCatalog, what: str) -> None:
-    if isinstance(command, ModelSet) and command.model not in catalog:
-        raise CommandError(
-            ErrorCode.UNKNOWN_VALUE,
-            f"{what}: unknown model {command.model!r}; known: {', '.join(catalog.names())}",
-            command.transaction,
-        )
-    if isinstance(command, VoiceSet):
-        voices = catalog.all_voices()
-        if command.voice != "auto" and command.voice not in voices:
-            raise CommandError(
-                ErrorCode.UNKNOWN_VALUE,
-                f"{what}: unknown voice {command.voice!r}; known: auto, {', '.join(voices)}",
-                command.transaction,
-            )

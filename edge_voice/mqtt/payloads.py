@@ -38,6 +38,15 @@ class OutPayload(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=self.omit_none)
 
 
+class WakeWordTuningPayload(OutPayload):
+    """One wake word's detection settings in the state."""
+
+    engine: str
+    threshold: float | None
+    refractory_s: float
+    profile: bool
+
+
 class StatePayload(OutPayload):
     """`<base>/state` (retained)."""
 
@@ -52,6 +61,11 @@ class StatePayload(OutPayload):
     model_chain: list[str]
     #: true after the API key was refused, false after a connection; null before either.
     api_key_problem: bool | None
+    #: The wake word whose profile the conversation now uses; null: the global settings.
+    profile: str | None
+    #: Per wake word: `engine`, `threshold` (null: the engine's default cutoff), `refractory_s`
+    #: and whether it has a `profile`.
+    wakewords: dict[str, WakeWordTuningPayload]
     ts: str
 
 
@@ -73,6 +87,10 @@ class MetricsPayload(OutPayload):
     latency_p95_ms: float | None
     #: Conversations ever begun: kept in the cost ledger with the totals, so a restart keeps it.
     conversations: int
+    #: Wake words followed by no speech within `wakeword.no_speech_timeout_s` (also counted in
+    #: `conversations`), today (local date) and ever; kept in the cost ledger too.
+    false_wakes_today: int
+    false_wakes_total: int
     fallbacks: int
     #: Per measure (`connect`, `session_ready`, `first_audio`, `audio_stream`,
     #: `function_call`, `response`) over the last samples.
@@ -83,11 +101,17 @@ class MetricsPayload(OutPayload):
 
 
 class WakePayload(OutPayload):
-    """`<base>/event/wake`; `event_type` is for the HA event entity; `score` 0-1, 3 decimals."""
+    """`<base>/event/wake`; `event_type` is for the HA event entity; `score` 0-1, 3 decimals.
 
-    event_type: Literal["detected"] = "detected"
+    `detected` when the wake word is heard; `false_wake` when its conversation then heard no
+    speech within `wakeword.no_speech_timeout_s` and ended quietly (nothing was asked or billed).
+    `profile` is the wake word's name when it has a profile, else null.
+    """
+
+    event_type: Literal["detected", "false_wake"] = "detected"
     wakeword: str
     score: float
+    profile: str | None
     ts: str
 
 
@@ -234,6 +258,16 @@ def state_payload(state: ServiceState) -> dict[str, Any]:
         fallback_active=state.fallback_active,
         model_chain=list(state.model_chain),
         api_key_problem=state.api_key_problem,
+        profile=state.profile,
+        wakewords={
+            name: WakeWordTuningPayload(
+                engine=t.engine,
+                threshold=t.threshold,
+                refractory_s=t.refractory_s,
+                profile=t.profile,
+            )
+            for name, t in state.wakewords.items()
+        },
         ts=iso(state.ts),
     ).to_dict()
 
@@ -249,6 +283,8 @@ def metrics_payload(update: MetricsUpdated) -> dict[str, Any]:
         latency_first_audio_ms=snap.latency_first_audio_ms,
         latency_p95_ms=snap.latency_p95_ms,
         conversations=snap.conversations,
+        false_wakes_today=snap.false_wakes_today,
+        false_wakes_total=snap.false_wakes_total,
         fallbacks=snap.fallbacks,
         latency_ms={
             name: PercentilesPayload(p50=q.p50, p95=q.p95) for name, q in snap.latency_ms.items()

@@ -38,8 +38,10 @@ class ConfigSource(Protocol):
     def set_voice(self, name: str) -> ConfigChange:
         """`voice/set`."""
 
-    def apply_patch(self, partial: Mapping[str, Any]) -> ConfigChange:
-        """`config/set`."""
+    def apply_patch(
+        self, partial: Mapping[str, Any], *, source: str = "mqtt:config/set"
+    ) -> ConfigChange:
+        """`config/set` (and the wake word commands, which are patches too)."""
 
     def rollback(self, target: str = "last_good") -> ConfigChange:
         """`config/rollback`."""

@@ -43,13 +43,22 @@ class CommandKind(StrEnum):
     FUNCTION_CALL_RESULT = "function_call/result"
     CONVERSATION_START = "conversation/start"
     CONVERSATION_STOP = "conversation/stop"
+    #: `<base>/wakeword/<name>/threshold/set`, `.../refractory_s/set`: one wake word's tuning.
+    WAKEWORD_THRESHOLD = "wakeword/<name>/threshold/set"
+    WAKEWORD_REFRACTORY = "wakeword/<name>/refractory_s/set"
     TOOL = "tools"  # <base>/tools/<name>: a tool for this device
     SHARED_TOOL = "shared_tools"  # <mqtt.base_topic>/tools/<name>: a tool for every device
     ARBITRATION = "arbitration"  # <mqtt.base_topic>/arbitration/<group>
     HA_STATUS = "ha_status"  # Home Assistant's birth/will
 
 
-#: Commands answered on `<base>/response` (tools, arbitration and HA status are not requests).
+#: Requests whose topic names a wake word (`Topics.wakeword`: no fixed topic), by setting.
+WAKEWORD_KINDS: Final = {
+    "threshold": CommandKind.WAKEWORD_THRESHOLD,
+    "refractory_s": CommandKind.WAKEWORD_REFRACTORY,
+}
+#: Commands on a fixed topic answered on `<base>/response` (tools, arbitration and HA status
+#: are not requests; the wake word commands are, on topics of their own: ANSWERED_KINDS).
 REQUEST_KINDS: Final = frozenset(
     k
     for k in CommandKind
@@ -59,8 +68,11 @@ REQUEST_KINDS: Final = frozenset(
         CommandKind.SHARED_TOOL,
         CommandKind.ARBITRATION,
         CommandKind.HA_STATUS,
+        *WAKEWORD_KINDS.values(),
     )
 )
+#: Every command answered on `<base>/response`.
+ANSWERED_KINDS: Final = REQUEST_KINDS | frozenset(WAKEWORD_KINDS.values())
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,15 @@ class Topics:
             raise ValueError(f"{kind.name} has no fixed command topic")
         return f"{self.base}/{kind.value}"
 
+    def wakeword(self, name: str, setting: str) -> str:
+        """`<base>/wakeword/<name>/<setting>/set`: tune one wake word (`threshold`,
+        `refractory_s`)."""
+        if setting not in WAKEWORD_KINDS:
+            raise ValueError(
+                f"no wake word setting {setting!r}; known: {', '.join(WAKEWORD_KINDS)}"
+            )
+        return f"{self.base}/wakeword/{validate_segment(name, 'wake word name')}/{setting}/set"
+
     def tool(self, name: str) -> str:
         """`<base>/tools/<name>`: a tool declared for this device only."""
         return f"{self.base}/tools/{validate_segment(name, 'tool name')}"
@@ -213,7 +234,7 @@ class Topics:
         """Whether a message on `topic` is answered on `response` (a command or a typo of one)."""
         route = self.classify(topic)
         if route is not None:
-            return route.kind in REQUEST_KINDS
+            return route.kind in ANSWERED_KINDS
         return topic.startswith(f"{self.base}/") and not self.is_output(topic)
 
     def classify(self, topic: str) -> Route | None:
@@ -225,6 +246,8 @@ class Topics:
             rest = topic[len(prefix) :]
             if rest.startswith("tools/"):
                 return _named(CommandKind.TOOL, rest[len("tools/") :])
+            if rest.startswith("wakeword/"):
+                return _wakeword(rest.split("/"))
             try:
                 kind = CommandKind(rest)
             except ValueError:
@@ -255,6 +278,13 @@ class Topics:
     def discovery_filter(self) -> str:
         """Matches every discovery config of this device: only for the start-up stale scan."""
         return f"{self.discovery_prefix}/+/{self.discovery_node_id}/+/config"
+
+
+def _wakeword(levels: list[str]) -> Route | None:
+    # wakeword/<name>/<setting>/set; anything else under wakeword/ is answered unknown_command.
+    if len(levels) != 4 or levels[3] != "set" or levels[2] not in WAKEWORD_KINDS:
+        return None
+    return _named(WAKEWORD_KINDS[levels[2]], levels[1])
 
 
 def _named(kind: CommandKind, name: str) -> Route | None:

@@ -71,8 +71,15 @@ def _configs(cfg: EdgeVoiceConfig | None = None, **kw: Any) -> dict[str, dict[st
 
 def test_topics_and_entity_list() -> None:
     configs = _configs()
-    assert list(configs) == [PREFIX.format(c, k) for c, k in ENTITIES]
-    assert len(configs) == 33  # with the reset_overrides button and the API key problem
+    wakeword = [
+        ("sensor", "profile"),
+        ("sensor", "false_wakes_today"),
+        ("sensor", "false_wakes"),
+        ("number", "wakeword_hey_jarvis_threshold"),
+        ("number", "wakeword_hey_jarvis_refractory"),
+    ]
+    assert list(configs) == [PREFIX.format(c, k) for c, k in [*ENTITIES, *wakeword]]
+    assert len(configs) == 38  # with the reset_overrides button and the API key problem
 
 
 def test_full_payloads_of_some_entities() -> None:
@@ -141,7 +148,7 @@ def test_full_payloads_of_some_entities() -> None:
         "name": "Wake word",
         "icon": "mdi:microphone-message",
         "state_topic": "edge_voice/kitchen/event/wake",
-        "event_types": ["detected"],
+        "event_types": ["detected", "false_wake"],
         **COMMON,
     }
     assert configs[PREFIX.format("button", "rollback")] == {
@@ -172,7 +179,8 @@ def test_key_properties_of_every_entity() -> None:
         "api_key_problem": ("edge_voice/kitchen/state", None),
     }
     configs = _configs()
-    for (component, key), (topic, payload) in zip(ENTITIES, configs.items(), strict=True):
+    fixed = list(configs.items())[: len(ENTITIES)]
+    for (component, key), (topic, payload) in zip(ENTITIES, fixed, strict=True):
         assert topic == PREFIX.format(component, key)
         assert payload["unique_id"] == f"edge_voice_kitchen_{key}"
         assert {k: payload[k] for k in COMMON} == COMMON
@@ -304,7 +312,10 @@ def test_what_home_assistant_sends_is_a_valid_command() -> None:
             continue
         route = topics.classify(payload["command_topic"])
         assert route is not None
-        sent = payload["options"] if "options" in payload else [payload["payload_press"]]
+        if "min" in payload:  # a number: HA sends the value as plain text
+            sent = [str(payload["min"]), str(payload["max"])]
+        else:
+            sent = payload["options"] if "options" in payload else [payload["payload_press"]]
         for value in sent:
             parse_command(route, value.encode(), catalog=catalog)
 
@@ -345,6 +356,22 @@ def test_templates_render_like_home_assistant() -> None:
     assert render(key, "value_template", state) == "OFF"  # a state retained by an older version
     text = {"text": "x" * 300}
     assert len(render(PREFIX.format("sensor", "last_transcript"), "value_template", text)) == 255
+    profile = PREFIX.format("sensor", "profile")
+    assert render(profile, "value_template", {**state, "profile": None}) == "global"
+    assert render(profile, "value_template", {**state, "profile": "alexa"}) == "alexa"
+    tuned = {"hey_jarvis": {"threshold": 0.62, "refractory_s": 2.0}}
+    threshold = PREFIX.format("number", "wakeword_hey_jarvis_threshold")
+    assert render(threshold, "value_template", {**state, "wakewords": tuned}) == "0.62"
+    # The engine's own cutoff (microWakeWord without a threshold): unknown in HA.
+    default = {"hey_jarvis": {"threshold": None, "refractory_s": 2.0}}
+    assert render(threshold, "value_template", {**state, "wakewords": default}) == "None"
+    refractory = PREFIX.format("number", "wakeword_hey_jarvis_refractory")
+    assert render(refractory, "value_template", {**state, "wakewords": tuned}) == "2.0"
+    assert (
+        configs[threshold]["command_topic"]
+        == "edge_voice/kitchen/wakeword/hey_jarvis/threshold/set"
+    )
+    assert (configs[threshold]["min"], configs[threshold]["max"]) == (0.01, 0.99)
 
 
 #: What `<base>/metrics` carries (see test_mqtt_payloads): the figures the new sensors read.

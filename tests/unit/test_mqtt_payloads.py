@@ -76,6 +76,8 @@ def test_state_payload_has_exactly_the_contract_fields() -> None:
         "fallback_active": False,
         "model_chain": ["gpt-realtime", "gpt-realtime-1.5"],
         "api_key_problem": None,
+        "profile": None,
+        "wakewords": {},
         "ts": ISO,
     }
 
@@ -89,6 +91,8 @@ def test_metrics_payload_carries_the_snapshot_with_percentiles_and_success_rates
         "latency_first_audio_ms": 512.3,
         "latency_p95_ms": None,
         "conversations": 3,
+        "false_wakes_today": 0,
+        "false_wakes_total": 0,
         "fallbacks": 1,
         "latency_ms": {
             "first_audio": {"p50": 480.0, "p95": 700.5},
@@ -132,7 +136,13 @@ def test_the_model_replaced_payload_names_model_date_replacement_and_fix() -> No
             # The model's raw float (0.9341872334480286) rounded to what a person reads.
             WakeDetected(wakeword="hey_jarvis", score=0.9341872334480286, ts=TS),
             "wake",
-            {"event_type": "detected", "wakeword": "hey_jarvis", "score": 0.934, "ts": ISO},
+            {
+                "event_type": "detected",
+                "wakeword": "hey_jarvis",
+                "score": 0.934,
+                "profile": None,
+                "ts": ISO,
+            },
         ),
         (
             Transcript(role="assistant", text="Done.", response_id="r1", ts=TS),

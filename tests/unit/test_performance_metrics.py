@@ -32,6 +32,8 @@ METRICS_FIELDS = {
     "latency_p95_ms",
     "conversations",
     "fallbacks",
+    "false_wakes_today",
+    "false_wakes_total",
     "latency_ms",
     "connection_success_rate",
 }
@@ -138,6 +140,36 @@ def test_totals_restored_from_the_ledger(tmp_path: Path, clock: FakeClock, day: 
     assert after.tokens_total == before.tokens_total == 4000
     assert after.cost_last_usd == pytest.approx(0.096)
     assert after.conversations == before.conversations == 1  # kept in the ledger too
+
+
+def test_false_wakes_are_counted_per_day_and_survive_restarts_and_compaction(
+    tmp_path: Path, clock: FakeClock, day: FakeDay
+) -> None:
+    path = tmp_path / "ledger.jsonl"
+    metrics = make(clock, day, CostLedger(path))
+    metrics.begin_conversation("c1")
+    metrics.record_response("r1", "gpt-realtime", {"input": 1000, "output": 500})
+    metrics.end_conversation()
+    metrics.begin_conversation("c2")
+    metrics.false_wake("hey_jarvis")
+    metrics.end_conversation()
+    day.date += dt.timedelta(days=1)
+    metrics.begin_conversation("c3")
+    metrics.false_wake("alexa")
+    metrics.end_conversation()
+    snap = metrics.snapshot()
+    assert (snap.false_wakes_today, snap.false_wakes_total) == (1, 2)
+    assert snap.cost_last_usd == 0.0  # a false wake costs nothing
+
+    restarted = make(clock, day, CostLedger(path))
+    after = restarted.snapshot()
+    assert (after.false_wakes_today, after.false_wakes_total) == (1, 2)
+    assert after.conversations == 3
+    assert after.cost_total_usd == pytest.approx(0.064)
+    restarted.ledger.compact(keep_recent=0)
+    compacted = make(clock, day, CostLedger(path)).snapshot()
+    assert (compacted.false_wakes_today, compacted.false_wakes_total) == (1, 2)
+    assert compacted.conversations == 3
 
 
 def test_day_rollover_resets_today_not_total(clock: FakeClock, day: FakeDay) -> None:

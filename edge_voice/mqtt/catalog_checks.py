@@ -1,0 +1,24 @@
+"""Catalog checks of parsed commands: a model or voice must be one the catalog knows."""
+
+from __future__ import annotations
+
+from edge_voice.models.catalog import ModelCatalog
+from edge_voice.mqtt.commands import Command, CommandError, ErrorCode, ModelSet, VoiceSet
+
+
+def check_catalog(command: Command, catalog: ModelCatalog, what: str) -> None:
+    """Refuse a model or voice the catalog does not know (CommandError, unknown_value)."""
+    if isinstance(command, ModelSet) and command.model not in catalog:
+        raise CommandError(
+            ErrorCode.UNKNOWN_VALUE,
+            f"{what}: unknown model {command.model!r}; known: {', '.join(catalog.names())}",
+            command.transaction,
+        )
+    if isinstance(command, VoiceSet):
+        voices = catalog.all_voices()
+        if command.voice != "auto" and command.voice not in voices:
+            raise CommandError(
+                ErrorCode.UNKNOWN_VALUE,
+                f"{what}: unknown voice {command.voice!r}; known: auto, {', '.join(voices)}",
+                command.transaction,
+            )
