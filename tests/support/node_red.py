@@ -25,6 +25,7 @@ import aiomqtt
 import pytest
 
 from tests.support.broker import BrokerAddress, free_port
+from tests.support.deployed_broker import Login
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 RED_JS = FLOWS_DIR / "node_modules" / "node-red" / "red.js"
@@ -96,8 +97,13 @@ class NodeRed:
         flows: Iterable[str],
         broker: BrokerAddress,
         env: Mapping[str, str] | None = None,
+        login: Login | None = None,
+        red_js: Path | None = None,
+        node: str = "node",
     ) -> None:
-        self.red_js = require_node_red()
+        self.red_js = red_js or require_node_red()
+        #: The flows' broker login (MQTT_USER/MQTT_PASSWORD), also used to watch their birth.
+        self.login = login
         self.port = free_port()
         self.broker = broker
         self._dir = tempfile.TemporaryDirectory(prefix="edge_voice_node_red_")
@@ -111,8 +117,8 @@ class NodeRed:
             **base,
             "MQTT_HOST": broker.host,
             "MQTT_PORT": str(broker.port),
-            "MQTT_USER": "",
-            "MQTT_PASSWORD": "",
+            "MQTT_USER": login.user if login else "",
+            "MQTT_PASSWORD": login.password if login else "",
             "NODE_RED_USER_DIR": str(self.user_dir),
             "NODE_RED_PORT": str(self.port),
             "NODE_RED_DISABLE_TELEMETRY": "1",
@@ -121,13 +127,15 @@ class NodeRed:
         self.env = {k: v for k, v in self.env.items() if v is not None}
         self.log: list[str] = []
         self._changed = asyncio.Event()
+        #: The Node.js binary that runs `red_js` (Node-RED 5 needs a newer one than the machine's).
+        self.node = node
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start Node-RED; returns once its broker link is up and its birth message is out."""
         self._proc = await asyncio.create_subprocess_exec(
-            "node",
+            self.node,
             str(self.red_js),
             "--settings",
             str(SETTINGS),
@@ -139,7 +147,13 @@ class NodeRed:
             stderr=asyncio.subprocess.STDOUT,
         )
         self._reader = asyncio.create_task(self._read(), name="node-red-log")
-        async with aiomqtt.Client(self.broker.host, self.broker.port) as client:
+        login = self.login
+        async with aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=login.user if login else None,
+            password=login.password if login else None,
+        ) as client:
             await client.subscribe(AVAILABILITY, qos=1)
             birth = asyncio.create_task(self._birth(client))
             birth.add_done_callback(lambda _: self._changed.set())
@@ -213,10 +227,13 @@ class NodeRed:
 
 @contextlib.asynccontextmanager
 async def running_node_red(
-    flows: Iterable[str], broker: BrokerAddress, env: Mapping[str, str] | None = None
+    flows: Iterable[str],
+    broker: BrokerAddress,
+    env: Mapping[str, str] | None = None,
+    login: Login | None = None,
 ) -> AsyncIterator[NodeRed]:
     """Node-RED on `flows` against `broker` for the block, ready when the block starts."""
-    node_red = NodeRed(flows, broker, env)
+    node_red = NodeRed(flows, broker, env, login)
     try:
         await node_red.start()
         yield node_red
