@@ -116,6 +116,14 @@ def merge_flows(names: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, A
     return list(nodes.values()), credentials
 
 
+def importable(names: Iterable[str]) -> list[dict[str, Any]]:
+    """The merged nodes of the flow files with their `credentials` inline, as an import has them."""
+    nodes, credentials = merge_flows(names)
+    return [
+        n | {"credentials": credentials[n["id"]]} if n["id"] in credentials else n for n in nodes
+    ]
+
+
 class NodeRed:
     """One Node-RED process on some flow files; use `start`/`stop` or `running_node_red`."""
 
@@ -159,8 +167,9 @@ class NodeRed:
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Start Node-RED; returns once its broker link is up and its birth message is out."""
+    async def start(self, *, birth: bool = True) -> None:
+        """Start Node-RED; returns once its broker link is up and its birth message is out
+        (`birth=False`: once its flows started, for flows without a broker node)."""
         self._proc = await asyncio.create_subprocess_exec(
             self.node,
             str(self.red_js),
@@ -174,6 +183,13 @@ class NodeRed:
             stderr=asyncio.subprocess.STDOUT,
         )
         self._reader = asyncio.create_task(self._read(), name="node-red-log")
+        if birth:
+            await self.await_birth()
+        else:
+            await self.wait_log("Started flows")
+
+    async def await_birth(self) -> None:
+        """Until the flows' broker node publishes `online` (their broker link is up)."""
         login = self.login
         async with aiomqtt.Client(
             self.broker.host,
@@ -190,6 +206,26 @@ class NodeRed:
                 birth.cancel()
                 with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                     await birth
+
+    async def deploy(self, nodes: list[dict[str, Any]]) -> None:
+        """Replace the running flows with `nodes` by the admin API, as the editor deploys an
+        import (inline `credentials` are taken, unlike in a flows file)."""
+        body = json.dumps(nodes).encode()
+        head = (
+            "POST /flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Node-RED-Deployment-Type: full\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            writer.write(head.encode() + body)
+            await writer.drain()
+            status = (await asyncio.wait_for(reader.readline(), START_TIMEOUT_S)).decode()
+            answer = (await asyncio.wait_for(reader.read(), START_TIMEOUT_S)).decode()
+        finally:
+            writer.close()
+        if status.split()[1:2] not in (["200"], ["204"]):
+            raise NodeRedError(f"POST /flows: {status.strip()}\n{answer[-500:]}")
 
     @staticmethod
     async def _birth(client: aiomqtt.Client) -> None:
