@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.scenario import parse_scenario
 from tests.e2e.test_node_red_function_calls import FLOW, SCENARIO, TOOLS, result_of
 from tests.support.broker import BrokerAddress
-from tests.support.deployed_broker import LOGINS, DeployedMosquitto
+from tests.support.deployed_broker import LOGINS, DeployedMosquitto, Login
 from tests.support.mqtt_observer import observer
 from tests.support.node_red import require_node_red, running_node_red
 from tests.support.service_device import ask, build_device, make_config, running
@@ -50,7 +51,6 @@ async def test_the_flow_answers_a_device_through_the_shipped_acl(
     async with (
         RealtimeSimulator(SimConfig(pacing=0), scenario=parse_scenario(SCENARIO)) as sim,
         running_node_red([FLOW], deployed, login=LOGINS["nodered"]),
-        # Subscribed after the flow is up: its tool declarations come retained.
         observer(deployed, "edge_voice/#", username=ha.user, password=ha.password) as obs,
     ):
         cfg = make_config(deployed, tmp_path, base="edge_voice", sim=sim, mqtt=mqtt)
@@ -69,5 +69,15 @@ async def test_the_flow_answers_a_device_through_the_shipped_acl(
             )
             assert '"light":"kitchen"' in said.json()["text"]
             await obs.status(device, "idle", within=15)
-    retained = {m.topic for m in obs.messages if m.retain}
-    assert {f"edge_voice/tools/{name}" for name in TOOLS} <= retained
+        await expect_retained(deployed, LOGINS["edge_voice"], *TOOLS)
+
+
+async def expect_retained(broker: BrokerAddress, login: Login, *tools: str) -> list[Any]:
+    """The retained declarations of `tools` a new subscriber gets (waits for each)."""
+    async with observer(
+        broker, "edge_voice/tools/+", username=login.user, password=login.password
+    ) as fresh:
+        return [
+            (await fresh.expect(f"edge_voice/tools/{name}", lambda m: m.retain)).json()
+            for name in tools
+        ]

@@ -20,6 +20,7 @@ import pytest
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.scenario import parse_scenario
+from tests.e2e.test_node_red_deployed_broker import expect_retained
 from tests.e2e.test_node_red_function_calls import FLOW, result_of
 from tests.support.broker import BrokerAddress
 from tests.support.deployed_broker import LOGINS, DeployedMosquitto
@@ -99,8 +100,8 @@ async def test_the_walkthrough_tool_is_declared_and_answers_a_device(
         running_node_red([str(flow)], deployed, login=nodered),
         observer(deployed, "edge_voice/#", username=nodered.user, password=nodered.password) as obs,
     ):
-        declared = await obs.expect(f"edge_voice/tools/{TOOL}")
-        assert declared.retain and declared.json()["parameters"]["required"] == ["item"]
+        [declared] = await expect_retained(deployed, LOGINS["edge_voice"], TOOL)
+        assert declared["parameters"]["required"] == ["item"]
         cfg = make_config(deployed, tmp_path, base="edge_voice", sim=sim, mqtt=mqtt)
         device = build_device(cfg, sim=sim)
         async with running(device):
