@@ -7,7 +7,6 @@ reports whether the file is current (exit 1 when stale).
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -125,32 +124,6 @@ def subscriptions_list() -> str:
     return "\n".join(f"- `{f}`" for f in topics.subscriptions())
 
 
-def entities_table() -> str:
-    """The Home Assistant entities of one device (example device_id `kitchen`)."""
-    cfg = validate_config(EXAMPLE_CFG)
-    configs = discovery.discovery_configs(cfg, today=EXAMPLE_TS.date())
-    rows = [
-        "| component | key | name | reads | commands | class / unit |",
-        "|---|---|---|---|---|---|",
-    ]
-    for topic, p in configs.items():
-        component, key = topic.split("/")[1], topic.split("/")[3]
-        source = p.get("state_topic", "")
-        found = re.search(r"value_json\.(\w+(?:\.\w+)*)", p.get("value_template", ""))
-        field = found.group(1).removesuffix(".get") if found else None
-        reads = f"`{_generic(source)}`" + (f" `{field}`" if field else "") if source else "–"
-        command = p.get("command_topic")
-        press = f" `{p['payload_press']}`" if "payload_press" in p else ""
-        commands = f"`{_generic(command)}`{press}" if command else "–"
-        klass = " ".join(
-            str(p[k]) for k in ("device_class", "state_class", "unit_of_measurement") if k in p
-        )
-        rows.append(
-            f"| {component} | `{key}` | {p['name']} | {reads} | {commands} | {klass or '–'} |"
-        )
-    return "\n".join(rows)
-
-
 def discovery_example() -> str:
     """The full discovery payload of one entity, exactly as published."""
     cfg = validate_config(EXAMPLE_CFG)
@@ -179,7 +152,6 @@ SECTIONS: Final[dict[str, Callable[[], str]]] = {
     "subscriptions": subscriptions_list,
     "examples": examples,
     "error_codes": error_codes_table,
-    "entities_table": entities_table,
     "discovery_example": discovery_example,
     "schemas": schemas,
 }

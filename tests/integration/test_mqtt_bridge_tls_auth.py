@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.broker import BrokerAddress, LocalMosquitto
 from tests.support.mqtt_observer import unique_base
+from tests.support.pki import make_pki
 from tests.support.service_device import build_device, make_config, running
 
 pytestmark = [
@@ -34,17 +35,7 @@ def _run(*args: str, cwd: Path) -> None:
 def secure_broker(tmp_path: Path) -> Iterator[tuple[BrokerAddress, Path]]:
     """A broker with a TLS listener (our own CA) and a password file; (address, CA file)."""
     pki = tmp_path / "pki"
-    pki.mkdir()
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    ca = ("-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial")
-    (pki / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    for command in (
-        ["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=test-ca"],
-        ["req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
-        ["x509", "-req", "-in", "server.csr", *ca, "-out", "server.pem", "-extfile", "san.ext"],
-    ):
-        days = ["-days", "2"] if "x509" in command[0] or "-x509" in command else []
-        _run("openssl", *command, *days, cwd=pki)
+    make_pki(pki)
     _run("mosquitto_passwd", "-b", "-c", "passwd", USER, PASSWORD, cwd=pki)
     broker = LocalMosquitto()
     # As root, mosquitto would switch to its own user, who cannot read pytest's tmp_path.

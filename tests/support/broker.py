@@ -65,6 +65,8 @@ class LocalMosquitto:
             "set_tcp_nodelay true\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
+        #: Where the broker runs: relative paths in its config are relative to it.
+        self.cwd: Path | None = None
 
     def start(self) -> None:
         """Start the broker and return once it logs that it listens."""
@@ -72,6 +74,7 @@ class LocalMosquitto:
             return
         self._proc = subprocess.Popen(
             [self._binary, "-c", str(self._conf)],
+            cwd=self.cwd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

@@ -157,11 +157,18 @@ class Observer:
 
 
 @contextlib.asynccontextmanager
-async def observer(broker: BrokerAddress, *filters: str) -> AsyncIterator[Observer]:
-    """An observing client subscribed to `filters` before the block starts."""
+async def observer(
+    broker: BrokerAddress,
+    *filters: str,
+    username: str | None = None,
+    password: str | None = None,
+) -> AsyncIterator[Observer]:
+    """An observing client (with a login if given) subscribed to `filters` before the block."""
     async with aiomqtt.Client(
         broker.host,
         broker.port,
+        username=username,
+        password=password,
         identifier=f"obs-{uuid.uuid4().hex[:8]}",
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     ) as c:

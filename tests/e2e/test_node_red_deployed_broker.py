@@ -1,0 +1,83 @@
+"""function-calls.json on the shipped broker deployment: each client with its own login.
+
+Node-RED logs in as `nodered`, the device as `edge_voice`, the observer as `homeassistant`
+(it reads everything and starts the conversation as Home Assistant's button would), all on
+mosquitto/mosquitto.conf with mosquitto/acl: the flow's tool declarations, the call, the light
+command and the result all pass the ACL, and the conversation completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
+from edge_voice.sim.scenario import parse_scenario
+from tests.e2e.test_node_red_function_calls import FLOW, SCENARIO, TOOLS, result_of
+from tests.support.broker import BrokerAddress
+from tests.support.deployed_broker import LOGINS, DeployedMosquitto, Login
+from tests.support.mqtt_observer import observer
+from tests.support.node_red import require_node_red, running_node_red
+from tests.support.service_device import ask, build_device, make_config, running
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def deployed() -> Iterator[BrokerAddress]:
+    require_node_red()
+    broker = DeployedMosquitto()
+    broker.start()
+    try:
+        yield broker.address
+    finally:
+        broker.close()
+
+
+async def test_the_flow_answers_a_device_through_the_shipped_acl(
+    deployed: BrokerAddress, tmp_path: Path
+) -> None:
+    ha, device_login = LOGINS["homeassistant"], LOGINS["edge_voice"]
+    mqtt = {
+        "username": device_login.user,
+        "password": device_login.password,
+        "discovery_prefix": "homeassistant",
+        "ha_status_topic": "homeassistant/status",
+    }
+    async with (
+        RealtimeSimulator(SimConfig(pacing=0), scenario=parse_scenario(SCENARIO)) as sim,
+        running_node_red([FLOW], deployed, login=LOGINS["nodered"]),
+        observer(deployed, "edge_voice/#", username=ha.user, password=ha.password) as obs,
+    ):
+        cfg = make_config(deployed, tmp_path, base="edge_voice", sim=sim, mqtt=mqtt)
+        device = build_device(cfg, sim=sim)
+        async with running(device):
+            await ask(obs, device)
+            call = (await obs.expect("edge_voice/kitchen/event/function_call")).json()
+            assert call["name"] == "set_light"
+            result = await result_of(obs, "kitchen", call["call_id"])
+            assert result["output"]["ok"] is True
+            answer = await obs.answer(device, "edge_voice/kitchen/function_call/result")
+            assert answer["status"] == "ok", answer
+            said = await obs.expect(
+                "edge_voice/kitchen/event/transcript",
+                lambda m: m.json()["role"] == "assistant" and "Done:" in m.json()["text"],
+            )
+            assert '"light":"kitchen"' in said.json()["text"]
+            await obs.status(device, "idle", within=15)
+        await expect_retained(deployed, LOGINS["edge_voice"], *TOOLS)
+
+
+async def expect_retained(broker: BrokerAddress, login: Login, *tools: str) -> list[Any]:
+    """The retained declarations of `tools` a new subscriber gets (waits for each)."""
+    async with observer(
+        broker, "edge_voice/tools/+", username=login.user, password=login.password
+    ) as fresh:
+        return [
+            (await fresh.expect(f"edge_voice/tools/{name}", lambda m: m.retain)).json()
+            for name in tools
+        ]
