@@ -98,9 +98,10 @@ async def test_a_device_call_is_answered_and_the_conversation_completes(
             )
             assert '"light":"kitchen"' in said.json()["text"]  # the model got the flow's output
             await obs.status(device, "idle", within=15)
-    assert {f"edge_voice/tools/{name}" for name in TOOLS} <= {
-        m.topic for m in obs.messages if m.retain
-    }
+    # A fresh subscriber: declarations published just after the birth reach `obs` live.
+    async with observer(broker, "edge_voice/tools/+") as fresh:
+        for name in TOOLS:
+            await fresh.expect(f"edge_voice/tools/{name}", lambda m: m.retain)
 
 
 async def test_string_and_object_arguments_both_work(broker: BrokerAddress, flow: NodeRed) -> None:
