@@ -159,18 +159,10 @@ def make_negatives(directory: Path, size: CorpusSize, *, seed: int = 7) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     total, chunk, n = 0.0, [], 0
-    for i, (text, voice, speed, pitch, snr) in enumerate(
-        itertools.cycle(
-            zip(
-                OTHER_SPEECH,
-                itertools.cycle(VOICES),
-                itertools.cycle(SPEEDS),
-                itertools.cycle(PITCHES),
-                itertools.cycle((None, None, 15.0)),
-                strict=False,
-            )
-        )
-    ):
+    # Text changes fastest, then voice, speed and pitch: 648 different renderings.
+    combos = itertools.product(PITCHES, SPEEDS, VOICES, OTHER_SPEECH)
+    for i, (pitch, speed, voice, text) in enumerate(itertools.cycle(combos)):
+        snr = 15.0 if i % 3 == 2 else None
         if total >= size.negative_s * 0.9:
             break
         samples = render(Utterance(text, voice, speed, pitch, snr), pad_s=0.3, seed=seed + i)
@@ -181,6 +173,19 @@ def make_negatives(directory: Path, size: CorpusSize, *, seed: int = 7) -> Path:
             chunk, n = [], n + 1
     if chunk:
         write_wav(directory / f"speech_{n:03d}.wav", np.concatenate(chunk))
-    quiet = np.full(round(size.negative_s * 0.1 * RATE), 300, dtype=np.int16)
-    write_wav(directory / "noise.wav", add_noise(quiet, 0.0, rng))
+    write_wav(directory / "noise.wav", room_noise(size.negative_s * 0.1, rng))
     return directory
+
+
+def room_noise(seconds: float, rng: np.random.Generator, rms: float = 2000.0) -> Int16Array:
+    """Pink-ish noise with a mains hum, louder and softer by turns (a fan, a fridge, a street)."""
+    n = round(seconds * RATE)
+    t = np.arange(n) / RATE
+    hum = sum(np.sin(2 * np.pi * 50 * k * t) / k for k in (1, 2, 3))
+    swell = 0.6 + 0.4 * np.sin(2 * np.pi * t / 7.0)
+    white = rng.standard_normal(n)
+    pink = np.cumsum(white) * 0.02 + white
+    pink -= np.convolve(pink, np.ones(256) / 256, mode="same")
+    signal = (pink / np.std(pink) + 0.3 * hum) * swell * rms
+    noise: Int16Array = np.clip(signal, -32768, 32767).astype(np.int16)
+    return noise

@@ -167,6 +167,7 @@ def det_curve(reports: Sequence[ModelReport], path: Path) -> str | None:
         if curve:
             xs, ys = zip(*curve, strict=True)
             axes.plot(xs, ys, marker=".", label=f"{r.model} ({r.engine})")
+    axes.set_xscale("symlog", linthresh=0.1)
     axes.set_xlabel("false accepts per hour")
     axes.set_ylabel("false rejects (%)")
     axes.set_title("wake word DET curve (lower left is better)")
