@@ -56,7 +56,7 @@ def add_wakeword_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="SPEC",
         help="a built-in name, an openWakeWord .tflite or a microWakeWord .json; repeatable "
-        "(default: every built-in model)",
+        "(default: every built-in model of the engines)",
     )
     ev.add_argument(
         "--engine",
@@ -137,7 +137,7 @@ def run_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         choices = [
             ModelChoice(c.spec, c.engine, None, args.refractory)
-            for c in choose_models(args.model or all_builtins(), engines)
+            for c in choose_models(args.model or all_builtins(engines), engines)
         ]
     except ValueError as exc:
         print(f"error: {exc}", file=err)

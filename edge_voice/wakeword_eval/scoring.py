@@ -68,9 +68,9 @@ def choose_models(specs: Sequence[str], engines: Sequence[WakeEngine]) -> list[M
     return choices
 
 
-def all_builtins() -> list[str]:
-    """Every built-in model name of either engine."""
-    return sorted({name for engine in ENGINES for name in BUILTINS[engine]})
+def all_builtins(engines: Sequence[WakeEngine] = ENGINES) -> list[str]:
+    """Every built-in model name of these engines."""
+    return sorted({name for engine in engines for name in BUILTINS[engine]})
 
 
 def phrase_of(choice: ModelChoice, phrases: dict[str, str]) -> str:
