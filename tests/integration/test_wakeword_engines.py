@@ -205,3 +205,23 @@ def test_the_same_name_on_two_engines_is_refused() -> None:
     ]
     with pytest.raises(WakeWordModelError, match="already loaded"):
         WakeWordDetector(entries)
+
+
+def test_the_service_listens_with_every_configured_engine(tmp_path: Path) -> None:
+    from edge_voice.audio.sinks import NullSink
+    from edge_voice.service import build_service
+    from tests.unit.config_store_support import file_config
+
+    cfg = file_config(
+        state_dir=str(tmp_path / "state"),
+        wakeword={
+            "models": ["hey_jarvis", "okay_nabu"],
+            "words": {"okay_nabu": {"engine": "microwakeword", "refractory_s": 4.0}},
+        },
+    )
+    detector = build_service(cfg, api_key=None, sink=NullSink()).assistant.wake_word
+    assert isinstance(detector, WakeWordDetector)
+    assert detector.engines == {"hey_jarvis": "openwakeword", "okay_nabu": "microwakeword"}
+    assert detector.thresholds == {"hey_jarvis": 0.5, "okay_nabu": 0.85}
+    assert detector.refractory == {"hey_jarvis": 2.0, "okay_nabu": 4.0}
+    detector.close()
