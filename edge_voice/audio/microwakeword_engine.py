@@ -2,7 +2,8 @@
 
 All models share one MicroFrontend (40 features per 10 ms step); each model runs every
 `stride` steps (30 ms for the built-ins) and averages its last `sliding_window_size`
-probabilities. On a 2-core x86-64 host this is ~46x cheaper than openWakeWord for one model.
+probabilities. CPU for 60 s of audio on a 2-core x86-64 VM: 0.12 s for one model, 0.29 s for
+the four built-ins (openWakeWord: 3.6 s for one, 3.9 s for five).
 A custom model is a JSON manifest (microWakeWord's format, as ESPHome uses it) naming its
 `.tflite` next to it; the manifest's `probability_cutoff` is the default threshold.
 """

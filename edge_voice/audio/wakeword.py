@@ -4,8 +4,8 @@ Each engine computes its front end once per frame for all its models (openWakeWo
 embedding, in audio/openwakeword_engine.py; microWakeWord: MicroFrontend features, in
 audio/microwakeword_engine.py); the detector applies each word's threshold and refractory time.
 `process(frame)` is synchronous and cheap enough for the event loop: 5-6 ms per 80 ms frame for
-openWakeWord models (shared, one or five cost the same), ~0.1 ms per microWakeWord model, on a
-2-core x86-64 host.
+openWakeWord models (shared: one or five cost about the same), ~0.2 ms per microWakeWord
+model, on a 2-core x86-64 host.
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def _build(engine: WakeEngine, specs: list[str]) -> Engine:
 class WakeWordDetector:
     """Scores 80 ms PCM16 16 kHz frames with one or more models of either engine.
 
-    `models` are names or files (`.json` runs on microWakeWord, anything else on openWakeWord,
-    each with `threshold` and `refractory_s`) or entries carrying their own engine and options.
+    `models` are names or files (`.json` runs on microWakeWord with its manifest's cutoff,
+    anything else on openWakeWord with `threshold`; both with `refractory_s`) or entries
+    carrying their own engine and options (config's `WakewordConfig.entries()`).
     A word detects when its score reaches its threshold; it then stays silent for its refractory
     time in audio time (frames processed, not wall time, so a fast WAV behaves like a live mic).
     """

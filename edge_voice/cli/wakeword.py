@@ -142,25 +142,32 @@ def run_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=err)
         return 2
-    with tempfile.TemporaryDirectory(prefix="edge-voice-eval-") as tmp:
-        work = args.corpus_dir or Path(tmp)
-        for note in _corpus(args, choices, work):
-            print(f"# {note}", file=err)
-        positives, skipped = _positives(args.positive, [c.name for c in choices])
-        negatives: list[tuple[Path, str | None]] = [(p, None) for p in wav_files(args.negative)]
-        if skipped:
-            print(f"# {skipped} positive files named after no selected model: skipped", file=err)
-        progress = Progress(
-            len(positives) + len(negatives), err, enabled=args.progress or err.isatty()
-        )
-        scorer = Scorer(choices)
-        try:
-            pos, neg = asyncio.run(_score(scorer, positives, negatives, progress.tick))
-            reports = [_report(scorer, c, pos, neg) for c in choices]
-        finally:
-            scorer.close()
+    for folder in (args.positive, args.negative):
+        if folder is not None and not folder.is_dir():
+            print(f"error: {folder}: no such folder", file=err)
+            return 2
+    scorer = Scorer(choices)  # a bad model file fails here, before any corpus is made
+    try:
+        with tempfile.TemporaryDirectory(prefix="edge-voice-eval-") as tmp:
+            pos, neg = _run(args, scorer, Path(args.corpus_dir or tmp), err)
+        reports = [_report(scorer, c, pos, neg) for c in choices]
+    finally:
+        scorer.close()
     _print(args, reports, out, err, {"positive_files": len(pos), "negative_files": len(neg)})
     return 0
+
+
+def _run(
+    args: argparse.Namespace, scorer: Scorer, work: Path, err: TextIO
+) -> tuple[list[FileScores], list[FileScores]]:
+    for note in _corpus(args, scorer.choices, work):
+        print(f"# {note}", file=err)
+    positives, skipped = _positives(args.positive, [c.name for c in scorer.choices])
+    negatives: list[tuple[Path, str | None]] = [(p, None) for p in wav_files(args.negative)]
+    if skipped:
+        print(f"# {skipped} positive files named after no selected model: skipped", file=err)
+    progress = Progress(len(positives) + len(negatives), err, enabled=args.progress or err.isatty())
+    return asyncio.run(_score(scorer, positives, negatives, progress.tick))
 
 
 def _report(
@@ -172,7 +179,7 @@ def _report(
         negatives=neg,
         default_threshold=scorer.default_threshold(choice),
         refractory_s=choice.refractory_s,
-        cpu_per_audio_s=scorer.cpu_ratio(choice.engine),
+        scoring_s_per_audio_s=scorer.scoring_ratio(choice.engine),
     )
 
 

@@ -58,7 +58,7 @@ class ModelReport:
     refractory_s: float
     positives: int
     negative_hours: float
-    cpu_per_audio_s: float
+    scoring_s_per_audio_s: float
     points: list[Point] = field(default_factory=list)
 
     def at(self, threshold: float) -> Point:
@@ -73,7 +73,7 @@ def evaluate(
     negatives: Sequence[FileScores],
     default_threshold: float,
     refractory_s: float,
-    cpu_per_audio_s: float,
+    scoring_s_per_audio_s: float,
     thresholds: Sequence[float] = SWEEP,
 ) -> ModelReport:
     """Recall on the model's own positives and false accepts per hour, per threshold."""
@@ -87,7 +87,7 @@ def evaluate(
         refractory_s,
         len(own),
         hours,
-        cpu_per_audio_s,
+        scoring_s_per_audio_s,
     )
     for t in sorted({*thresholds, default_threshold}):
         detected = sum(best >= t for best in own)
@@ -131,11 +131,11 @@ def table(reports: Sequence[ModelReport], shown: Sequence[float] = SHOWN) -> str
 
 
 def summary(reports: Sequence[ModelReport]) -> str:
-    """One line per model: its corpus, default threshold and CPU cost."""
+    """One line per model: its corpus, default threshold and the engine's scoring time."""
     return "\n".join(
         f"{r.model}@{r.engine}: {r.positives} positives, {r.negative_hours * 60:.1f} min of "
-        f"negatives, default threshold {r.default_threshold:g}, CPU {r.cpu_per_audio_s:.4f} s "
-        "per s of audio (the engine's models together)"
+        f"negatives, default threshold {r.default_threshold:g}; {r.engine} scored "
+        f"{r.scoring_s_per_audio_s * 1000:.1f} ms per s of audio (wall time, its models together)"
         for r in reports
     )
 

@@ -89,14 +89,18 @@ def _normal(label: str) -> str:
 
 
 def label_of(path: Path, root: Path, names: Iterable[str]) -> str | None:
-    """The wake word a positive file is of: its top folder's name, else its name's prefix."""
+    """The wake word a positive file is of: its top folder's name, else its name's prefix.
+
+    Case, `-` and spaces do not matter (`Hey-Jarvis/` is `hey_jarvis`).
+    """
     parts = path.relative_to(root).parts
-    known = sorted(set(names), key=len, reverse=True)
+    known = {_normal(n): n for n in names}
     if len(parts) > 1:
-        folder = _normal(parts[0])
-        return folder if folder in known else None
+        return known.get(_normal(parts[0]))
     stem = _normal(path.stem)
-    return next((n for n in known if stem.startswith(n)), None)
+    return next(
+        (known[k] for k in sorted(known, key=len, reverse=True) if stem.startswith(k)), None
+    )
 
 
 def wav_files(directory: Path) -> list[Path]:
@@ -138,8 +142,8 @@ class Scorer:
         """The threshold the service would use for this model by default."""
         return self.detectors[choice.engine].thresholds[choice.name]
 
-    def cpu_ratio(self, engine: WakeEngine) -> float:
-        """Seconds of scoring per second of audio, for the engine's models together."""
+    def scoring_ratio(self, engine: WakeEngine) -> float:
+        """Wall-time seconds of scoring per second of audio, for the engine's models together."""
         spent = self.detectors[engine].engine_time_s[engine]
         return spent / self.audio_s if self.audio_s else 0.0
 

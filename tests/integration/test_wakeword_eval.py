@@ -112,9 +112,11 @@ def test_without_matplotlib_the_table_comes_with_a_note(
     [
         (["--model", "hey_siri"], "unknown wake word model 'hey_siri'"),
         (["--model", "okay_nabu.tflite", "--engine", "microwakeword"], ".json manifest"),
+        (["--model", "/nonexistent/word.json"], "file not found: /nonexistent/word.json"),
+        (["--positive", "/nonexistent"], "error: /nonexistent: no such folder"),
     ],
 )
-def test_a_model_no_engine_can_run_is_refused(
+def test_a_model_or_folder_that_cannot_be_used_is_refused(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["wakeword", "eval", *argv]) == 2
