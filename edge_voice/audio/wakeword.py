@@ -1,10 +1,11 @@
-"""Wake word detection with openWakeWord through pyopen-wakeword (models and TFLite in the wheel).
+"""The wake word detector: several models of either engine, one `process(frame)` for them all.
 
-`WakeWordDetector.process(frame)` is synchronous and cheap enough for the event loop: 5-6 ms
-per 80 ms frame (p99 under 9 ms) on a 2-core x86-64 host, with one model or five: they share
-the mel and embedding front end, which is most of the cost. The one expensive step, openWakeWord's
-start-up fill of 8 s of silence (~0.5 s of CPU), runs once in the constructor; `reset()`
-restores the state saved right after it, so it costs a copy, not a recompute.
+Each engine computes its front end once per frame for all its models (openWakeWord: mel and
+embedding, in audio/openwakeword_engine.py; microWakeWord: MicroFrontend features, in
+audio/microwakeword_engine.py); the detector applies each word's threshold and refractory time.
+`process(frame)` is synchronous and cheap enough for the event loop: 5-6 ms per 80 ms frame for
+openWakeWord models (shared: one or five cost about the same), ~0.2 ms per microWakeWord
+model, on a 2-core x86-64 host.
 """
 
 from __future__ import annotations
@@ -12,180 +13,186 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Protocol, Self
 
-import numpy as np
-from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
+from edge_voice.audio.microwakeword_engine import MicroWakeWordEngine
+from edge_voice.audio.openwakeword_engine import OpenWakeWordEngine
+from edge_voice.audio.pcm import SAMPLE_WIDTH, SOURCE_RATE
+from edge_voice.audio.wakeword_base import Detection, Engine, WakeWordModelError
+from edge_voice.audio.wakeword_names import OPENWAKEWORD, WakeEngine, engine_for
 
-from edge_voice.audio.pcm import SAMPLE_WIDTH, SILENCE_FRAME, SOURCE_RATE
-from edge_voice.audio.wakeword_names import BUILTIN_MODELS, builtin_name
+__all__ = [
+    "Detection",
+    "WakeWordDetector",
+    "WakeWordModelError",
+    "WakeWordSettings",
+    "WakeWordSpec",
+    "detect_stream",
+]
 
-_WW_FEATURES: Final = 96  # embedding size every openWakeWord classifier takes
-_TFLITE_FLOAT32: Final = 1
 
+class WakeWordSpec(Protocol):
+    """One listening model (config's `WakeWordEntry` is one)."""
 
-class WakeWordModelError(ValueError):
-    """A wake word model cannot be loaded; the message names it and the built-in models."""
+    @property
+    def spec(self) -> str:
+        """A built-in model name or a model file."""
 
-    def __init__(self, spec: str, reason: str) -> None:
-        super().__init__(
-            f"wake word model {spec!r}: {reason}. Built-in models: {', '.join(BUILTIN_MODELS)}; "
-            "or give the path of an openWakeWord .tflite model"
-        )
-        self.spec = spec
+    @property
+    def engine(self) -> WakeEngine:
+        """The engine that runs it."""
+
+    @property
+    def threshold(self) -> float | None:
+        """Its threshold; None: the engine's own (microWakeWord's manifest cutoff)."""
+
+    @property
+    def refractory_s(self) -> float:
+        """Seconds after a detection in which it does not fire again."""
 
 
 class WakeWordSettings(Protocol):
     """The `wakeword` config section as the detector reads it."""
 
-    @property
-    def models(self) -> Sequence[str]:
-        """Built-in model names or `.tflite` paths."""
-
-    @property
-    def threshold(self) -> float:
-        """Detection score threshold."""
-
-    @property
-    def refractory_s(self) -> float:
-        """Seconds after a detection in which the same model does not fire again."""
+    def entries(self) -> Sequence[WakeWordSpec]:
+        """Every listening model with its options resolved."""
 
 
 @dataclass(frozen=True, slots=True)
-class Detection:
-    """A wake word heard: which model, its score, and when in the audio stream."""
-
-    name: str
-    score: float
-    time_s: float
-    """Audio time at the end of the detecting frame, since the detector started."""
+class _Model:
+    spec: str
+    engine: WakeEngine
+    threshold: float | None
+    refractory_s: float
 
 
-def _check_file(spec: str, path: Path, lib: Any) -> None:
-    if path.suffix.lower() == ".onnx":
-        raise WakeWordModelError(
-            spec, "ONNX models are not supported by pyopen-wakeword, use the .tflite export"
-        )
-    if path.suffix.lower() != ".tflite":
-        raise WakeWordModelError(spec, "not a built-in model name nor a .tflite file")
-    if not path.is_file():
-        raise WakeWordModelError(spec, f"file not found: {path}")
-    # pyopen-wakeword passes a NULL model on to the interpreter and the process segfaults, so
-    # let TFLite's own flatbuffer verifier look at the file first.
-    probe = lib.TfLiteModelCreateFromFile(str(path.resolve()).encode())
-    if not probe:
-        raise WakeWordModelError(spec, f"not a valid TFLite model: {path}")
-    lib.TfLiteModelDelete(probe)
+@dataclass(slots=True)
+class _Word:
+    engine: WakeEngine
+    threshold: float
+    refractory_s: float
+    blocked_until: float = 0.0
 
 
-def _check_classifier(spec: str, model: OpenWakeWord) -> None:
-    lib = model.lib
-    tensor = model.input_tensor
-    shape = [lib.TfLiteTensorDim(tensor, i) for i in range(lib.TfLiteTensorNumDims(tensor))]
-    outputs = lib.TfLiteTensorByteSize(model.output_tensor) // 4
-    if (
-        len(shape) != 3
-        or shape[2] != _WW_FEATURES
-        or lib.TfLiteTensorType(tensor) != _TFLITE_FLOAT32
-        or outputs != 1
-    ):
-        model.close()
-        raise WakeWordModelError(
-            spec, f"not an openWakeWord classifier (input shape {shape}, {outputs} outputs)"
-        )
+def _check_threshold(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"threshold must be between 0 and 1, got {value}")
+    return value
 
 
-def load_model(spec: str, lib: Any) -> tuple[str, OpenWakeWord]:
-    """Load a built-in model by name or a .tflite file; return its detection name and model."""
-    name = builtin_name(spec)
-    if name is not None:
-        return name, OpenWakeWord.from_builtin(Model(name))
-    path = Path(spec).expanduser()
-    _check_file(spec, path, lib)
-    model = OpenWakeWord.from_model(path)
-    _check_classifier(spec, model)
-    return path.stem, model
+def _check_refractory(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"refractory_s must be >= 0, got {value}")
+    return value
 
 
-class _Snapshot:
-    """The detector's state after hearing only silence, to restore on reset."""
-
-    # Attribute names of pyopen-wakeword 1.x's streaming state (pinned <2 in pyproject).
-    _FEATURE_ARRAYS: Final = ("audio", "mels")
-    _FEATURE_COUNTS: Final = ("new_audio_samples", "new_mels")
-
-    def __init__(self, features: OpenWakeWordFeatures, models: dict[str, OpenWakeWord]) -> None:
-        self._features = {a: getattr(features, a).copy() for a in self._FEATURE_ARRAYS}
-        self._counts = {a: int(getattr(features, a)) for a in self._FEATURE_COUNTS}
-        self._models = {n: (m.embeddings.copy(), int(m.new_embeddings)) for n, m in models.items()}
-
-    def restore(self, features: OpenWakeWordFeatures, models: dict[str, OpenWakeWord]) -> None:
-        for attr, saved in self._features.items():
-            np.copyto(getattr(features, attr), saved)
-        for attr, count in self._counts.items():
-            setattr(features, attr, count)
-        for name, (embeddings, count) in self._models.items():
-            np.copyto(models[name].embeddings, embeddings)
-            models[name].new_embeddings = count
+def _build(engine: WakeEngine, specs: list[str]) -> Engine:
+    return OpenWakeWordEngine(specs) if engine == OPENWAKEWORD else MicroWakeWordEngine(specs)
 
 
 class WakeWordDetector:
-    """Scores 80 ms PCM16 16 kHz frames with one or more openWakeWord models.
+    """Scores 80 ms PCM16 16 kHz frames with one or more models of either engine.
 
-    A model detects when its score reaches `threshold`; it then stays silent for `refractory_s`
-    of audio time (frames processed, not wall time, so a fast WAV behaves like a live mic).
+    `models` are names or files (`.json` runs on microWakeWord with its manifest's cutoff,
+    anything else on openWakeWord with `threshold`; both with `refractory_s`) or entries
+    carrying their own engine and options (config's `WakewordConfig.entries()`).
+    A word detects when its score reaches its threshold; it then stays silent for its refractory
+    time in audio time (frames processed, not wall time, so a fast WAV behaves like a live mic).
     """
 
     def __init__(
         self,
-        models: Sequence[str] = ("hey_jarvis",),
+        models: Sequence[str | WakeWordSpec] = ("hey_jarvis",),
         *,
         threshold: float = 0.5,
         refractory_s: float = 2.0,
     ) -> None:
         if not models:
             raise ValueError("at least one wake word model is needed")
-        if not 0 < threshold < 1:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        if refractory_s < 0:
-            raise ValueError(f"refractory_s must be >= 0, got {refractory_s}")
-        self.threshold = threshold
-        self.refractory_s = refractory_s
-        self._features = OpenWakeWordFeatures.from_builtin()
-        self._models: dict[str, OpenWakeWord] = {}
+        _check_threshold(threshold)
+        _check_refractory(refractory_s)
+        wanted = [
+            _Model(m, engine_for(m), None, refractory_s)
+            if isinstance(m, str)
+            else _Model(m.spec, m.engine, m.threshold, _check_refractory(m.refractory_s))
+            for m in models
+        ]
+        self._engines: dict[WakeEngine, Engine] = {}
+        self._words: dict[str, _Word] = {}
         try:
-            for spec in models:
-                name, model = load_model(spec, self._features.lib)
-                if name in self._models:
-                    model.close()
-                    raise WakeWordModelError(spec, f"a model named {name!r} is already loaded")
-                self._models[name] = model
+            self._load(wanted, threshold)
         except BaseException:
             self.close()
             raise
-        self._blocked_until = dict.fromkeys(self._models, 0.0)
         self._samples = 0
-        self.last_scores: dict[str, float] = dict.fromkeys(self._models, 0.0)
+        self.last_scores: dict[str, float] = dict.fromkeys(self._words, 0.0)
         """Each model's highest score in the last processed frame."""
         self.frames = 0
         self.process_time_s = 0.0
+        self.engine_time_s: dict[WakeEngine, float] = dict.fromkeys(self._engines, 0.0)
+        """Wall time of `process()` spent in each engine (front end and models)."""
         self.closed = False
         """Whether `close()` freed the interpreters (the detector cannot score any more)."""
-        # openWakeWord fills 8 s of silence into its buffers on the first chunk: pay that here.
-        self._score(SILENCE_FRAME)
-        self._silence = _Snapshot(self._features, self._models)
+
+    def _load(self, wanted: list[_Model], threshold: float) -> None:
+        for engine in dict.fromkeys(m.engine for m in wanted):
+            self._engines[engine] = _build(engine, [m.spec for m in wanted if m.engine == engine])
+        loaded = {e: iter(eng.names) for e, eng in self._engines.items()}
+        for model in wanted:
+            name = next(loaded[model.engine])
+            if name in self._words:
+                raise WakeWordModelError(
+                    model.spec, f"a model named {name!r} is already loaded", model.engine
+                )
+            own = self._engines[model.engine].default_thresholds[name]
+            value = model.threshold if model.threshold is not None else own
+            self._words[name] = _Word(
+                model.engine,
+                _check_threshold(threshold if value is None else value),
+                model.refractory_s,
+            )
 
     @classmethod
     def from_config(cls, config: WakeWordSettings) -> Self:
-        """A detector for the `wakeword` config section."""
-        return cls(config.models, threshold=config.threshold, refractory_s=config.refractory_s)
+        """A detector for the `wakeword` config section (`entries()`: engines, per-word options)."""
+        return cls(config.entries())
 
     @property
     def names(self) -> tuple[str, ...]:
         """Detection names of the loaded models, in load order."""
-        return tuple(self._models)
+        return tuple(self._words)
+
+    @property
+    def engines(self) -> dict[str, WakeEngine]:
+        """The engine of each word."""
+        return {name: word.engine for name, word in self._words.items()}
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The threshold in force for each word."""
+        return {name: word.threshold for name, word in self._words.items()}
+
+    @property
+    def refractory(self) -> dict[str, float]:
+        """The refractory time in force for each word, in seconds."""
+        return {name: word.refractory_s for name, word in self._words.items()}
+
+    def set_threshold(self, name: str, value: float) -> None:
+        """Change one word's threshold from the next frame on (no reload)."""
+        self._word(name).threshold = _check_threshold(value)
+
+    def set_refractory(self, name: str, value: float) -> None:
+        """Change one word's refractory time from its next detection on (no reload)."""
+        self._word(name).refractory_s = _check_refractory(value)
+
+    def _word(self, name: str) -> _Word:
+        try:
+            return self._words[name]
+        except KeyError:
+            raise ValueError(
+                f"no wake word {name!r} is loaded ({', '.join(self._words)})"
+            ) from None
 
     @property
     def audio_time_s(self) -> float:
@@ -198,12 +205,12 @@ class WakeWordDetector:
         return 1000 * self.process_time_s / self.frames if self.frames else 0.0
 
     def _score(self, frame: bytes) -> dict[str, float]:
-        scores = dict.fromkeys(self._models, 0.0)
-        for embedding in self._features.process_streaming(frame):
-            for name, model in self._models.items():
-                for probability in model.process_streaming(embedding):
-                    scores[name] = max(scores[name], float(probability))
-        return scores
+        scores: dict[str, float] = {}
+        for engine, scorer in self._engines.items():
+            started = time.perf_counter()
+            scores.update(scorer.score(frame))
+            self.engine_time_s[engine] += time.perf_counter() - started
+        return {name: scores[name] for name in self._words}
 
     def process(self, frame: bytes) -> list[Detection]:
         """Score one frame (80 ms, PCM16 mono 16 kHz); return the models that detected."""
@@ -217,9 +224,10 @@ class WakeWordDetector:
         self.last_scores = scores = self._score(frame)
         detections = []
         for name, score in scores.items():
-            if score >= self.threshold and now >= self._blocked_until[name]:
-                self._blocked_until[name] = now + self.refractory_s
-                detections.append(Detection(name, score, now))
+            word = self._words[name]
+            if score >= word.threshold and now >= word.blocked_until:
+                word.blocked_until = now + word.refractory_s
+                detections.append(Detection(name, score, now, word.engine))
         self.frames += 1
         self.process_time_s += time.perf_counter() - started
         return detections
@@ -227,16 +235,17 @@ class WakeWordDetector:
     def reset(self) -> None:
         """Forget the audio heard so far (e.g. the wake word itself after a detection).
 
-        Refractory periods keep running: they are about time since the last detection.
+        Every engine then scores like a fresh one. Refractory periods keep running: they are
+        about time since the last detection.
         """
-        self._silence.restore(self._features, self._models)
+        for engine in self._engines.values():
+            engine.reset()
 
     def close(self) -> None:
         """Free the TFLite interpreters (again: nothing happens)."""
         self.closed = True
-        for model in self._models.values():
-            model.close()
-        self._features.close()
+        for engine in self._engines.values():
+            engine.close()
 
     def __enter__(self) -> Self:
         return self

@@ -15,6 +15,7 @@ from edge_voice.cli.models import print_chain, print_models
 from edge_voice.cli.overrides import add_reset_arguments, cmd_config_reset, print_overrides
 from edge_voice.cli.run import add_run_arguments
 from edge_voice.cli.verbosity import add_verbosity, apply_level, level_from_flags
+from edge_voice.cli.wakeword import add_wakeword_arguments
 from edge_voice.config.legacy import migrate_file
 from edge_voice.config.loading import (
     ConfigError,
@@ -178,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_sim_arguments(sim)
     sim.set_defaults(handler=cmd_sim)
+
+    wakeword = sub.add_parser("wakeword", help="measure wake word models on your own audio")
+    add_wakeword_arguments(wakeword)
 
     for p in (check, migrate, models, run):
         p.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks

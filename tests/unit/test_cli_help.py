@@ -42,3 +42,11 @@ def test_the_demo_explains_itself() -> None:
 def test_the_simulator_says_what_key_it_accepts() -> None:
     text = " ".join(_subparser(build_parser(), "sim").format_help().split())
     assert "accepts any non-empty API key unless --api-key is given" in text
+
+
+def test_every_option_of_wakeword_eval_has_a_help_text() -> None:
+    parser = _subparser(_subparser(build_parser(), "wakeword"), "eval")
+    bare = [a.option_strings[0] for a in parser._actions if a.option_strings and not a.help]
+    assert bare == []
+    text = " ".join(parser.format_help().split())
+    assert "DIR/hey_jarvis/*.wav" in text and "made on the spot with espeak-ng" in text

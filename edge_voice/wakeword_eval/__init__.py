@@ -1,0 +1,1 @@
+"""`edge-voice wakeword eval`: recall and false accepts per model, engine and threshold."""
