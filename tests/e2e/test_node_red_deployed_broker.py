@@ -74,10 +74,12 @@ async def test_the_flow_answers_a_device_through_the_shipped_acl(
 
 async def expect_retained(broker: BrokerAddress, login: Login, *tools: str) -> list[Any]:
     """The retained declarations of `tools` a new subscriber gets (waits for each)."""
-    async with observer(
-        broker, "edge_voice/tools/+", username=login.user, password=login.password
-    ) as fresh:
-        return [
-            (await fresh.expect(f"edge_voice/tools/{name}", lambda m: m.retain)).json()
-            for name in tools
-        ]
+    topics = [f"edge_voice/tools/{name}" for name in tools]
+    kwargs = {"username": login.user, "password": login.password}
+    # A declaration published just after we subscribe arrives live (retain flag clear): wait
+    # until each was published, then a second, fresh subscriber must get them as retained.
+    async with observer(broker, "edge_voice/tools/+", **kwargs) as first:
+        for topic in topics:
+            await first.expect(topic)
+    async with observer(broker, "edge_voice/tools/+", **kwargs) as fresh:
+        return [(await fresh.expect(topic, lambda m: m.retain)).json() for topic in topics]
