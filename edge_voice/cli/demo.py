@@ -19,7 +19,11 @@ import aiomqtt
 from edge_voice.audio.pcm import FRAME_BYTES
 from edge_voice.audio.sinks import parse_sink
 from edge_voice.audio.sources import parse_source
-from edge_voice.cli.embedded_broker import broker_reachable, embedded_broker
+from edge_voice.cli.embedded_broker import (
+    anonymous_login_refused,
+    broker_reachable,
+    embedded_broker,
+)
 from edge_voice.cli.signals import EXIT_INTERRUPTED, stop_on_signals
 from edge_voice.config.loading import validate_config
 from edge_voice.conversation.states import Status
@@ -156,18 +160,7 @@ async def _demo(args: argparse.Namespace) -> int:
     async with contextlib.AsyncExitStack() as stack:
         state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge_voice_demo_"))
         base_url, api_key = await _endpoint(args, stack)
-        host, port = args.mqtt_host, args.mqtt_port
-        options = None
-        if broker_reachable(host, port):
-            print(f"MQTT broker: {host}:{port}")
-        else:
-            host, port = await stack.enter_async_context(embedded_broker())
-            # aMQTT 0.11 loses track of concurrent QoS 1 deliveries to a client that leaves
-            # (and then fails its shutdown): one message in flight at a time.
-            options = BridgeOptions(max_in_flight=1)
-            print(
-                f"no broker at {args.mqtt_host}:{args.mqtt_port}: embedded broker on {host}:{port}"
-            )
+        host, port, options = await _broker(args.mqtt_host, args.mqtt_port, stack)
         cfg = validate_config(
             {
                 "device_id": "demo",
@@ -206,6 +199,24 @@ async def _demo(args: argparse.Namespace) -> int:
         )
         return 1
     return 0 if _summary(events, out, simulated=base_url.startswith("ws://127.0.0.1")) else 1
+
+
+async def _broker(
+    host: str, port: int, stack: contextlib.AsyncExitStack
+) -> tuple[str, int, BridgeOptions | None]:
+    """The broker at host:port if it takes the demo's anonymous login, else an embedded one."""
+    if not broker_reachable(host, port):
+        why = f"no MQTT broker answers at {host}:{port}"
+    elif (refused := await anonymous_login_refused(host, port)) is not None:
+        why = f"the broker at {host}:{port} refused an anonymous login ({refused})"
+    else:
+        print(f"MQTT broker: {host}:{port}")
+        return host, port, None
+    embedded_host, embedded_port = await stack.enter_async_context(embedded_broker(why=why))
+    print(f"{why}: embedded broker on {embedded_host}:{embedded_port}")
+    # aMQTT 0.11 loses track of concurrent QoS 1 deliveries to a client that leaves (and then
+    # fails its shutdown): one message in flight at a time.
+    return embedded_host, embedded_port, BridgeOptions(max_in_flight=1)
 
 
 async def _endpoint(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> tuple[str, str]:

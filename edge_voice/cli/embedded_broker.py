@@ -9,6 +9,8 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiomqtt
+
 log = logging.getLogger(__name__)
 
 
@@ -23,6 +25,16 @@ def broker_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
     return False
 
 
+async def anonymous_login_refused(host: str, port: int, timeout_s: float = 3.0) -> str | None:
+    """Why the MQTT broker at host:port refuses a login without credentials, or None."""
+    try:
+        async with aiomqtt.Client(host, port, identifier="edge_voice_probe", timeout=timeout_s):
+            pass
+    except aiomqtt.MqttError as exc:  # e.g. the shipped mosquitto/ config: "Not authorized"
+        return str(exc)
+    return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,13 +43,18 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def embedded_broker(port: int | None = None) -> AsyncIterator[tuple[str, int]]:
-    """Run an aMQTT broker on loopback for the duration; yields (host, port)."""
+async def embedded_broker(
+    port: int | None = None, why: str = "no MQTT broker answers"
+) -> AsyncIterator[tuple[str, int]]:
+    """Run an aMQTT broker on loopback for the duration; yields (host, port).
+
+    `why` says why none of the user's is used, in the error when aMQTT is missing.
+    """
     try:
         from amqtt.broker import Broker
     except ImportError as exc:
         raise EmbeddedBrokerUnavailable(
-            "no MQTT broker answers and aMQTT is not installed: "
+            f"{why} and aMQTT is not installed: "
             "pip install 'edge-voice[demo]', or start Mosquitto (apt-get install mosquitto)"
         ) from exc
     port = port or _free_port()
