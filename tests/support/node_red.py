@@ -28,6 +28,8 @@ from tests.support.broker import BrokerAddress, free_port
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 RED_JS = FLOWS_DIR / "node_modules" / "node-red" / "red.js"
+#: A file of every palette flows/package.json lists: `npm ci` runs when one is missing.
+PALETTES = (FLOWS_DIR / "node_modules" / "@flowfuse" / "node-red-dashboard" / "package.json",)
 SETTINGS = FLOWS_DIR / "settings.js"
 #: The retained birth/close topic of the shared broker config node.
 AVAILABILITY = "node-red/edge_voice/availability"
@@ -52,10 +54,10 @@ class NodeRedError(RuntimeError):
 
 
 def require_node_red() -> Path:
-    """red.js of flows/node_modules, installed with `npm ci` if absent; skips if impossible."""
+    """red.js of flows/node_modules (`npm ci` if it or a palette is absent); else skips."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
-    if RED_JS.exists():
+    if RED_JS.exists() and all(p.exists() for p in PALETTES):
         return RED_JS
     npm = shutil.which("npm")
     if npm is None:
