@@ -29,6 +29,8 @@ from tests.support.deployed_broker import Login
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 RED_JS = FLOWS_DIR / "node_modules" / "node-red" / "red.js"
+#: A file of every palette flows/package.json lists: `npm ci` runs when one is missing.
+PALETTES = (FLOWS_DIR / "node_modules" / "@flowfuse" / "node-red-dashboard" / "package.json",)
 SETTINGS = FLOWS_DIR / "settings.js"
 #: Node-RED 5 with its own Node.js (>= 22.9, from npm), only to check the flows import into 5.x.
 NODE_RED5_DIR = FLOWS_DIR.parent / "tests" / "nodered5"
@@ -57,10 +59,10 @@ class NodeRedError(RuntimeError):
 
 
 def require_node_red() -> Path:
-    """red.js of flows/node_modules, installed with `npm ci` if absent; skips if impossible."""
+    """red.js of flows/node_modules (`npm ci` if it or a palette is absent); else skips."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
-    npm_ci(FLOWS_DIR, RED_JS)
+    npm_ci(FLOWS_DIR, RED_JS, *PALETTES)
     return RED_JS
 
 
