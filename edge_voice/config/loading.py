@@ -62,6 +62,8 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{file}: broken YAML{where}: {problem}") from None
+    except RecursionError:  # `[[[[…` thousands deep: PyYAML's parser recurses per level
+        raise ConfigError(f"{file}: broken YAML: nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -283,4 +283,10 @@ Command = (
 
 def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON (no NaN: a payload must be valid JSON for every consumer)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a client's `"\ud800"` echoed back) has no UTF-8 form: keep JSON's
+        # escape for it, so the answer is still sent and says what the client sent.
+        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()

@@ -50,6 +50,8 @@ class SimConfig:
     drop_mode: DropMode = "error"
     #: The next N responses are refused with a `rate_limit_exceeded` error event.
     rate_limit_responses: int = 0
+    #: Before each response, send the malformed events of `sim.malformed` (a broken upstream).
+    malformed_events: bool = False
     #: Extra wait between `response.created` and the first audio (or text) delta.
     first_audio_delay_ms: int = 0
     #: Wall-clock seconds per second of audio streamed: 1.0 real time, 0 as fast as possible.

@@ -21,6 +21,7 @@ from edge_voice.sim.conversation import Conversation, Item, TokenCounts, text_to
 from edge_voice.sim.dialogue import Dialogue
 from edge_voice.sim.errors import ClientError, invalid_type, invalid_value, missing_parameter
 from edge_voice.sim.input_audio import InputAudio
+from edge_voice.sim.malformed import MALFORMED_EVENTS
 from edge_voice.sim.mcp_session import McpSession
 from edge_voice.sim.observe import ConnectionRecord, Observer
 from edge_voice.sim.response_options import parse_options
@@ -250,6 +251,9 @@ class RealtimeConnection:
                 )
             )
             return
+        if self.config.malformed_events:
+            for text in MALFORMED_EVENTS:
+                await self.ws.send(text)
         planned = self.mcp.follow_up()
         if planned is None:
             reply = self.dialogue.next_reply(

@@ -98,6 +98,13 @@ class Observer:
             await self._arrived.wait_for(lambda: self._counts.get(topic, 0) >= count)
         return self.on(topic)
 
+    async def wait_until(
+        self, done: Callable[[list[Received]], bool], within: float = TIMEOUT
+    ) -> None:
+        """Until `done(messages)` holds (checked as each message arrives)."""
+        async with asyncio.timeout(within), self._arrived:
+            await self._arrived.wait_for(lambda: done(self.messages))
+
     def on(self, topic: str) -> list[Received]:
         """Every message seen on `topic` so far."""
         return [m for m in self.messages if m.topic == topic]

@@ -23,6 +23,7 @@ from edge_voice.mqtt.commands import (
     ToolDeclaration,
     ToolRemoval,
     VoiceSet,
+    dumps,
 )
 from edge_voice.mqtt.parsing import (
     extract_transaction,
@@ -172,3 +173,21 @@ def test_commands_round_trip(command: Command) -> None:
     else:
         route = Route(command.kind)
     assert parse_command(route, command.to_payload(), max_bytes=10**7) == command
+
+
+#: Text with lone surrogates: valid in a JSON string (`"\\ud800"`), impossible in UTF-8.
+surrogate_text = st.text(
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.characters(), max_size=8
+)
+
+
+@settings(max_examples=200)
+@given(
+    st.dictionaries(
+        st.text(max_size=8), surrogate_text | json_values | st.lists(surrogate_text), max_size=4
+    )
+)
+def test_any_payload_encodes_to_utf8_json(data: dict[str, Any]) -> None:
+    # A client's transaction with a lone surrogate is echoed: the answer must still encode.
+    encoded = dumps(data)
+    assert json.loads(encoded.decode("utf-8")) == data
