@@ -83,6 +83,21 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class RetentionRatio(Section):
+    """`openai.truncation` as a retention ratio: on overflow, cut the context to this share."""
+
+    retention_ratio: float = Field(ge=0, le=1)
+    #: Replaces the model's own input limit (`token_limits.post_instructions` on the wire).
+    post_instructions_tokens: int | None = Field(default=None, ge=1)
+
+    def wire(self) -> dict[str, Any]:
+        """The GA session's `truncation` object."""
+        value: dict[str, Any] = {"type": "retention_ratio", "retention_ratio": self.retention_ratio}
+        if self.post_instructions_tokens is not None:
+            value["token_limits"] = {"post_instructions": self.post_instructions_tokens}
+        return value
+
+
 class OpenAIConfig(Section):
     """Which realtime model to use, how to reach it and how to fall back."""
 
@@ -106,6 +121,12 @@ class OpenAIConfig(Section):
     reasoning_effort: ReasoningEffort | None = None
     #: Remote MCP servers the model calls itself (models with the `mcp` feature).
     mcp_servers: list[McpServerConfig] = Field(default_factory=list)
+    #: How the service cuts a conversation that outgrows the context (GA models only).
+    truncation: Literal["auto", "disabled"] | RetentionRatio = "auto"
+
+    def truncation_wire(self) -> str | dict[str, Any]:
+        """`truncation` as the GA session.update carries it."""
+        return self.truncation if isinstance(self.truncation, str) else self.truncation.wire()
 
     @field_validator("base_url")
     @classmethod
@@ -252,6 +273,7 @@ class ModelEntry(Section):
     features: list[str] | None = None
     prices: dict[str, float] | None = None
     context_window: int | None = None
+    max_output_tokens: int | None = None
     shutdown: str | None = None
     successor: str | None = None
 

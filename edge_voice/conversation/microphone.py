@@ -66,7 +66,14 @@ class Microphone:
         a.publish_state()
         try:
             async for frame in source:
-                self.on_frame(frame)
+                if self._streaming():
+                    # Send first, score after: the frame is on the socket before the wake
+                    # word's ~5 ms of scoring, which only keeps the detector's stream unbroken.
+                    a.uplink.put(frame)
+                    await asyncio.sleep(0)  # the uplink task sends it now
+                    self._score(frame)
+                else:
+                    self.on_frame(frame)
             a.source_ended = True
             log.info("audio source ended")
             if exit_on_eof or keep_running:
@@ -95,6 +102,13 @@ class Microphone:
         elif heard is not None:  # mic gated while speaking: the wake word interrupts
             self._publish(heard)
             a.interrupt()
+
+    def _streaming(self) -> bool:
+        """Frames go to the session whatever the wake word hears (on_frame's second branch)."""
+        status = self.a.status
+        return status is not Status.IDLE and (
+            status in MIC_OPEN or self.a.config.audio.echo_cancelled
+        )
 
     def replace(self, wake: WakeWord) -> None:
         """Listen with another detector from now on; the old one is closed."""

@@ -28,6 +28,7 @@ def session_settings(cfg: EdgeVoiceConfig, tools: ToolRegistry) -> SessionSettin
         speed=cfg.voice.speed,
         temperature=cfg.openai.temperature,
         reasoning_effort=cfg.openai.reasoning_effort,
+        truncation=cfg.openai.truncation_wire(),
         # Credentials are read here, per session, so a rotated token needs no restart.
         mcp_servers=mcp_tools(cfg),
     )

@@ -104,6 +104,8 @@ class ModelInfo:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     alias_of: str | None = None
     context_window: int | None = None
+    #: The most a response may write; input is limited to context_window minus this.
+    max_output_tokens: int | None = None
 
     def has_voice(self, voice: str) -> bool:
         """Whether the model can speak with `voice`."""
@@ -238,8 +240,9 @@ def _apply_spec(
         changes["features"] = frozenset(spec["features"])
     if "prices" in spec:
         changes["prices"] = replace(base.prices, **{k: float(v) for k, v in spec["prices"].items()})
-    if "context_window" in spec:
-        changes["context_window"] = spec["context_window"]
+    for key in ("context_window", "max_output_tokens"):
+        if key in spec:
+            changes[key] = spec[key]
     life: dict[str, Any] = {
         k: _date(spec[k]) for k in ("released", "deprecated", "shutdown") if k in spec
     }
@@ -303,6 +306,7 @@ def default_catalog() -> ModelCatalog:
             lifecycle=_lifecycle(raw),
             alias_of=raw.get("alias_of"),
             context_window=raw.get("context_window"),
+            max_output_tokens=raw.get("max_output_tokens"),
         )
     protocols = {k: _lifecycle(v or {}) for k, v in data.get("protocols", {}).items()}
     return ModelCatalog(models, protocols)

@@ -77,6 +77,9 @@ def fit_settings(
     if settings.temperature is not None and model.protocol == "ga":
         changes["temperature"] = None
         drop("temperature", "the GA interface has no temperature; not sent")
+    if settings.truncation != "auto" and model.protocol != "ga":
+        changes["truncation"] = "auto"
+        drop("truncation", "the beta interface has no truncation; the service's own applies")
     # Custom voices came after GA (reference §8), so disable_new_features turns them off too.
     custom_voices = not disable_new_features
     choice = select_voice(

@@ -92,6 +92,9 @@ class SessionSettings:
     max_output_tokens: int | Literal["inf"] | None = None
     reasoning_effort: ReasoningEffort | None = None
     output_modality: OutputModality = "audio"
+    #: GA only: "auto" (the service's default, so not sent), "disabled" or a retention_ratio
+    #: object in the wire shape.
+    truncation: str | Mapping[str, Any] = "auto"
 
     def __post_init__(self) -> None:
         # Model-independent checks; what depends on the model is checked by the builders.
@@ -111,6 +114,8 @@ class SessionSettings:
         if self.prefix_padding_ms < 0 or self.silence_duration_ms < 0:
             raise InvalidSettingError("VAD durations must be >= 0 ms", field="turn_detection")
         _check_max_tokens("max_output_tokens", self.max_output_tokens)
+        if isinstance(self.truncation, str):
+            _check_choice("truncation", self.truncation, ("auto", "disabled"))
         for tool in self.tools:
             function_tool(tool)
         for server in self.mcp_servers:
@@ -167,6 +172,8 @@ def dropped_fields(settings: SessionSettings, model: WireModel) -> tuple[str, ..
     """Settings the builder leaves out silently for this model (to report them once)."""
     if model.protocol == "ga" and settings.temperature is not None:
         return ("temperature",)
+    if model.protocol == "beta" and settings.truncation != "auto":
+        return ("truncation",)
     return ()
 
 
@@ -229,6 +236,10 @@ def _ga_session(s: SessionSettings, model: WireModel) -> dict[str, Any]:
         session["max_output_tokens"] = s.max_output_tokens
     if s.reasoning_effort is not None:
         session["reasoning"] = {"effort": s.reasoning_effort}
+    if s.truncation != "auto":
+        session["truncation"] = (
+            s.truncation if isinstance(s.truncation, str) else dict(s.truncation)
+        )
     return session
 
 

@@ -17,6 +17,7 @@ from edge_voice.models.catalog import ModelInfo
 from edge_voice.realtime.model_spec import WireProtocol
 from edge_voice.sim import items, wire
 from edge_voice.sim.config import SimConfig
+from edge_voice.sim.context import fit_context, refuse_response
 from edge_voice.sim.conversation import Conversation, Item, TokenCounts, text_tokens
 from edge_voice.sim.dialogue import Dialogue
 from edge_voice.sim.errors import ClientError, invalid_type, invalid_value, missing_parameter
@@ -266,7 +267,15 @@ class RealtimeConnection:
         call = None
         if reply.call is not None:
             call = PlannedCall(reply.call.name, arguments_json(reply.call.arguments))
-        inputs, cached = self._input_usage(opts.instructions)
+        prefix = opts.instructions + json.dumps(self.session.tools, sort_keys=True)
+        fit = fit_context(
+            self.conversation, self.session.truncation, self.model, TokenCounts(text_tokens(prefix))
+        )
+        if fit.overflow:
+            needed = text_tokens(prefix) + self.conversation.tokens().total
+            await refuse_response(self.send, self.model, self.protocol, opts, needed)
+            return
+        inputs, cached = self._input_usage(prefix, cut=fit.cut > 0)
         plan = ResponsePlan(
             say=reply.say,
             call=call,
@@ -290,13 +299,16 @@ class RealtimeConnection:
         if self.active is not None and self.active.cancelling and self._task is not None:
             await self._task
 
-    def _input_usage(self, instructions: str) -> tuple[TokenCounts, TokenCounts]:
+    def _input_usage(self, prefix: str, *, cut: bool) -> tuple[TokenCounts, TokenCounts]:
         """Input re-bills instructions, tools and the whole conversation; an unchanged prefix
         (same instructions and tools as the previous response) counts as cached up to the
-        previous response's input, class by class."""
-        prefix = instructions + json.dumps(self.session.tools, sort_keys=True)
-        current = TokenCounts(text=text_tokens(prefix)) + self.conversation.tokens()
-        cached = current.cap(self._last_input) if prefix == self._last_prefix else TokenCounts()
+        previous response's input, class by class. A truncation cut changes the conversation's
+        start, so then only the instructions and tools stay cached."""
+        head = TokenCounts(text=text_tokens(prefix))
+        current = head + self.conversation.tokens()
+        cached = TokenCounts()
+        if prefix == self._last_prefix:
+            cached = (head if cut else current).cap(self._last_input)
         self._last_prefix, self._last_input = prefix, current
         return current, cached
 

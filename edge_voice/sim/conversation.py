@@ -121,6 +121,8 @@ class Conversation:
 
     def __init__(self) -> None:
         self.items: list[Item] = []
+        #: Items truncation took out of the model's context (they stay in the conversation).
+        self.cut_ids: set[str] = set()
 
     @property
     def last_id(self) -> str | None:
@@ -156,11 +158,24 @@ class Conversation:
         return None
 
     def tokens(self) -> TokenCounts:
-        """Weight of the whole conversation."""
+        """Weight of the conversation in the model's context (without what truncation cut)."""
         total = TokenCounts()
         for item in self.items:
-            total = total + item.tokens()
+            if item.id not in self.cut_ids:
+                total = total + item.tokens()
         return total
+
+    def cut_oldest(self, target: int) -> int:
+        """Take the oldest items out of the context until it weighs at most `target`."""
+        weight, cut = self.tokens().total, 0
+        for item in self.items:
+            if weight <= target:
+                break
+            if item.id not in self.cut_ids:
+                self.cut_ids.add(item.id)
+                weight -= item.tokens().total
+                cut += 1
+        return cut
 
     def _index(self, item_id: str, param: str) -> int:
         for index, item in enumerate(self.items):

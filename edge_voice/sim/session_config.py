@@ -22,6 +22,7 @@ from edge_voice.sim.errors import (
     missing_parameter,
     unknown_parameter,
 )
+from edge_voice.sim.truncation import checked_truncation
 
 #: What the sim says its instructions are before the client sets any.
 DEFAULT_INSTRUCTIONS = "You are a helpful voice assistant in a smart home. (simulated)"
@@ -160,7 +161,7 @@ _GA_FIELDS: _Fields = {
     "output_modalities": ("audio_out", _ga_modalities),
     "max_output_tokens": ("max_output_tokens", f.max_tokens),
     "tracing": ("tracing", _as_is),
-    "truncation": ("truncation", _as_is),
+    "truncation": ("truncation", checked_truncation),
     "prompt": ("prompt", _as_is),
     "include": ("include", _include),
     "reasoning": ("reasoning", lambda value, path: f.reasoning(value)),

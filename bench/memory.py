@@ -1,0 +1,80 @@
+"""Resident memory of the service after N simulated conversations, and its growth.
+
+The service runs in a child process of its own (`python -m bench.memory URL PORT N`) with only
+the bench's probes; the simulator is another process (`edge-voice sim --pacing 0`), so neither
+the simulator nor the rest of the bench is in the figure. Conversations run as fast as the
+wake word scorer allows: the source is not paced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.broker import Mosquitto
+from bench.device import REQUEST_WAV, running_device, wav_frames
+from bench.stats import proc_rss_mb
+
+SCENARIO = 'name: bench\nloop: true\nturns:\n  - {user: "What time is it?", say: "Ten past ten."}\n'
+
+
+async def child(url: str, port: int, count: int) -> None:
+    """Run `count` conversations; print RSS (MB) after 1, 10% and every conversation count."""
+    speech = await wav_frames(REQUEST_WAV)
+    silence = [b"\0" * len(speech[0])] * 12
+    rss: dict[int, float] = {0: proc_rss_mb()}
+    async with running_device(port, url, pace_s=0.0) as device:
+        rss[0] = proc_rss_mb()
+        for n in range(1, count + 1):
+            await device.converse(speech + silence, cold=False)
+            if n in (1, max(1, count // 10), count):
+                gc.collect()
+                rss[n] = proc_rss_mb()
+    print(json.dumps(rss), flush=True)
+
+
+async def measure(count: int) -> dict[str, Any]:
+    """Start the simulator and the child; RSS after the first tenth and after all."""
+    with tempfile.TemporaryDirectory() as tmp, Mosquitto() as broker:
+        scenario = Path(tmp) / "bench.yaml"
+        scenario.write_text(SCENARIO)
+        sim = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edge_voice.sim", "--port", "0", "--pacing", "0",
+            "--scenario", str(scenario), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert sim.stdout is not None
+            line = (await asyncio.wait_for(sim.stdout.readline(), 30)).decode()
+            found = re.search(r"ws://\S+", line)
+            assert found, line
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.memory", found.group(0), str(broker.port), str(count),
+                stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[1],
+            )  # fmt: skip
+            out, _ = await asyncio.wait_for(proc.communicate(), 60 + 5 * count)
+        finally:
+            sim.terminate()
+            await sim.wait()
+    rss = {int(k): v for k, v in json.loads(out.decode().strip().splitlines()[-1]).items()}
+    tenth = max(1, count // 10)
+    return {
+        "rss_idle_mb": rss[0],
+        f"rss_after_{count}_conversations_mb": rss[count],
+        "rss_growth_mb": rss[count] - rss[tenth],
+        "rss_growth_from_conversation": tenth,
+        "conversations": count,
+    }
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
