@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationInfo,
@@ -21,6 +19,7 @@ from edge_voice.audio.sinks import check_sink_spec
 from edge_voice.audio.sources import check_source_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
+from edge_voice.config.section import Section
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
@@ -28,6 +27,7 @@ from edge_voice.config.topic_rules import (
     check_topic,
     keyed,
 )
+from edge_voice.config.truncation import RetentionRatio
 from edge_voice.config.wakeword_schema import WakewordConfig
 from edge_voice.models.catalog import (
     KNOWN_FEATURES,
@@ -75,27 +75,6 @@ def hostname_slug(hostname: str | None = None) -> str:
     """A topic-safe slug of the host name, the default `device_id`."""
     slug = _SLUG.sub("_", (hostname or socket.gethostname()).lower()).strip("_")
     return slug or "edge_voice"
-
-
-class Section(BaseModel):
-    """Base for config sections: unknown keys are errors, assignments are validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class RetentionRatio(Section):
-    """`openai.truncation` as a retention ratio: on overflow, cut the context to this share."""
-
-    retention_ratio: float = Field(ge=0, le=1)
-    #: Replaces the model's own input limit (`token_limits.post_instructions` on the wire).
-    post_instructions_tokens: int | None = Field(default=None, ge=1)
-
-    def wire(self) -> dict[str, Any]:
-        """The GA session's `truncation` object."""
-        value: dict[str, Any] = {"type": "retention_ratio", "retention_ratio": self.retention_ratio}
-        if self.post_instructions_tokens is not None:
-            value["token_limits"] = {"post_instructions": self.post_instructions_tokens}
-        return value
 
 
 class OpenAIConfig(Section):
