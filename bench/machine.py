@@ -26,9 +26,14 @@ def describe() -> dict[str, Any]:
         "arch": platform.machine(),
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
+        # Other work on the machine shows up in the tails (p99): say how busy it was.
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 
 def one_line(info: dict[str, Any]) -> str:
     """`describe()` as one line for the table's heading."""
-    return f"{info['cpu']}, {info['cores']} cores, {info['arch']}, Python {info['python']}"
+    return (
+        f"{info['cpu']}, {info['cores']} cores, {info['arch']}, Python {info['python']} "
+        f"(load average {info['load_average_1min']} at the start)"
+    )
