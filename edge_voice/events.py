@@ -46,13 +46,14 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class WakeDetected(Event):
-    """A wake word model fired (`detected`), or its conversation heard no speech (`false_wake`)."""
+    """A wake word model fired (`detected`), its conversation heard no speech (`false_wake`),
+    or another device of the arbitration group answers it (`yielded`)."""
 
     wakeword: str
     score: float
     #: The wake word's name when it has a profile (its conversation uses it), else None.
     profile: str | None = None
-    event_type: Literal["detected", "false_wake"] = "detected"
+    event_type: Literal["detected", "false_wake", "yielded"] = "detected"
 
 
 @dataclass(frozen=True, kw_only=True)

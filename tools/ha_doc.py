@@ -47,8 +47,9 @@ PURPOSES: Final[dict[str, str]] = {
     "connected": "A session with the Realtime API is open.",
     "fallback_active": "The device runs on a fallback model, not the one it asks for.",
     "api_key_problem": "The API key was refused (on until a connection succeeds).",
-    "wake_word": "Fires `detected` when a wake word is heard (an automation trigger), and "
-    "`false_wake` when no speech followed it.",
+    "wake_word": "Fires `detected` when a wake word is heard (an automation trigger), "
+    "`false_wake` when no speech followed it, and `yielded` when a nearer device of the "
+    "arbitration group answers it.",
     "profile": "The wake-word profile of the running (or last) conversation; `global` when "
     "none (`wakeword.words.<name>.profile`).",
     "false_wakes_today": "Probable false wakes today: a wake word with no speech after it "

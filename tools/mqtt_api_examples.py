@@ -204,7 +204,10 @@ def examples() -> str:
             ).to_payload(),
         ),
         (topics.shared_tool("read_sensor"), b""),
-        (topics.arbitration(), out.encode(out.arbitration_payload("kitchen", 0.93, EXAMPLE_TS))),
+        (
+            topics.arbitration(),
+            out.encode(out.arbitration_payload("kitchen", 0.93, EXAMPLE_TS, energy_dbfs=-31.4)),
+        ),
     ]
     body = [f"{topic}  {payload.decode() or '(empty)'}" for topic, payload in lines + commands]
     return "```text\n" + "\n".join(body) + "\n```"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from edge_voice.audio.sinks import AudioSink
@@ -17,7 +17,7 @@ from edge_voice.config.store import ConfigStore
 from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.false_wakes import FalseWakeWatch
 from edge_voice.conversation.function_calls import FunctionCallBroker
-from edge_voice.conversation.microphone import Detection, Microphone, WakeWord
+from edge_voice.conversation.microphone import Arbitrate, Detection, Microphone, WakeWord
 from edge_voice.conversation.opening import SessionOpening
 from edge_voice.conversation.playback import PlaybackTracker, Truncation
 from edge_voice.conversation.resilient_session import ResilientSession
@@ -60,7 +60,7 @@ class Assistant:
         calls: FunctionCallBroker,
         wake: WakeWord,
         sink: AudioSink,
-        arbitrate: Callable[[float], Awaitable[bool]] | None = None,
+        arbitrate: Arbitrate | None = None,
     ) -> None:
         self.store = store
         self.migration = migration

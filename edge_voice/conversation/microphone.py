@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 from edge_voice.conversation.states import Status, Trigger
+from edge_voice.conversation.wake_evidence import RecentPower, WakeEvidence
 from edge_voice.conversation.wake_profiles import profile_name
 from edge_voice.events import WakeDetected
 
@@ -38,8 +39,14 @@ class WakeWord(Protocol):
     """The wake word engine: 80 ms frames of 16 kHz PCM16 in, detections out."""
 
     def process(self, frame: bytes) -> Sequence[Detection]: ...
+    @property
+    def last_scores(self) -> Mapping[str, float]: ...
     def reset(self) -> None: ...
     def close(self) -> None: ...
+
+
+#: Claims the wake word in the group with (peak score, energy in dBFS): True if we answer.
+Arbitrate = Callable[[float, float | None], Awaitable[bool]]
 
 
 class Microphone:
@@ -49,12 +56,15 @@ class Microphone:
         self,
         assistant: Assistant,
         wake: WakeWord,
-        arbitrate: Callable[[float], Awaitable[bool]] | None = None,
+        arbitrate: Arbitrate | None = None,
     ) -> None:
         self.a = assistant
         self.wake = wake
         self._arbitrate = arbitrate
         self._claim: asyncio.Task[None] | None = None
+        self._recent = RecentPower()
+        #: The wake word being measured before its claim (its peak, its energy).
+        self._evidence: tuple[Detection, WakeEvidence] | None = None
 
     async def listen(
         self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False, keep_running: bool = False
@@ -76,6 +86,7 @@ class Microphone:
                     self.on_frame(frame)
             a.source_ended = True
             log.info("audio source ended")
+            self._submit()  # a wake word at the very end is claimed with what was heard
             if exit_on_eof or keep_running:
                 if self._claim is not None:
                     await self._claim  # the last wake word's claim decides whether we answer
@@ -91,9 +102,15 @@ class Microphone:
         """Score one 80 ms frame of 16 kHz PCM16, then route it; never waits."""
         a = self.a
         heard = self._score(frame)
+        power = self._recent.add(frame)
         status = a.status
+        if status is not Status.IDLE:
+            self._evidence = None  # conversation/start came first: nothing to claim
         if status is Status.IDLE:
-            if self._claim is not None:
+            if self._evidence is not None:
+                a.uplink.put(frame)  # kept in case the group lets us answer
+                self._measure(power)
+            elif self._claim is not None:
                 a.uplink.put(frame)  # kept in case the group lets us answer
             elif heard is not None:
                 self._heard(heard)
@@ -136,14 +153,32 @@ class Microphone:
             self.a.begin(detection)
             return
         self.a.uplink.reset()
-        self._claim = self.a.spawn(self._claim_wake(self._arbitrate, detection))
+        # Claim with the peak, not this first crossing: keep scoring a few frames first.
+        self._evidence = (detection, WakeEvidence(float(detection.score), self._recent.snapshot()))
+
+    def _measure(self, power: float) -> None:
+        assert self._evidence is not None
+        detection, evidence = self._evidence
+        evidence.add(power, float(self.wake.last_scores.get(detection.name, 0.0)))
+        if evidence.done:
+            self._submit()
+
+    def _submit(self) -> None:
+        """Claim the wake word being measured, if any, in a task of its own."""
+        if self._evidence is None or self._arbitrate is None:
+            return
+        detection, evidence = self._evidence
+        self._evidence = None
+        peak, energy = evidence.peak, evidence.energy_dbfs
+        log.info("wake word %s: peak %.3f, %.1f dBFS; claiming", detection.name, peak, energy)
+        self._claim = self.a.spawn(self._claim_wake(self._arbitrate, detection, peak, energy))
 
     async def _claim_wake(
-        self, arbitrate: Callable[[float], Awaitable[bool]], detection: Detection
+        self, arbitrate: Arbitrate, detection: Detection, peak: float, energy_dbfs: float
     ) -> None:
         """Ask the group (its window waits here, not in the source loop); answer if ours is best."""
         try:
-            won = await arbitrate(float(detection.score))
+            won = await arbitrate(peak, energy_dbfs)
         finally:
             self._claim = None
         if self.a.status is not Status.IDLE:
@@ -153,3 +188,9 @@ class Microphone:
         else:
             log.info("another device heard the wake word better; staying idle")
             self.a.uplink.reset()
+            profile = profile_name(self.a.config, detection.name)
+            self.a.bus.publish(
+                WakeDetected(
+                    wakeword=detection.name, score=peak, profile=profile, event_type="yielded"
+                )
+            )

@@ -1,4 +1,10 @@
-"""Wake word arbitration: several devices heard the same word; the best score answers.
+"""Wake word arbitration: several devices heard the same word; the nearest one answers.
+
+"Nearest" is the claim's peak score (0-1) plus its energy mapped from -60..0 dBFS onto 0-1,
+with equal weight: the same word heard twice as loud (+6 dB) is worth 0.1 of score. A
+detector's score saturates near 1 at any normal level, so on close scores the energy decides;
+a loud noise with a poor score still loses to a clear word. A claim without energy (an older
+device) is compared on score alone.
 
 `Arbitration` is shared by the assistant, which asks (`claim`), and the MQTT bridge, which
 carries the claims while it is connected (`carry`) and feeds in the group's (`observe`).
@@ -21,9 +27,23 @@ log = logging.getLogger(__name__)
 _HISTORY: Final = 64
 
 
+#: The energy span mapped onto 0-1 of nearness: -60 dBFS (barely heard) to 0 dBFS (full scale).
+_ENERGY_SPAN_DB: Final = 60.0
+
+
+def nearness(claim: ArbitrationClaim, *, with_energy: bool = True) -> float:
+    """How near the claim's device is: peak score plus energy on the same 0-1 scale."""
+    if not with_energy or claim.energy_dbfs is None:
+        return claim.score
+    energy = min(1.0, max(0.0, (claim.energy_dbfs + _ENERGY_SPAN_DB) / _ENERGY_SPAN_DB))
+    return claim.score + energy
+
+
 def beats(a: ArbitrationClaim, b: ArbitrationClaim) -> bool:
-    """Whether claim `a` wins over `b`: higher score; on a tie the lower device_id."""
-    return a.score > b.score or (a.score == b.score and a.device_id < b.device_id)
+    """Whether claim `a` wins over `b`: nearer (see module doc); on a tie the lower device_id."""
+    both = a.energy_dbfs is not None and b.energy_dbfs is not None
+    near_a, near_b = nearness(a, with_energy=both), nearness(b, with_energy=both)
+    return near_a > near_b or (near_a == near_b and a.device_id < b.device_id)
 
 
 class Arbiter:
@@ -55,8 +75,8 @@ class Arbiter:
         rivals = [c for t, c in self._claims if t >= started - self.window_s]
         winner = next((c for c in rivals if beats(c, ours)), None)
         if winner is not None:
-            rival, score = winner.device_id, winner.score
-            log.info("arbitration: %s wins (%.3f, ours %.3f)", rival, score, ours.score)
+            rival, theirs, mine = winner.device_id, nearness(winner), nearness(ours)
+            log.info("arbitration: %s is nearer (%.3f, ours %.3f); yielding", rival, theirs, mine)
             return False
         return True
 
@@ -81,9 +101,10 @@ class Arbitration:
         """Return once a carrier sends claims."""
         await self._carried.wait()
 
-    async def claim(self, score: float) -> bool:
-        """We heard the wake word with `score`: True if we answer (best in the window)."""
-        ours = ArbitrationClaim.model_validate(arbitration_payload(self.arbiter.device_id, score))
+    async def claim(self, score: float, energy_dbfs: float | None = None) -> bool:
+        """We heard the wake word with peak `score` and `energy_dbfs`: True if we answer."""
+        payload = arbitration_payload(self.arbiter.device_id, score, energy_dbfs=energy_dbfs)
+        ours = ArbitrationClaim.model_validate(payload)
         return await self.arbiter.claim(ours, self._hand_over)
 
     def observe(self, claim: ArbitrationClaim) -> None:

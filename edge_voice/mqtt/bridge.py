@@ -161,11 +161,11 @@ class MqttBridge:
         if self._run_task is not None:
             await self._run_task
 
-    async def claim(self, score: float) -> bool:
-        """Wake word arbitration: publish our score, wait the window, True if ours is best."""
+    async def claim(self, score: float, energy_dbfs: float | None = None) -> bool:
+        """Wake word arbitration: publish our claim, wait the window, True if ours is nearest."""
         if self.topics.arbitration_group is None:
             return True
-        return await self.arbitration.claim(score)
+        return await self.arbitration.claim(score, energy_dbfs)
 
     # -- the connection ------------------------------------------------------------------------
 

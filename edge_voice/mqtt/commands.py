@@ -256,11 +256,16 @@ class ToolRemoval(BaseCommand):
 
 
 class ArbitrationClaim(BaseModel):
-    """`<mqtt.base_topic>/arbitration/<group>`: a device heard its wake word this well."""
+    """`<mqtt.base_topic>/arbitration/<group>`: a device heard its wake word this well.
+
+    `score` is the wake word's peak score, `energy_dbfs` its mean energy (dB full scale; null
+    from a device that does not measure it). The nearest device wins (see `beats`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     score: Annotated[float, Field(allow_inf_nan=False)]
+    energy_dbfs: Annotated[float | None, Field(allow_inf_nan=False, ge=-200, le=10)] = None
     ts: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T", description="ISO-8601 time")
 
 

@@ -306,7 +306,7 @@ def _entity_specs(
             "name": "Wake word",
             "icon": "mdi:microphone-message",
             "state_topic": topics.event("wake"),
-            "event_types": ["detected", "false_wake"],
+            "event_types": ["detected", "false_wake", "yielded"],
         },
         "rollback": {
             "name": "Roll back config",

@@ -104,11 +104,13 @@ class WakePayload(OutPayload):
     """`<base>/event/wake`; `event_type` is for the HA event entity; `score` 0-1, 3 decimals.
 
     `detected` when the wake word is heard; `false_wake` when its conversation then heard no
-    speech within `wakeword.no_speech_timeout_s` and ended quietly (nothing was asked or billed).
+    speech within `wakeword.no_speech_timeout_s` and ended quietly (nothing was asked or billed);
+    `yielded` when another device of the `wakeword.arbitration_group` heard it nearer and
+    answers instead (`score` is then our peak score).
     `profile` is the wake word's name when it has a profile, else null.
     """
 
-    event_type: Literal["detected", "false_wake"] = "detected"
+    event_type: Literal["detected", "false_wake", "yielded"] = "detected"
     wakeword: str
     score: float
     profile: str | None
@@ -327,8 +329,10 @@ def command_error_payload(
 
 
 def arbitration_payload(
-    device_id: str, score: float, ts: dt.datetime | None = None
+    device_id: str, score: float, ts: dt.datetime | None = None, energy_dbfs: float | None = None
 ) -> dict[str, Any]:
     """Our claim on the arbitration topic after hearing the wake word."""
-    claim = ArbitrationPayload(device_id=device_id, score=score, ts=iso(ts))
+    claim = ArbitrationPayload(
+        device_id=device_id, score=score, energy_dbfs=energy_dbfs, ts=iso(ts)
+    )
     return claim.model_dump(mode="json")

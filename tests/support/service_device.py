@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import numpy as np
 import pytest
 from pydantic import SecretStr
 
@@ -77,6 +78,12 @@ def make_config(
     return EdgeVoiceConfig.model_validate(data)
 
 
+def scaled(frame: bytes, gain: float) -> bytes:
+    """A PCM16 frame with its samples multiplied by `gain` (clipped to full scale)."""
+    samples = np.frombuffer(frame, dtype="<i2").astype(np.float64) * gain
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
 class Microphone:
     """The device's microphone: the test plays WAV speech into it (80 ms frames, 16 kHz).
 
@@ -87,9 +94,15 @@ class Microphone:
     def __init__(self) -> None:
         self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
 
-    async def play(self, path: Path, *, silence_s: float = 1.0) -> None:
-        """Queue the frames of a WAV file, then `silence_s` of silence, all at once."""
+    async def play(self, path: Path, *, silence_s: float = 1.0, gain: float = 1.0) -> None:
+        """Queue the frames of a WAV file, then `silence_s` of silence, all at once.
+
+        `gain` scales the samples: a device farther from the speaker hears the same words
+        quieter.
+        """
         frames = [frame async for frame in frames_of(path, silence_s=silence_s)]
+        if gain != 1.0:
+            frames = [scaled(frame, gain) for frame in frames]
         for frame in frames:
             self._frames.put_nowait(frame)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from edge_voice.mqtt.arbitration import Arbitration
+import pytest
+
+from edge_voice.mqtt.arbitration import Arbitration, beats, nearness
 from edge_voice.mqtt.commands import ArbitrationClaim
 
 WINDOW_S = 0.05
@@ -65,3 +67,27 @@ async def test_a_claim_in_flight_when_the_connection_drops_is_answered() -> None
         assert await claim, "not sent: the device answers without asking the group"
     assert not arbitration.carried
     assert await arbitration.claim(0.7)  # and later claims do not wait for a carrier
+
+
+def _claim(device_id: str, score: float, energy_dbfs: float | None) -> ArbitrationClaim:
+    return ArbitrationClaim(
+        device_id=device_id, score=score, energy_dbfs=energy_dbfs, ts="2026-05-01T00:00:00Z"
+    )
+
+
+def test_the_nearer_claim_wins_on_score_and_energy() -> None:
+    # The probe's case: the louder device crossed earlier at a lower score, yet it is nearer.
+    near, far = _claim("kitchen", 0.961, -24.0), _claim("attic", 0.968, -38.0)
+    assert beats(near, far) and not beats(far, near)
+    assert nearness(near) == pytest.approx(0.961 + 36 / 60)
+    # A loud noise with a poor score loses to a clear word a little quieter.
+    assert beats(_claim("hall", 0.99, -30.0), _claim("tv", 0.55, -20.0))
+    # Energy outside -60..0 dBFS counts as 0 or 1.
+    assert nearness(_claim("a", 0.5, -90.0)) == 0.5 and nearness(_claim("b", 0.5, 3.0)) == 1.5
+
+
+def test_a_claim_without_energy_is_compared_on_score_alone() -> None:
+    old, new = _claim("old", 0.9, None), _claim("new", 0.8, -6.0)
+    assert beats(old, new), "an older device's claim: scores only"
+    tie = _claim("hall", 0.8, None), _claim("kitchen", 0.8, None)
+    assert beats(*tie) and not beats(tie[1], tie[0]), "a tie goes to the lowest device_id"

@@ -148,7 +148,7 @@ def test_full_payloads_of_some_entities() -> None:
         "name": "Wake word",
         "icon": "mdi:microphone-message",
         "state_topic": "edge_voice/kitchen/event/wake",
-        "event_types": ["detected", "false_wake"],
+        "event_types": ["detected", "false_wake", "yielded"],
         **COMMON,
     }
     assert configs[PREFIX.format("button", "rollback")] == {

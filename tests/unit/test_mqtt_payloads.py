@@ -306,8 +306,11 @@ def test_arbitration_payload() -> None:
     assert arbitration_payload("kitchen", 0.9, TS) == {
         "device_id": "kitchen",
         "score": 0.9,
+        "energy_dbfs": None,
         "ts": ISO,
     }
+    claim = arbitration_payload("kitchen", 0.9, TS, energy_dbfs=-31.5)
+    assert claim["energy_dbfs"] == -31.5
 
 
 def test_naive_and_now_timestamps_are_utc() -> None:
