@@ -91,14 +91,14 @@ async def test_home_assistant_shows_one_device_with_working_entities(
         mqtt={"discovery_prefix": "homeassistant", "ha_status_topic": "homeassistant/status"},
     )
     configs = discovery_configs(cfg)
+    # Every discovered entity, the per-wake-word numbers and profile sensors included.
     ids = {
-        key: entity_id(component, cfg.device_id, configs[cfg_topic]["name"])
-        for component, key in ENTITIES
-        for cfg_topic in [f"homeassistant/{component}/edge_voice_{cfg.device_id}/{key}/config"]
+        topic.split("/")[3]: entity_id(topic.split("/")[1], cfg.device_id, payload["name"])
+        for topic, payload in configs.items()
     }
-    assert set(configs) == {
-        f"homeassistant/{c}/edge_voice_{cfg.device_id}/{k}/config" for c, k in ENTITIES
-    }
+    assert {f"homeassistant/{c}/edge_voice_{cfg.device_id}/{k}/config" for c, k in ENTITIES} <= set(
+        configs
+    )
     device = build_device(cfg, sim=sim)
 
     async with running(device):  # the service publishes its state and metrics itself
@@ -139,7 +139,9 @@ async def test_home_assistant_shows_one_device_with_working_entities(
         for key in ("rollback", "reset_overrides", "start_conversation"):
             assert states[ids[key]]["state"] == "unknown"  # a never-pressed button, available
         wake = states[ids["wake_word"]]
-        assert wake["attributes"]["event_types"] == ["detected"]
+        wake_topic = f"homeassistant/event/edge_voice_{cfg.device_id}/wake_word/config"
+        assert wake["attributes"]["event_types"] == configs[wake_topic]["event_types"]
+        assert "detected" in wake["attributes"]["event_types"]
 
         await _pick_a_voice(hass, ids, device)
         await _talk(hass, ids, device)
