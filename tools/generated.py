@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 
 def block_pattern(name: str) -> re.Pattern[str]:
@@ -20,3 +22,20 @@ def render(text: str, sections: Mapping[str, Callable[[], str]]) -> str:
         # Slice rather than re.sub: generated text may contain backslashes.
         text = text[: match.start(2)] + build() + "\n" + text[match.end(2) :]
     return text
+
+
+def rewrite_main(
+    argv: Sequence[str] | None, default_doc: str, sections: Mapping[str, Callable[[], str]]
+) -> int:
+    """`python -m tools.X [DOC] [--check]`: rewrite DOC's generated sections, or exit 1 if stale."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    check = "--check" in args
+    paths = [a for a in args if a != "--check"]
+    path = Path(paths[0] if paths else default_doc)
+    text = path.read_text(encoding="utf-8")
+    new = render(text, sections)
+    if check:
+        return 0 if new == text else 1
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return 0

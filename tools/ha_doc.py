@@ -9,9 +9,7 @@ whether it is current (exit 1 when stale).
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Final
 
 from edge_voice.config.loading import validate_config
@@ -135,17 +133,7 @@ def render(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Rewrite (or `--check`) the generated sections of docs/HOME_ASSISTANT.md."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    check = "--check" in args
-    paths = [a for a in args if a != "--check"]
-    path = Path(paths[0] if paths else "docs/HOME_ASSISTANT.md")
-    text = path.read_text(encoding="utf-8")
-    new = render(text)
-    if check:
-        return 0 if new == text else 1
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return 0
+    return generated.rewrite_main(argv, "docs/HOME_ASSISTANT.md", SECTIONS)
 
 
 if __name__ == "__main__":

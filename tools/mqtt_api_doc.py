@@ -7,9 +7,7 @@ reports whether the file is current (exit 1 when stale).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Final, cast
 
 from pydantic import BaseModel
@@ -164,17 +162,7 @@ def render(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Rewrite (or `--check`) the generated sections of docs/MQTT_API.md."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    check = "--check" in args
-    paths = [a for a in args if a != "--check"]
-    path = Path(paths[0] if paths else "docs/MQTT_API.md")
-    text = path.read_text(encoding="utf-8")
-    new = render(text)
-    if check:
-        return 0 if new == text else 1
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return 0
+    return generated.rewrite_main(argv, "docs/MQTT_API.md", SECTIONS)
 
 
 if __name__ == "__main__":
