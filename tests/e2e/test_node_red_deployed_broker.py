@@ -8,7 +8,6 @@ command and the result all pass the ACL, and the conversation completes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +18,12 @@ from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.scenario import parse_scenario
 from tests.e2e.test_node_red_function_calls import FLOW, SCENARIO, TOOLS, result_of
 from tests.support.broker import BrokerAddress
-from tests.support.deployed_broker import LOGINS, DeployedMosquitto, Login
+from tests.support.deployed_broker import LOGINS, Login
 from tests.support.mqtt_observer import observer
-from tests.support.node_red import require_node_red, running_node_red
+from tests.support.node_red import running_node_red
 from tests.support.service_device import ask, build_device, make_config, running
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def deployed() -> Iterator[BrokerAddress]:
-    require_node_red()
-    broker = DeployedMosquitto()
-    broker.start()
-    try:
-        yield broker.address
-    finally:
-        broker.close()
 
 
 async def test_the_flow_answers_a_device_through_the_shipped_acl(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ from edge_voice.sim.scenario import parse_scenario
 from tests.e2e.test_node_red_deployed_broker import expect_retained
 from tests.e2e.test_node_red_function_calls import FLOW, result_of
 from tests.support.broker import BrokerAddress
-from tests.support.deployed_broker import LOGINS, DeployedMosquitto
+from tests.support.deployed_broker import LOGINS
 from tests.support.mqtt_observer import observer
-from tests.support.node_red import FLOWS_DIR, require_node_red, running_node_red
+from tests.support.node_red import FLOWS_DIR, running_node_red
 from tests.support.service_device import ask, build_device, make_config, running
 
 pytestmark = pytest.mark.timeout(90)
@@ -68,17 +67,6 @@ def with_own_tool(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     own = {"id": "own_tool", "type": "function", "z": route["z"], "name": TOOL, "func": body}
     own |= {"outputs": 1, "timeout": 0, "noerr": 0, "x": 600, "y": 500, "wires": [["ev_fc_answer"]]}
     return [*nodes, own]
-
-
-@pytest.fixture
-def deployed() -> Iterator[BrokerAddress]:
-    require_node_red()
-    broker = DeployedMosquitto()
-    broker.start()
-    try:
-        yield broker.address
-    finally:
-        broker.close()
 
 
 async def test_the_walkthrough_tool_is_declared_and_answers_a_device(
