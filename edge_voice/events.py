@@ -157,6 +157,9 @@ class ServiceState(Event):
     profile: str | None = None
     #: Per wake word: its threshold (None: the engine's default) and refractory time.
     wakewords: Mapping[str, WakeWordTuning] = field(default_factory=dict)
+    #: What a user may choose now: the models offered, the voices the requested model speaks.
+    models: tuple[str, ...] = ()
+    voices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

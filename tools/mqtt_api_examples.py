@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
+from edge_voice.config.choices import model_options, voice_options
 from edge_voice.config.loading import validate_config
 from edge_voice.conversation.error_codes import ConversationErrorCode
 from edge_voice.events import (
@@ -49,6 +50,7 @@ _GA_USAGE: Final = {
 
 def _example_events() -> list[Any]:
     ts = EXAMPLE_TS
+    cfg = validate_config(EXAMPLE_CFG)
     return [
         ServiceState(
             status="idle",
@@ -59,6 +61,8 @@ def _example_events() -> list[Any]:
             connected=True,
             fallback_active=False,
             model_chain=("gpt-realtime", "gpt-realtime-1.5"),
+            models=tuple(model_options(cfg, ts.date())),
+            voices=tuple(voice_options(cfg.catalog(), "gpt-realtime")),
             ts=ts,
         ),
         MetricsUpdated(

@@ -10,6 +10,7 @@ from typing import Any
 
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.audio.wakeword import WakeWordDetector
+from edge_voice.config.choices import current_model, model_options, voice_options
 from edge_voice.config.events import ConfigChanged
 from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
@@ -331,6 +332,8 @@ class Assistant:
                 pending=dict(self._pending_config),
                 profile=self.profile,
                 wakewords=wakeword_tuning(cfg),
+                models=tuple(model_options(cfg, current=cfg.openai.model)),
+                voices=tuple(voice_options(cfg.catalog(), current_model(cfg))),
             )
         )
 

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from edge_voice import __version__
+from edge_voice.config.choices import current_model, model_options, voice_options
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.models.catalog import LifecycleState, ModelCatalog
+from edge_voice.models.catalog import ModelCatalog
 from edge_voice.models.fallback import MODEL_SELECTIONS
 from edge_voice.mqtt.discovery_wakeword import wakeword_entities
 from edge_voice.mqtt.topics import CommandKind, Topics
 
-#: Dated snapshots (`gpt-realtime-2025-08-28`) are pinned in the config file, not offered in HA.
-_DATED_SNAPSHOT: Final = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 #: Rendered by a template for "no value": HA's MQTT platforms read it as unknown.
 _NONE: Final = "None"
 
@@ -90,39 +88,6 @@ def origin_block(sw_version: str = __version__, support_url: str | None = None) 
     if support_url:
         origin["support_url"] = support_url
     return origin
-
-
-def current_model(cfg: EdgeVoiceConfig) -> str:
-    """The model the config asks for: the legacy model under `model_selection: legacy`."""
-    return cfg.openai.legacy_model if cfg.openai.model_selection == "legacy" else cfg.openai.model
-
-
-def model_options(
-    cfg: EdgeVoiceConfig, today: dt.date | None = None, current: str | None = None
-) -> list[str]:
-    """Models offered in the select: undated names not yet shut down, plus every configured one.
-
-    The configured, legacy, budget and current models are always offered, even past shutdown
-    (proxies still serve them), so the select can always show the state it receives.
-    """
-    catalog = cfg.catalog()
-    today = today or dt.date.today()
-    keep = {cfg.openai.model, cfg.openai.legacy_model, cfg.budget.cheaper_model, current}
-    keep.update(cfg.openai.fallback_models)
-    return [
-        m.name
-        for m in catalog.models()
-        if m.name in keep
-        or (
-            not _DATED_SNAPSHOT.search(m.name)
-            and m.lifecycle.state(today) is not LifecycleState.SHUT_DOWN
-        )
-    ]
-
-
-def voice_options(catalog: ModelCatalog, model: str) -> list[str]:
-    """The voices `model` can speak (every known voice for a model not in the catalog)."""
-    return list(catalog.get(model).voices) if model in catalog else catalog.all_voices()
 
 
 def discovery_configs(

@@ -66,6 +66,10 @@ class StatePayload(OutPayload):
     #: Per wake word: `engine`, `threshold` (null: the engine's default cutoff), `refractory_s`
     #: and whether it has a `profile`.
     wakewords: dict[str, WakeWordTuningPayload]
+    #: The models a `model/set` may choose now (what Home Assistant's select offers).
+    models: list[str]
+    #: The voices the requested model speaks (a dashboard's voice options follow the model).
+    voices: list[str]
     ts: str
 
 
@@ -270,6 +274,8 @@ def state_payload(state: ServiceState) -> dict[str, Any]:
             )
             for name, t in state.wakewords.items()
         },
+        models=list(state.models),
+        voices=list(state.voices),
         ts=iso(state.ts),
     ).to_dict()
 

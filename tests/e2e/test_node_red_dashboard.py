@@ -99,7 +99,11 @@ async def test_a_refused_voice_shows_the_reason(
         RealtimeSimulator(SimConfig(pacing=0)) as sim,
         observer(broker, "edge_voice/hall/#") as obs,
     ):
-        cfg = make_config(broker, tmp_path, base="edge_voice", sim=sim, device_id="hall", mqtt=MQTT)
+        # No HA discovery: the page's options come from the state alone.
+        no_discovery = {**MQTT, "discovery": False}
+        cfg = make_config(
+            broker, tmp_path, base="edge_voice", sim=sim, device_id="hall", mqtt=no_discovery
+        )
         async with (
             running(build_device(cfg, sim=sim)),
             DashboardPage.opened(browser, page_url(node_red, "control")) as dash,

@@ -70,6 +70,23 @@ async def test_model_change_republishes_the_voice_select_with_the_models_voices(
         assert len(obs.on(device.topics.discovery("sensor", "cost_total"))) == 1
 
 
+async def test_the_state_offers_what_the_selects_offer_and_follows_the_model(
+    mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base()))
+    topics = device.topics
+    model_select, voice_select = (topics.discovery("select", k) for k in ("model", "voice"))
+    filters = (topics.discovery_filter, f"{topics.base}/#")
+    async with observer(mqtt_broker, *filters) as obs, running(device):
+        state = (await obs.expect(topics.state)).json()
+        assert state["models"] == (await obs.expect(model_select)).json()["options"]
+        assert state["voices"] == (await obs.expect(voice_select)).json()["options"]
+        assert "cedar" in state["voices"] and "gpt-realtime-mini" in state["models"]
+        await obs.request(device, "model_selection/set", {"model_selection": "legacy"})
+        legacy = await obs.expect(topics.state, lambda m: m.json()["model_selection"] == "legacy")
+        assert "cedar" not in legacy.json()["voices"] and "ash" in legacy.json()["voices"]
+
+
 async def test_stale_entities_of_this_device_are_cleared_and_others_left_alone(
     mqtt_broker: BrokerAddress, tmp_path: Path
 ) -> None:

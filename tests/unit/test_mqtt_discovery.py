@@ -9,17 +9,15 @@ from typing import Any
 
 import pytest
 
+from edge_voice.config.choices import current_model, model_options, voice_options
 from edge_voice.config.loading import validate_config
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.metrics.latency_stats import LATENCY_METRICS
 from edge_voice.mqtt.discovery import (
     ENTITIES,
     LATENCY_SENSORS,
-    current_model,
     discovery_configs,
-    model_options,
     stale_topics,
-    voice_options,
 )
 from edge_voice.mqtt.parsing import parse_command
 from edge_voice.mqtt.topics import Topics

@@ -49,6 +49,8 @@ STATE = ServiceState(
     fallback_active=False,
     model_chain=("gpt-realtime", "gpt-realtime-1.5"),
     pending={"voice": "marin"},
+    models=("gpt-realtime", "gpt-realtime-2.1"),
+    voices=("alloy", "cedar"),
     ts=TS,
 )
 METRICS = MetricsSnapshot(
@@ -78,6 +80,8 @@ def test_state_payload_has_exactly_the_contract_fields() -> None:
         "api_key_problem": None,
         "profile": None,
         "wakewords": {},
+        "models": ["gpt-realtime", "gpt-realtime-2.1"],
+        "voices": ["alloy", "cedar"],
         "ts": ISO,
     }
 
