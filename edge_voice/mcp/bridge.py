@@ -7,11 +7,13 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge_voice.config.mcp_schema import McpBridgeConfig
-from edge_voice.mcp.link import McpLink, McpUnavailable
-from edge_voice.mcp.naming import ToolResult, exposed_name, tool_result
+from edge_voice.mcp.naming import McpUnavailable, ToolResult, exposed_name, tool_result
+
+if TYPE_CHECKING:
+    from edge_voice.mcp.link import McpLink
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,14 @@ class McpBridge:
     def __init__(
         self, cfg: McpBridgeConfig, on_change: Callable[[dict[str, McpTool]], None] | None = None
     ) -> None:
-        self._links = {
-            s.name: McpLink(s, self._changed, reconnect_max_s=cfg.reconnect_max_s)
-            for s in cfg.servers
-        }
+        self._links: dict[str, McpLink] = {}
+        if cfg.servers:  # the SDK (0.5 s of imports) only when a server is configured
+            from edge_voice.mcp.link import McpLink
+
+            self._links = {
+                s.name: McpLink(s, self._changed, reconnect_max_s=cfg.reconnect_max_s)
+                for s in cfg.servers
+            }
         self.on_change = on_change
         self._tools: dict[str, McpTool] = {}
 

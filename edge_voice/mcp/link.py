@@ -15,15 +15,11 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from edge_voice.config.mcp_schema import McpServerConfig
-from edge_voice.mcp.naming import read_token
+from edge_voice.mcp.naming import McpUnavailable, read_token
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_S = 1.0
-
-
-class McpUnavailable(Exception):
-    """The server is not connected (or went away during the call)."""
 
 
 class McpLink:

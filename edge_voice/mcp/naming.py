@@ -8,12 +8,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mcp import types
 from pydantic import SecretStr
 
 from edge_voice.config.mcp_schema import McpServerConfig
 from edge_voice.config.secret_sources import read_secret_env, read_secret_file
+
+if TYPE_CHECKING:  # the SDK costs 0.5 s of start-up: only a configured MCP server loads it
+    from mcp import types
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_NAME = 64  # the realtime API's limit on a function name
@@ -21,6 +24,10 @@ MAX_NAME = 64  # the realtime API's limit on a function name
 
 class TokenError(Exception):
     """The token could not be read (the message names the file or variable, never the value)."""
+
+
+class McpUnavailable(Exception):
+    """The server is not connected (or went away during the call)."""
 
 
 def exposed_name(server: str, tool: str, taken: set[str]) -> str:
@@ -34,6 +41,8 @@ def exposed_name(server: str, tool: str, taken: set[str]) -> str:
 
 def output_text(result: types.CallToolResult) -> tuple[str | None, str | None]:
     """(output, error) of a tool result: its text content; an MCP tool error becomes the error."""
+    from mcp import types  # loaded by then: the result came from the SDK
+
     texts = [part.text for part in result.content if isinstance(part, types.TextContent)]
     text = "\n".join(texts)
     if result.is_error:
@@ -55,6 +64,8 @@ class ToolResult:
 
 def tool_result(result: types.CallToolResult) -> ToolResult:
     """`output_text`, plus the result's first ImageContent (a camera snapshot, say)."""
+    from mcp import types  # loaded by then: the result came from the SDK
+
     output, error = output_text(result)
     image = next((p for p in result.content if isinstance(p, types.ImageContent)), None)
     if error is not None or image is None:

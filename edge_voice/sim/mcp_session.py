@@ -32,7 +32,6 @@ from edge_voice.sim import wire
 from edge_voice.sim.conversation import Item, text_tokens
 from edge_voice.sim.dialogue import Reply, fill
 from edge_voice.sim.errors import ClientError
-from edge_voice.sim.mcp_client import McpServerError, call_tool, list_tools
 from edge_voice.sim.scenario import Turn
 
 if TYPE_CHECKING:
@@ -183,9 +182,11 @@ class McpSession:
         try:
             await conn.send(_item_event("conversation.item.added", item, previous))
             await conn.send({"type": "mcp_list_tools.in_progress", "item_id": item.id})
+            from edge_voice.sim import mcp_client  # the SDK's 0.5 s only when a session uses MCP
+
             try:
-                tools = await list_tools(server.entry)
-            except McpServerError as exc:
+                tools = await mcp_client.list_tools(server.entry)
+            except mcp_client.McpServerError as exc:
                 log.info("MCP server %s: listing failed: %s", label, exc)
                 await conn.send({"type": "mcp_list_tools.failed", "item_id": item.id})
                 return
@@ -313,9 +314,11 @@ class McpStep:
         name = str(item.mcp["name"])
         output: str | None = None
         error: dict[str, Any] | None = None
+        from edge_voice.sim import mcp_client  # loaded by _list already
+
         try:
-            output = await call_tool(approval.entry, name, approval.arguments)
-        except McpServerError as exc:
+            output = await mcp_client.call_tool(approval.entry, name, approval.arguments)
+        except mcp_client.McpServerError as exc:
             error = exc.error
         item.mcp.update(output=output, error=error)
         await response.ended.wait()
