@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 import pytest
 
 from tests.support.broker import BrokerAddress, LocalMosquitto
@@ -54,3 +55,27 @@ async def test_restartable_broker_drops_and_accepts_clients(
     restartable_broker.start()
     message = await _roundtrip(address, "edge_voice_test/after_restart", b"back")
     assert message.payload == b"back"
+
+
+#: Each connection logs ~230 bytes; a 64 KiB stderr pipe nobody read stalled the broker at ~280.
+LOGGED_CONNECTIONS = 1000
+
+
+def _publish_once(address: BrokerAddress, n: int) -> bool:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fixture-probe-{n:05d}")
+    client.connect(address.host, address.port)
+    client.loop_start()
+    try:
+        info = client.publish("edge_voice_test/probe", b"x", qos=1)
+        info.wait_for_publish(timeout=5)
+        return info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_the_broker_serves_however_much_it_has_logged(restartable_broker: LocalMosquitto) -> None:
+    address = restartable_broker.address
+    served = [n for n in range(LOGGED_CONNECTIONS) if _publish_once(address, n)]
+    assert len(served) == LOGGED_CONNECTIONS
+    assert restartable_broker.log_text().count("New client connected") >= LOGGED_CONNECTIONS

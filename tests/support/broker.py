@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 READY_TIMEOUT_S = 15.0
+POLL_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -67,36 +67,40 @@ class LocalMosquitto:
         self._proc: subprocess.Popen[bytes] | None = None
         #: Where the broker runs: relative paths in its config are relative to it.
         self.cwd: Path | None = None
+        #: The broker's stderr (its log), across restarts. A file, never a pipe: nobody reads
+        #: a pipe after start-up, and a full one (~280 connections of log) stalls the broker.
+        self.log_path = Path(self._dir.name) / "mosquitto.log"
 
     def start(self) -> None:
         """Start the broker and return once it logs that it listens."""
         if self._proc is not None:
             return
-        self._proc = subprocess.Popen(
-            [self._binary, "-c", str(self._conf)],
-            cwd=self.cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self._wait_ready()
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            self._proc = subprocess.Popen(
+                [self._binary, "-c", str(self._conf)],
+                cwd=self.cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        self._wait_ready(offset)
 
-    def _wait_ready(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
+    def log_text(self) -> str:
+        """Everything the broker logged so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _wait_ready(self, offset: int) -> None:
+        assert self._proc is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
-        seen = b""
-        fd = self._proc.stderr.fileno()
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                break
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            seen += chunk
-            if b"Opening ipv4 listen socket" in seen and b"running" in seen:
+        seen = ""
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            seen = self.log_text()[offset:]
+            if "Opening ipv4 listen socket" in seen and "running" in seen:
                 return
+            time.sleep(POLL_S)  # a process's log file has no readiness event to wait on
+        seen = self.log_text()[offset:]
         self.stop()
-        raise RuntimeError(f"mosquitto did not start: {seen.decode(errors='replace')[-500:]}")
+        raise RuntimeError(f"mosquitto did not start: {seen[-500:]}")
 
     def stop(self) -> None:
         """Stop the broker process (clients see the connection drop)."""
@@ -109,8 +113,6 @@ class LocalMosquitto:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
 
     def close(self) -> None:
         """Stop and remove the temporary files."""
