@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Errors the service answers to itself and that need no user attention.
+#: Errors the service answers to itself and that need no user attention. `session_expired`
+#: (the server's maximum duration) is followed by its close, and the link opens a new session
+#: with the conversation so far; only a failure to do so is the user's business.
 BENIGN_ERRORS = frozenset(
-    {"response_cancel_not_active", "conversation_already_has_active_response"}
+    {"response_cancel_not_active", "conversation_already_has_active_response", "session_expired"}
 )
 
 
@@ -105,8 +107,10 @@ class SessionEventHandler:
 
     async def _server_error(self, event: ev.ServerError) -> None:
         self.calls.server_error(event.code)
-        if event.code not in BENIGN_ERRORS:
-            self.a.report_error(snake_code(event.code or event.type), event.message)
+        if event.code in BENIGN_ERRORS:
+            log.info("realtime: %s (%s): handled here", event.code, event.message)
+            return
+        self.a.report_error(snake_code(event.code or event.type), event.message)
 
     async def _link_restored(self, event: LinkRestored) -> None:
         log.info("session restored on %s (%s)", event.model, event.reason)

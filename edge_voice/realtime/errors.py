@@ -184,7 +184,7 @@ class ServerClosedError(RealtimeError):
 
 
 class SessionExpiredError(RealtimeError):
-    """The session hit its maximum duration (60 min GA): open a new one."""
+    """The session hit its maximum duration (60 min GA): a new one is opened quietly."""
 
     default_code = "session_expired"
     retryable = True
