@@ -244,13 +244,8 @@ class RealtimeConnection:
         if self.config.rate_limit_responses > 0:
             self.config.rate_limit_responses -= 1
             await self.send(
-                wire.error_event(
-                    "rate_limit_exceeded",
-                    f"Rate limit reached for {self.model.name} in organization org-sim on tokens "
-                    "per min (TPM): Limit 40000, Used 40000, Requested 1200. "
-                    "Please try again in 1.8s.",
-                    error_type="rate_limit_error",
-                    client_event_id=client_event_id,
+                wire.rate_limit_error(
+                    self.model.name, self.config.rate_limit_retry_after_s, client_event_id
                 )
             )
             return

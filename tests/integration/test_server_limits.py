@@ -43,3 +43,68 @@ async def test_the_idle_warm_session_expiring_is_renewed_quietly(
     assert not [m for m in loud if "expired" in m.lower()], loud
     quiet = [r.getMessage() for r in caplog.records if "session_expired" in r.getMessage()]
     assert quiet, "the renewal is logged (at INFO)"
+
+
+def _asked_again(sim: RealtimeSimulator) -> int:
+    """`response.create` events the device sent (the turns themselves are answered by VAD)."""
+    return sum(1 for _, event in sim.received if event.get("type") == "response.create")
+
+
+async def test_a_rate_limited_request_is_asked_again_within_the_hint_and_answered(
+    mqtt_broker: BrokerAddress,
+    sim: RealtimeSimulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim.config.rate_limit_responses = 1  # the answer to the user's turn is refused once
+    sim.config.rate_limit_retry_after_s = 0.3
+    caplog.set_level(logging.WARNING, logger="edge_voice")
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
+    topics = device.topics
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await ask(obs, device)
+        said = await obs.expect(
+            topics.event("transcript"), lambda m: m.json()["role"] == "assistant"
+        )
+        assert said.json()["text"]
+        await obs.status(device, "idle", after=said)
+        assert not obs.on(topics.event("error")), "answered: nothing to tell the user"
+    assert sim.config.rate_limit_responses == 0
+    assert _asked_again(sim) == 1
+    retried = [r.getMessage() for r in caplog.records if "asking again in 0.3 s" in r.getMessage()]
+    assert len(retried) == 1, retried
+
+
+@pytest.mark.parametrize(
+    ("refusals", "after_s", "why", "asked_again"),
+    [
+        (2, 0.2, "still limited after asking again once", 1),
+        (1, 30.0, "the server asks to wait 30 s, longer than the 5 s edge_voice waits", 0),
+    ],
+)
+async def test_a_rate_limit_not_lifted_within_the_bound_is_told_to_the_user(
+    mqtt_broker: BrokerAddress,
+    sim: RealtimeSimulator,
+    tmp_path: Path,
+    refusals: int,
+    after_s: float,
+    why: str,
+    asked_again: int,
+) -> None:
+    sim.config.rate_limit_responses = refusals
+    sim.config.rate_limit_retry_after_s = after_s
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
+    topics = device.topics
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await ask(obs, device)
+        error = (await obs.expect(topics.event("error"))).json()
+        assert error["code"] == "rate_limit_exceeded"
+        assert "Rate limit reached" in error["message"] and why in error["message"]
+        assert "the request was not answered" in error["message"]
+        assert (await obs.request(device, "conversation/stop", {}))["status"] == "ok"
+        await obs.status(device, "idle")
+        assert not [
+            m for m in obs.on(topics.event("transcript")) if m.json()["role"] == "assistant"
+        ]
+    assert _asked_again(sim) == asked_again
+    assert sim.config.rate_limit_responses == refusals - 1 - asked_again
