@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Final
 
-from edge_voice.conversation.states import Status
+from edge_voice.conversation.states import Status, Trigger
 from edge_voice.realtime.errors import RateLimitError, RealtimeError
 
 if TYPE_CHECKING:
@@ -84,6 +84,10 @@ class RateLimitRetry:
             self.a.report_error(exc.error_code, str(exc))
 
     def _give_up(self, error: RateLimitError, why: str) -> None:
-        self.a.report_error(
-            error.error_code, f"{error.message} ({why}; the request was not answered)"
-        )
+        a = self.a
+        a.report_error(error.error_code, f"{error.message} ({why}; the request was not answered)")
+        link = a.link
+        if a.status is Status.RESPONDING and not (link is not None and link.response_active):
+            # The answer after a function result was refused: none is coming. The user may
+            # ask again in the follow-up window (listening, a timer already runs).
+            a.machine.fire_if_possible(Trigger.ANSWERED)

@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 from edge_voice.sim.realtime_server import RealtimeSimulator
+from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress
 from tests.support.mqtt_observer import observer, unique_base
-from tests.support.service_device import ask, build_device, make_config, running
+from tests.support.service_device import (
+    WAKE_REQUEST,
+    ask,
+    build_device,
+    make_config,
+    running,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -108,3 +115,35 @@ async def test_a_rate_limit_not_lifted_within_the_bound_is_told_to_the_user(
         ]
     assert _asked_again(sim) == asked_again
     assert sim.config.rate_limit_responses == refusals - 1 - asked_again
+
+
+async def test_a_rate_limited_answer_after_a_function_result_is_told_and_does_not_hang(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    # "wait" calls: the answer after the result is our own response.create.
+    cfg = make_config(
+        mqtt_broker,
+        tmp_path,
+        base=unique_base(),
+        sim=sim,
+        tools=[LIGHT_TOOL],
+        openai={"disable_new_features": True},
+    )
+    device = build_device(cfg, sim=sim)
+    topics = device.topics
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await device.mic.play(WAKE_REQUEST)  # "Hey Jarvis, turn on the kitchen light."
+        call = (await obs.expect(topics.event("function_call"))).json()
+        assert call["mode"] == "wait"
+        sim.config.rate_limit_responses = 2  # the answer, and the one retry
+        sim.config.rate_limit_retry_after_s = 0.2
+        answer = await obs.request(
+            device, "function_call/result", {"call_id": call["call_id"], "output": "done"}
+        )
+        assert answer["status"] == "ok"
+        error = (await obs.expect(topics.event("error"))).json()
+        assert error["code"] == "rate_limit_exceeded"
+        assert "still limited after asking again once" in error["message"]
+        await obs.status(device, "follow_up")  # the user may ask again
+        await obs.status(device, "idle")
+    assert _asked_again(sim) == 2  # after the result, and once more
