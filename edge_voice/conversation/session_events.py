@@ -112,7 +112,7 @@ class SessionEventHandler:
     async def _server_error(self, event: ev.ServerError) -> None:
         self.calls.server_error(event.code)
         if event.code in BENIGN_ERRORS:
-            log.info("realtime: %s (%s): handled here", event.code, event.message)
+            log.debug("realtime: %s (%s): handled here", event.code, event.message)
             return
         error = classify_error(event, phase="session", model=self.model)
         if isinstance(error, RateLimitError):
