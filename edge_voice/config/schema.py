@@ -149,6 +149,10 @@ class MqttConfig(Section):
     keepalive_s: int = Field(default=60, ge=5, le=3600)
     max_payload_bytes: int = Field(default=65536, ge=1024)
     queue_size: int = Field(default=1000, ge=1)
+    #: A device without state (`state_dir` wiped, new hardware) takes the config an earlier run
+    #: left retained on `<base>/config`: its runtime changes come back, but over any edit of the
+    #: file since. False: the file wins and replaces the retained config.
+    adopt_retained_config: bool = False
 
     @field_validator("tls", mode="before")
     @classmethod

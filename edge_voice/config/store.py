@@ -29,6 +29,7 @@ from typing import Any, Final
 from edge_voice.config.events import ConfigChanged, LastGoodChanged
 from edge_voice.config.loading import config_to_dict
 from edge_voice.config.overrides import Override, describe, rebuild, reset_config
+from edge_voice.config.retained import FILE_SOURCE, RETAINED_SOURCE, read_retained, report
 from edge_voice.config.rules import (
     LEGACY_PROFILE,
     ChangeCode,
@@ -67,7 +68,6 @@ log = logging.getLogger(__name__)
 
 HISTORY_SIZE: Final = 50
 _UTC_NOW: Final = partial(dt.datetime.now, dt.UTC)
-RETAINED_SOURCE: Final = "mqtt:config (retained)"
 #: Changes of these keys can change the voice of the next session (all `openai.model*` keys).
 _VOICE_KEYS: Final = ("openai.model", "openai.legacy_model", "voice.")
 
@@ -265,31 +265,23 @@ class ConfigStore:
         return True
 
     def adopt_retained(
-        self, payload: Mapping[str, Any], *, source: str = RETAINED_SOURCE
+        self, payload: Mapping[str, Any], *, adopt: bool, source: str = RETAINED_SOURCE
     ) -> ConfigChange | None:
-        """Adopt a retained `<base>/config` if started without state; None if not adopted."""
-        # Only a fresh device (no or unusable state file, no change since start) adopts: on any
-        # other, its own state is newer. Locked keys keep the file's values (the payload holds
-        # them, and they may be stale); the version continues after the retained one so that
-        # consumers never see it go back.
+        """A retained `<base>/config` met without state: adopted (`adopt`), else replaced by
+        the file's; None if it changes nothing or the device has state of its own."""
+        # Only a fresh device (no or unusable state file, no change since start) may adopt: on
+        # any other, its own state is newer. Either way the version continues after the
+        # retained one, so that consumers never see it go back.
         if not self._adoptable:
             return None
-        if not isinstance(payload, Mapping):
-            raise ConfigChangeError(
-                ChangeCode.INVALID_CONFIG, "a retained config must be an object"
-            )
-        data = {k: v for k, v in payload.items() if k not in ("version", "ts")}
-        retained_version = payload.get("version")
-        if isinstance(retained_version, bool) or not isinstance(retained_version, int):
-            retained_version = 0
-        refuse_non_finite(data)
-        cfg = validate_change(deep_merge(self._file_raw, without_locked(data)), source)
-        if retained_version <= self._version and not config_diff(
-            _public(self._effective), _public(cfg)
-        ):
+        found = read_retained(payload, self._file_raw, source)
+        diff = config_diff(_public(self._effective), _public(found.config))
+        if found.version <= self._version and not diff:
             self._adoptable = False
             return None
-        return self._commit(cfg, source, version=max(self._version, retained_version) + 1)
+        report(diff, found.version, adopt=adopt)
+        cfg, source = (found.config, source) if adopt else (self._effective, FILE_SOURCE)
+        return self._commit(cfg, source, version=max(self._version, found.version) + 1)
 
     # --- internals ----------------------------------------------------------------------
 

@@ -193,6 +193,7 @@ class Assistant:
         self.calls.cancel_all()
         self.calls.end_requested = False
         self.downlink.handler.calls.conversation_ended()
+        self.downlink.handler.rate_limits.cancel()
         if self.status is Status.RESPONDING:
             await self.barge_in_cleanup()
         self.machine.fire_if_possible(Trigger.STOP)

@@ -221,7 +221,10 @@ class ResilientSession:
         else:
             reason = "session_expired"
         resume = self._active_response is not None
-        self._reconnects += 1
+        # A session that reached its full age is routine (a warm one idle for hours expires
+        # every hour): only a premature expiry or a drop counts as instability.
+        if reason != "session_expired" or not self.due_for_renewal:
+            self._reconnects += 1
         if resume:
             self._resumed += 1
         limits = self._limits
@@ -263,7 +266,9 @@ class ResilientSession:
         return self._replayed.get(call_key(name, arguments))
 
     async def _restore(self, reason: str, *, resume: bool) -> LinkRestored:
-        log.warning("realtime session lost (%s): reconnecting and replaying", reason)
+        # The server's maximum duration is routine (the warm session outlived it): no warning.
+        level = logging.INFO if reason == "session_expired" else logging.WARNING
+        log.log(level, "realtime session lost (%s): reconnecting and replaying", reason)
         self._active_response = None
         self._replayed = dict(self._answered)
         result = await self.connect()

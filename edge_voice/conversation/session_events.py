@@ -10,20 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from edge_voice.conversation.call_flow import CallFlow
 from edge_voice.conversation.mcp_events import McpHandler
+from edge_voice.conversation.rate_limits import RateLimitRetry
 from edge_voice.conversation.resilient_session import LinkRestored, ResilientSession
 from edge_voice.conversation.states import Status, Trigger
 from edge_voice.events import ResponseCompleted, Transcript
 from edge_voice.realtime import normalized as ev
-from edge_voice.realtime.errors import RealtimeError, snake_code
+from edge_voice.realtime.errors import RateLimitError, RealtimeError, classify_error, snake_code
 
 if TYPE_CHECKING:
     from edge_voice.conversation.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
-#: Errors the service answers to itself and that need no user attention.
+#: Errors the service answers to itself and that need no user attention. `session_expired`
+#: (the server's maximum duration) is followed by its close, and the link opens a new session
+#: with the conversation so far; only a failure to do so is the user's business.
 BENIGN_ERRORS = frozenset(
-    {"response_cancel_not_active", "conversation_already_has_active_response"}
+    {"response_cancel_not_active", "conversation_already_has_active_response", "session_expired"}
 )
 
 
@@ -33,6 +36,7 @@ class SessionEventHandler:
     def __init__(self, assistant: Assistant) -> None:
         self.a = assistant
         self.calls = CallFlow(assistant)
+        self.rate_limits = RateLimitRetry(assistant)
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             ev.SpeechStarted: self._speech_started,
             ev.SpeechStopped: self._speech_stopped,
@@ -65,6 +69,7 @@ class SessionEventHandler:
         a.cancel_timer()
         a.false_wakes.speech()
         self.calls.speech_started()
+        self.rate_limits.cancel()  # a new turn: its own response answers what went before
         if a.status is Status.RESPONDING:
             await a.barge_in()  # only reached with echo cancellation: the mic is open
         else:
@@ -85,6 +90,7 @@ class SessionEventHandler:
     async def _response_created(self, event: ev.ResponseCreated) -> None:
         a = self.a
         self.calls.response_created()
+        self.rate_limits.answered()
         if a.status is not Status.IDLE:
             a.cancel_timer()
             a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
@@ -105,12 +111,20 @@ class SessionEventHandler:
 
     async def _server_error(self, event: ev.ServerError) -> None:
         self.calls.server_error(event.code)
-        if event.code not in BENIGN_ERRORS:
-            self.a.report_error(snake_code(event.code or event.type), event.message)
+        if event.code in BENIGN_ERRORS:
+            log.debug("realtime: %s (%s): handled here", event.code, event.message)
+            return
+        error = classify_error(event, phase="session", model=self.model)
+        if isinstance(error, RateLimitError):
+            self.rate_limits.limited(error)
+            return
+        # The server's own code (or type); the message with anything key-shaped masked.
+        self.a.report_error(snake_code(event.code or event.type), error.message)
 
     async def _link_restored(self, event: LinkRestored) -> None:
         log.info("session restored on %s (%s)", event.model, event.reason)
         self.calls.link_restored()
+        self.rate_limits.cancel()  # a cut answer is asked for again by the link itself
         self.a.publish_state()
 
     async def _audio(self, event: ev.AudioDelta) -> None:

@@ -59,8 +59,6 @@ class BridgeOptions:
     max_in_flight: int = MAX_IN_FLIGHT
     #: MQTT client id; None: `edge_voice-<device_id>-<random>` (fixed for this process).
     identifier: str | None = None
-    #: Adopt a retained `<base>/config` at start-up; None: when the store says it can.
-    adopt_retained_config: bool | None = None
 
 
 class MqttBridge:
@@ -217,11 +215,9 @@ class MqttBridge:
         await self._publish(client, snapshots.availability(topics, online=True))
         first = not self._started_up
         scan = [topics.discovery_filter] if first and self._mqtt.discovery else []
-        adopt = first and (
-            self.options.adopt_retained_config
-            if self.options.adopt_retained_config is not None
-            else self.store.can_adopt
-        )
+        # A device without state looks for the config an earlier run left: adopted, or
+        # replaced by the file's (`mqtt.adopt_retained_config`).
+        adopt = first and self.store.can_adopt
         if adopt:
             scan.append(topics.config)
         self.router.tools.begin_resync()

@@ -20,6 +20,7 @@ from edge_voice.events import (
 from edge_voice.metrics.cost import TokenUsage
 from edge_voice.mqtt.payloads import (
     ErrorPayload,
+    Expiry,
     FallbackPayload,
     FunctionCallPayload,
     McpCallPayload,
@@ -133,4 +134,15 @@ def publication_for(event: Event, topics: Topics) -> Publication:
     if isinstance(event, MetricsUpdated):
         return Publication(topics.metrics, encode(metrics_payload(event)), retain=True)
     kind, payload = event_payload(event)
-    return Publication(topics.event(kind), encode(payload), retain=False)
+    return Publication(topics.event(kind), encode(payload), retain=False, expiry=expiry_of(event))
+
+
+def expiry_of(event: Event) -> Expiry | None:
+    """A call for MQTT to answer is void at its deadline: the model was told it failed."""
+    # Delivered later (queued while the broker was away), a flow would still act on it.
+    if not isinstance(event, FunctionCallRequested) or event.answered_by != "mqtt":
+        return None
+    return Expiry(
+        at=event.ts.timestamp() + event.deadline_ms / 1000,
+        what=f"function call {event.call_id} ({event.name}, deadline {event.deadline_ms} ms)",
+    )

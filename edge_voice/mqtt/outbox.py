@@ -4,13 +4,16 @@ While connected nothing is dropped: the command intake waits for `room()` instea
 of a conversation are never held back). Only while the broker is away is the queue bounded, and
 then retained states go first: the remembered ones are re-published from `latest()` on the next
 connect anyway, the others (HA discovery, availability) are rebuilt by the connect sequence.
+A publication with an expiry (a function call past its deadline) is dropped when taken late.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 
 from edge_voice.mqtt.payloads import Publication
 
@@ -29,12 +32,15 @@ class _Entry:
 class Outbox:
     """Pending publications: taken oldest first, several in flight, retained ones coalesced."""
 
-    def __init__(self, max_pending: int) -> None:
+    def __init__(self, max_pending: int, *, clock: Callable[[], float] = time.time) -> None:
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
         self.max_pending = max_pending
         self.dropped_events = 0
         self.dropped_states = 0
+        #: Publications dropped because their expiry passed before they could go out.
+        self.expired = 0
+        self._clock = clock
         self._connected = False
         self._queue: deque[_Entry] = deque()  # not yet taken, oldest first
         self._in_flight: list[_Entry] = []  # taken, not yet `done()`, in the order taken
@@ -83,10 +89,14 @@ class Outbox:
         self._changed()
 
     async def take(self) -> Publication:
-        """The oldest pending publication, in flight until `done()` (or `requeue()`)."""
-        while not self._queue:
-            await self._ready.wait()
-        entry = self._queue.popleft()
+        """The oldest pending publication, in flight until `done()` (or `requeue()`); those
+        whose expiry passed are dropped on the way."""
+        while True:
+            while not self._queue:
+                await self._ready.wait()
+            entry = self._queue.popleft()
+            if not self._expired(entry):
+                break
         if (
             entry.publication.retain
             and self._pending_retained.get(entry.publication.topic) is entry
@@ -141,7 +151,13 @@ class Outbox:
         return not self._connected and len(self) >= self.max_pending
 
     def _drop_one(self) -> None:
-        """Make room while offline: the oldest retained state, else the oldest event."""
+        """Make room while offline: an expired call, the oldest retained state, else the oldest
+        event."""
+        void = next((e for e in self._queue if self._past(e)), None)
+        if void is not None:
+            self._queue.remove(void)
+            self._expired(void)
+            return
         if self._pending_retained:
             topic = next(iter(self._pending_retained))
             entry = self._pending_retained.pop(topic)
@@ -159,6 +175,30 @@ class Outbox:
             entry.publication.topic,
             self.dropped_events,
         )
+
+    def _past(self, entry: _Entry) -> bool:
+        expiry = entry.publication.expiry
+        return expiry is not None and self._clock() >= expiry.at
+
+    def _expired(self, entry: _Entry) -> bool:
+        """Drop `entry` (off the queue already) if its expiry passed; whether it did."""
+        expiry = entry.publication.expiry
+        if expiry is None or not self._past(entry):
+            return False
+        topic = entry.publication.topic
+        if entry.publication.retain and self._pending_retained.get(topic) is entry:
+            del self._pending_retained[topic]
+        self.expired += 1
+        log.warning(
+            "MQTT: not publishing %s on %s: expired %.1f s ago, before it could go out "
+            "(%d expired so far)",
+            expiry.what,
+            topic,
+            self._clock() - expiry.at,
+            self.expired,
+        )
+        self._changed()
+        return True
 
     def _count_state(self, publication: Publication) -> None:
         self.dropped_states += 1

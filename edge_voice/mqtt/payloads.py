@@ -139,6 +139,8 @@ class FunctionCallPayload(OutPayload):
     With `mode: "async"` (models with asynchronous function calls) the conversation goes on
     while the call is pending and a result that comes later, before the deadline, is still
     spoken; with `mode: "wait"` the answer pauses until the result (or the deadline).
+    A call still queued at its deadline (`ts` + `deadline_ms`; the broker was away) is never
+    published: the model was already told it failed, and its `function_call_timeout` follows.
     """
 
     call_id: str
@@ -233,13 +235,23 @@ class ArbitrationPayload(ArbitrationClaim):
 
 
 @dataclass(frozen=True)
+class Expiry:
+    """When a queued publication is no use any more, and what it is (for the log)."""
+
+    #: Wall-clock time (`time.time()`): the contract's deadlines count from the payload's `ts`.
+    at: float
+    what: str
+
+
+@dataclass(frozen=True)
 class Publication:
-    """One message for the bridge to publish."""
+    """One message for the bridge to publish; one with an `expiry` is dropped once it passed."""
 
     topic: str
     payload: bytes
     retain: bool
     qos: int = QOS
+    expiry: Expiry | None = None
 
 
 def iso(ts: dt.datetime | None = None) -> str:

@@ -49,8 +49,8 @@ class ConfigSource(Protocol):
     def reset_overrides(self, keys: Sequence[str] = ()) -> ConfigChange:
         """`config/reset`."""
 
-    def adopt_retained(self, payload: Mapping[str, Any]) -> ConfigChange | None:
-        """Take a retained `<base>/config` found on the broker; None if not adoptable."""
+    def adopt_retained(self, payload: Mapping[str, Any], *, adopt: bool) -> ConfigChange | None:
+        """A retained `<base>/config` found on the broker: adopted (`adopt`) or replaced."""
 
     def public_config(self) -> dict[str, Any]:
         """The `<base>/config` payload."""
@@ -108,21 +108,21 @@ class RetainedConfig:
         return pubs
 
     def adopt(self, payload: bytes | None) -> ConfigChange | None:
-        """Take a retained `<base>/config` found at start-up; None if absent or refused."""
+        """A retained `<base>/config` found at start-up: adopted if `mqtt.adopt_retained_config`
+        says so, else replaced by the file's; None if absent, refused or already ours."""
         if not payload:
             return None
         try:
             data = json.loads(payload)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            change = self.store.adopt_retained(data)
+            # The store logs what it did, and the change ("… from mqtt:config (retained): …").
+            return self.store.adopt_retained(
+                data, adopt=self.store.effective.mqtt.adopt_retained_config
+            )
         except (ConfigChangeError, ValueError) as exc:
             log.warning("MQTT: not adopting the retained %s: %s", self.topics.config, exc)
             return None
-        if change is not None:
-            # The store logs the change once ("… from mqtt:config (retained): …").
-            log.debug("MQTT: adopted the retained config (version %d)", change.version)
-        return change
 
     def after_change(self, *, discovery: bool = True) -> list[Publication]:
         """What to publish after the config changed: config, and last_good/HA if they moved."""

@@ -184,7 +184,7 @@ class ServerClosedError(RealtimeError):
 
 
 class SessionExpiredError(RealtimeError):
-    """The session hit its maximum duration (60 min GA): open a new one."""
+    """The session hit its maximum duration (60 min GA): a new one is opened quietly."""
 
     default_code = "session_expired"
     retryable = True
@@ -197,13 +197,13 @@ class QuotaError(RealtimeError):
 
 
 class RateLimitError(RealtimeError):
-    """`rate_limit_exceeded`: transient; limits are per model, so a fallback may also help."""
+    """`rate_limit_exceeded`: an answer is asked again once within the server's hint (<= 5 s)."""
 
     default_code = "rate_limit_exceeded"
     retryable = True
 
     def __init__(self, message: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
-        self.retry_after_s = retry_after_s if retry_after_s is not None else _retry_after(message)
+        self.retry_after_s = retry_after_s if retry_after_s is not None else retry_after(message)
         super().__init__(message, **kw)
 
 
@@ -271,7 +271,8 @@ class FeatureNotSupportedError(UnsupportedSettingError):
         )
 
 
-def _retry_after(message: str) -> float | None:
+def retry_after(message: str) -> float | None:
+    """The wait in seconds a rate-limit message asks for ("try again in 1.2s"/"in 20ms")."""
     match = _RETRY_AFTER_RE.search(message)
     if match is None:
         return None

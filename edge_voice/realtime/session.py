@@ -31,6 +31,7 @@ from edge_voice.realtime.errors import (
     RealtimeError,
     RedactAuthorization,
     SessionClosedError,
+    SessionExpiredError,
     classify_error,
     classify_http_status,
 )
@@ -295,7 +296,9 @@ class RealtimeSession:
                 if self._closing:
                     return
                 error = self._closed_error(exc, "session")
-                log.warning("realtime: %s session ended: %r", self.model.name, error)
+                # The maximum duration is routine: the caller opens a new session.
+                level = logging.INFO if isinstance(error, SessionExpiredError) else logging.WARNING
+                log.log(level, "realtime: %s session ended: %r", self.model.name, error)
                 raise error from None
             event = self._normalizer.feed(message)
             if event is None:

@@ -133,6 +133,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse the next N responses with rate_limit_exceeded",
     )
     faults.add_argument(
+        "--rate-limit-retry-after-s",
+        type=float,
+        metavar="S",
+        help="the wait a rate_limit_exceeded asks for ('Please try again in S s'; default 1.8)",
+    )
+    faults.add_argument(
         "--first-audio-delay-ms",
         type=int,
         metavar="MS",
@@ -162,6 +168,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[SimConfig, Scenario]:
         "drop_after_audio_deltas": args.drop_after_audio_deltas,
         "drop_mode": args.drop_mode,
         "rate_limit_responses": args.rate_limit,
+        "rate_limit_retry_after_s": args.rate_limit_retry_after_s,
         "first_audio_delay_ms": args.first_audio_delay_ms,
     }
     for name, value in overrides.items():

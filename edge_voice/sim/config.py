@@ -50,6 +50,8 @@ class SimConfig:
     drop_mode: DropMode = "error"
     #: The next N responses are refused with a `rate_limit_exceeded` error event.
     rate_limit_responses: int = 0
+    #: The wait the refusal's message asks for ("Please try again in 1.8s.").
+    rate_limit_retry_after_s: float = 1.8
     #: Before each response, send the malformed events of `sim.malformed` (a broken upstream).
     malformed_events: bool = False
     #: Extra wait between `response.created` and the first audio (or text) delta.

@@ -92,6 +92,8 @@ class RealtimeConnection:
         self.mcp = McpSession(self)
         self.active: ActiveResponse | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Set to end the session with `session_expired` now (the maximum duration reached).
+        self.expire_now = asyncio.Event()
         self._audio_spoken = False
         self._last_prefix: str | None = None
         self._last_input = TokenCounts()
@@ -242,13 +244,8 @@ class RealtimeConnection:
         if self.config.rate_limit_responses > 0:
             self.config.rate_limit_responses -= 1
             await self.send(
-                wire.error_event(
-                    "rate_limit_exceeded",
-                    f"Rate limit reached for {self.model.name} in organization org-sim on tokens "
-                    "per min (TPM): Limit 40000, Used 40000, Requested 1200. "
-                    "Please try again in 1.8s.",
-                    error_type="rate_limit_error",
-                    client_event_id=client_event_id,
+                wire.rate_limit_error(
+                    self.model.name, self.config.rate_limit_retry_after_s, client_event_id
                 )
             )
             return
@@ -351,7 +348,8 @@ class RealtimeConnection:
 
     async def _expire(self) -> None:
         # A real timer is the behaviour being simulated here, not test synchronisation.
-        await asyncio.sleep(self.config.session_max_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.expire_now.wait(), self.config.session_max_s)
         await self._stop_response()
         minutes = 60 if self.protocol == "ga" else 30
         log.info("session %s expired", self.session_id)

@@ -72,6 +72,7 @@ class RealtimeSimulator:
         self.scenario = scenario or default_scenario()
         self.observer = Observer()
         self._server: Server | None = None
+        self._live: set[RealtimeConnection] = set()
 
     async def __aenter__(self) -> RealtimeSimulator:
         await self.start()
@@ -124,6 +125,14 @@ class RealtimeSimulator:
         if host in ("", "0.0.0.0", "::"):  # noqa: S104 — naming the wildcard, not binding it
             host = "127.0.0.1"
         return f"ws://{host}:{self.port}/v1/realtime"
+
+    def expire_sessions(self) -> int:
+        """End every open session now as the 60-minute limit does (`session_expired`, 1001);
+        how many there were."""
+        fresh = [conn for conn in self._live if not conn.expire_now.is_set()]
+        for conn in fresh:
+            conn.expire_now.set()
+        return len(fresh)
 
     @property
     def connections(self) -> list[ConnectionRecord]:
@@ -206,7 +215,11 @@ class RealtimeSimulator:
                 "beta" if record.protocol == "beta" else "ga",
                 self.scenario,
             )
-            await conn.run()
+            self._live.add(conn)
+            try:
+                await conn.run()
+            finally:
+                self._live.discard(conn)
         except Refusal as refusal:
             record.refused = refusal.code
             log.info("refusing connection %d: %s", record.id, refusal.code)

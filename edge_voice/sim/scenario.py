@@ -98,6 +98,7 @@ class FaultSettings(BaseModel):
     drop_after_audio_deltas: int | None = Field(default=None, ge=0)
     drop_mode: DropMode | None = None
     rate_limit_responses: int | None = Field(default=None, ge=0)
+    rate_limit_retry_after_s: float | None = Field(default=None, ge=0)
     first_audio_delay_ms: int | None = Field(default=None, ge=0)
 
     def apply_to(self, config: SimConfig) -> None:

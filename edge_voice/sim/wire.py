@@ -58,6 +58,20 @@ def error_event(
     }
 
 
+def rate_limit_error(
+    model: str, retry_after_s: float, client_event_id: str | None = None
+) -> dict[str, Any]:
+    """A `rate_limit_exceeded` error with the service's retry hint ("try again in 1.8s")."""
+    hint = f"{round(retry_after_s * 1000)}ms" if retry_after_s < 1 else f"{retry_after_s:.3g}s"
+    return error_event(
+        "rate_limit_exceeded",
+        f"Rate limit reached for {model} in organization org-sim on tokens per min (TPM): "
+        f"Limit 40000, Used 40000, Requested 1200. Please try again in {hint}.",
+        error_type="rate_limit_error",
+        client_event_id=client_event_id,
+    )
+
+
 def render_part(part: Part, protocol: Protocol) -> dict[str, Any]:
     """A content part as the flavour shows it (no audio bytes are ever echoed)."""
     ga = protocol == "ga"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_voice.events import Transcript
+from edge_voice.events import ErrorOccurred, Transcript
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress, LocalMosquitto
@@ -137,3 +137,51 @@ async def test_while_the_broker_is_down_the_queue_bound_holds_states_first_then_
         assert not obs.on(topics.state)[1:], "the latest state only, once"
     drops = [r for r in caplog.records if "dropped the oldest" in r.getMessage()]
     assert len(drops) == 3 and "3 dropped so far" in drops[-1].getMessage()
+
+
+async def test_a_function_call_queued_while_the_broker_was_away_is_dropped_at_its_deadline(
+    restartable_broker: LocalMosquitto,
+    sim: RealtimeSimulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A real conversation asks for a tool while the broker is away: nobody can answer, the
+    # model is told the call failed. Delivered on reconnect, a flow would still switch the
+    # light: the call must not go out, the timeout error must.
+    caplog.set_level(logging.WARNING, logger="edge_voice.mqtt")
+    gate = ConnectGate(monkeypatch)
+    broker = restartable_broker.address
+    cfg = make_config(
+        broker,
+        tmp_path,
+        base=unique_base(),
+        sim=sim,
+        tools=[LIGHT_TOOL],
+        conversation={"function_deadline_ms": 300},
+    )
+    device = build_device(cfg, sim=sim)
+    topics = device.topics
+    events = device.bus.subscribe()
+    async with running(device):
+        gate.open.clear()
+        gate.knocked.clear()
+        restartable_broker.stop()
+        await asyncio.wait_for(gate.knocked.wait(), TIMEOUT)  # the bridge knows: offline now
+        await device.mic.play(WAKE_REQUEST)  # "Hey Jarvis, turn on the kitchen light."
+        async with asyncio.timeout(TIMEOUT):
+            while not isinstance(event := await events.get(), ErrorOccurred):
+                pass
+        assert event.code == "function_call_timeout", event
+        restartable_broker.start()
+        async with observer(broker, f"{topics.base}/event/#") as obs:
+            gate.open.set()
+            error = await obs.expect(topics.event("error"))
+            assert error.json()["code"] == "function_call_timeout"
+            assert error.json()["name"] == "set_light"
+        # Events keep their order: had the call gone out, it would have come before its error.
+        assert obs.on(topics.event("wake")), "the events queued before the call went out"
+        assert not obs.on(topics.event("function_call"))
+        assert device.bridge.outbox.expired == 1
+    said = [r.getMessage() for r in caplog.records if "expired" in r.getMessage()]
+    assert len(said) == 1 and "(set_light, deadline 300 ms)" in said[0], said

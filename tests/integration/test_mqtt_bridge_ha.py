@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,38 @@ async def test_stale_entities_of_this_device_are_cleared_and_others_left_alone(
         await cleanup.publish(other, b"", retain=True)
 
 
+async def test_after_state_dir_is_wiped_the_edited_file_wins_over_the_retained_config(
+    mqtt_broker: BrokerAddress, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = unique_base()
+    first = build_device(make_config(mqtt_broker, tmp_path / "a", base=base))
+    async with observer(mqtt_broker, f"{base}/#") as obs:
+        async with running(first):
+            await obs.request(first, "voice/set", {"voice": "marin"})
+            await obs.expect(first.topics.config, lambda m: m.json()["version"] == 1)
+        # state_dir wiped, and the file edited: a longer follow-up window.
+        caplog.set_level(logging.INFO, logger="edge_voice")
+        caplog.clear()
+        edited = make_config(
+            mqtt_broker, tmp_path / "wiped", base=base, conversation={"follow_up_s": 3.0}
+        )
+        fresh = build_device(edited)
+        async with running(fresh):
+            assert fresh.store.effective.conversation.follow_up_s == 3.0
+            assert fresh.store.effective.voice.primary == "cedar"  # the file's, not marin
+            config = await obs.expect(fresh.topics.config, lambda m: m.json()["version"] == 2)
+            assert config.json()["conversation"]["follow_up_s"] == 3.0
+            assert config.json()["voice"]["primary"] == "cedar"
+        assert [c.source for c in fresh.changes] == ["config file (over the retained config)"]
+    said = [r for r in caplog.records if "retained config" in r.getMessage()]
+    assert all(r.levelno < logging.WARNING for r in said), [r.getMessage() for r in said]
+    notes = [r.getMessage() for r in said if "not adopting" in r.getMessage()]
+    assert len(notes) == 1 and "conversation.follow_up_s, voice.primary" in notes[0], notes
+    async with observer(mqtt_broker, fresh.topics.config) as late:  # what a new HA sees
+        retained = (await late.expect(fresh.topics.config)).json()
+        assert (retained["version"], retained["voice"]["primary"]) == (2, "cedar")
+
+
 async def test_a_fresh_device_adopts_the_retained_config_and_a_known_one_does_not(
     mqtt_broker: BrokerAddress, tmp_path: Path
 ) -> None:
@@ -121,8 +154,10 @@ async def test_a_fresh_device_adopts_the_retained_config_and_a_known_one_does_no
         async with running(first):
             await obs.request(first, "voice/set", {"voice": "marin"})
             await obs.expect(first.topics.config, lambda m: m.json()["version"] == 1)
-        # The same device on new hardware: no state file, the broker still has its config.
-        fresh = build_device(make_config(mqtt_broker, tmp_path / "b", base=base))
+        # The same device on new hardware: no state file, the broker still has its config,
+        # and the file asks for it.
+        adopting = {"adopt_retained_config": True}
+        fresh = build_device(make_config(mqtt_broker, tmp_path / "b", base=base, mqtt=adopting))
         assert fresh.store.can_adopt
         async with running(fresh):
             assert fresh.store.effective.voice.primary == "marin"
@@ -132,7 +167,7 @@ async def test_a_fresh_device_adopts_the_retained_config_and_a_known_one_does_no
             state = await obs.expect(fresh.topics.state, lambda m: m.json()["voice"] == "marin")
             assert state.json()["status"] == "idle"
         # A device with a state file keeps its own config.
-        known = build_device(make_config(mqtt_broker, tmp_path / "a", base=base))
+        known = build_device(make_config(mqtt_broker, tmp_path / "a", base=base, mqtt=adopting))
         known.store.apply_patch({"voice": {"primary": "sage"}})
         async with running(known):
             assert known.store.effective.voice.primary == "sage"

@@ -127,6 +127,23 @@ async def test_session_expiry_is_handled_not_fatal(sim: RealtimeSimulator) -> No
     await conv.close()
 
 
+async def test_a_warm_session_expiring_at_its_full_age_is_renewed_every_time_uncounted(
+    sim: RealtimeSimulator,
+) -> None:
+    # An idle warm session (idle_timeout_s past the hour) meets the server's limit every hour:
+    # routine, so it never uses up the reconnects of a conversation (0 allowed here).
+    conv = link(sim, renew_after_s=0.0, limits=ReplayLimits(max_reconnects=0))
+    await conv.connect()
+    stream = conv.events()
+    for n in range(1, 4):
+        await sim.wait_for(lambda n=n: sim.connection_count == n or None)
+        assert sim.expire_sessions() == 1
+        restored = await next_of(stream, LinkRestored)
+        assert restored.reason == "session_expired" and not restored.response_resumed
+    assert sim.connection_count == 4
+    await conv.close()
+
+
 async def test_warm_session_is_renewed_before_the_limit(sim: RealtimeSimulator) -> None:
     conv = link(sim, renew_after_s=0.0)
     await conv.connect()

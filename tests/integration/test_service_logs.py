@@ -52,8 +52,14 @@ async def test_adopting_the_retained_config_is_logged_once(
             await obs.expect(first.topics.config, lambda m: m.json()["version"] == 1)
         caplog.set_level(logging.INFO)
         caplog.clear()
-        fresh = build_device(make_config(mqtt_broker, tmp_path / "b", base=base))
+        adopting = {"adopt_retained_config": True}
+        fresh = build_device(make_config(mqtt_broker, tmp_path / "b", base=base, mqtt=adopting))
         async with running(fresh):
             await obs.expect(fresh.topics.config, lambda m: m.json()["version"] == 2)
     said = [r.getMessage() for r in caplog.records if "retained" in r.getMessage()]
-    assert said == ["config version 2 from mqtt:config (retained): voice.primary"], said
+    assert said[1:] == ["config version 2 from mqtt:config (retained): voice.primary"], said
+    # Adopted over the file: a warning says what, and how to keep the file's values instead.
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m for m in warned if "retained" in m] == said[:1], said
+    assert "over the config file: voice.primary;" in said[0]
+    assert "set mqtt.adopt_retained_config: false" in said[0]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from edge_voice.realtime.errors import retry_after
 from edge_voice.sim import RealtimeSimulator, SimConfig
 from tests.support.signals import silence, speech_like
 from tests.support.sim_client import SimClient
@@ -33,6 +34,25 @@ async def test_rate_limit_fault_replaces_the_response_with_an_error(sim: Realtim
         assert done["response"]["status"] == "completed"
         assert c.types().count("response.created") == 1
     assert sim.config.rate_limit_responses == 0
+
+
+@pytest.mark.parametrize(("after_s", "said"), [(1.8, "1.8s"), (0.25, "250ms"), (30.0, "30s")])
+async def test_a_rate_limit_says_when_to_try_again_in_the_ga_error_shape(
+    sim: RealtimeSimulator, after_s: float, said: str
+) -> None:
+    sim.config.rate_limit_responses = 1
+    sim.config.rate_limit_retry_after_s = after_s
+    async with await SimClient.connect(sim.url) as c:
+        await c.send({"type": "response.create", "event_id": "rc1"})
+        event = await c.wait_for("error")
+    assert set(event) == {"type", "event_id", "error"}  # reference §7
+    assert set(event["error"]) == {"type", "code", "message", "param", "event_id"}
+    assert (event["error"]["type"], event["error"]["code"]) == (
+        "rate_limit_error",
+        "rate_limit_exceeded",
+    )
+    assert event["error"]["message"].endswith(f"Please try again in {said}.")
+    assert retry_after(event["error"]["message"]) == after_s  # what the client reads
 
 
 @pytest.mark.parametrize(("mode", "expected_code"), [("error", 1011), ("abort", 1006)])

@@ -297,7 +297,7 @@ def test_a_fresh_device_adopts_the_retained_config(
 
     store = make_store()
     assert store.can_adopt
-    change = store.adopt_retained(retained)
+    change = store.adopt_retained(retained, adopt=True)
     assert change is not None
     assert change.source == "mqtt:config (retained)"
     assert change.version == 3  # continues after the retained version 2
@@ -308,7 +308,43 @@ def test_a_fresh_device_adopts_the_retained_config(
     assert store.effective.openai.api_key is not None
     assert store.runtime_overrides == {"openai": {"model": PREVIEW}, "voice": {"primary": "ash"}}
     assert not store.can_adopt
-    assert store.adopt_retained(retained) is None
+    assert store.adopt_retained(retained, adopt=True) is None
+
+
+def test_adopting_says_so_in_a_warning_naming_the_keys_and_the_switch(
+    make_store: Callable[..., ConfigStore], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = ConfigStore(file_config(), tmp_path / "other.json")
+    other.set_voice("ash")
+    store = make_store()
+    with caplog.at_level(logging.WARNING, logger="edge_voice.config"):
+        assert store.adopt_retained(other.public_config(), adopt=True) is not None
+    [said] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "adopted the retained config (version 1" in said and "file: voice.primary;" in said
+    assert "mqtt.adopt_retained_config: false" in said
+
+
+def test_not_adopting_the_file_wins_and_its_config_supersedes_the_retained_one(
+    make_store: Callable[..., ConfigStore], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = ConfigStore(file_config(), tmp_path / "other.json")
+    other.set_model(PREVIEW)
+    other.set_voice("ash")  # the retained config is version 2
+    store = make_store()
+    with caplog.at_level(logging.INFO, logger="edge_voice.config"):
+        change = store.adopt_retained(other.public_config(), adopt=False)
+    assert change is not None and not change.changed
+    assert change.source == "config file (over the retained config)"
+    assert change.version == store.version == 3  # consumers never see the version go back
+    assert store.effective == file_config()
+    assert store.runtime_overrides == {}
+    assert store.public_config()["version"] == 3
+    assert not store.can_adopt
+    said = [r.getMessage() for r in caplog.records if "not adopting" in r.getMessage()]
+    assert len(said) == 1 and "openai.model, voice.primary" in said[0], said
+    assert "mqtt.adopt_retained_config: true adopts it" in said[0]
+    # Persisted: the next start is a device with state, whatever the broker holds.
+    assert not make_store().can_adopt
 
 
 def test_a_device_with_state_ignores_the_retained_config(
@@ -317,20 +353,20 @@ def test_a_device_with_state_ignores_the_retained_config(
     make_store()
     store = make_store()
     assert not store.can_adopt
-    assert store.adopt_retained({"openai": {"model": PREVIEW}, "version": 9}) is None
+    assert store.adopt_retained({"openai": {"model": PREVIEW}, "version": 9}, adopt=True) is None
     assert store.effective == file_config()
 
 
 def test_no_adoption_after_a_local_change(store: ConfigStore) -> None:
     store.set_voice("ash")
-    assert store.adopt_retained({"openai": {"model": PREVIEW}, "version": 9}) is None
+    assert store.adopt_retained({"openai": {"model": PREVIEW}, "version": 9}, adopt=True) is None
     assert store.effective.openai.model == "gpt-realtime"
 
 
 def test_an_invalid_retained_config_is_refused(store: ConfigStore) -> None:
     message = refused(
         ChangeCode.INVALID_CONFIG,
-        lambda: store.adopt_retained({"openai": {"model": "gone-model"}, "version": 3}),
+        lambda: store.adopt_retained({"openai": {"model": "gone-model"}, "version": 3}, adopt=True),
     )
     assert "gone-model" in message
     assert store.version == 0
@@ -338,7 +374,7 @@ def test_an_invalid_retained_config_is_refused(store: ConfigStore) -> None:
 
 
 def test_retained_config_equal_to_ours_with_an_older_version(store: ConfigStore) -> None:
-    assert store.adopt_retained({**store.public_config(), "version": 0}) is None
+    assert store.adopt_retained({**store.public_config(), "version": 0}, adopt=True) is None
     assert store.version == 0
 
 

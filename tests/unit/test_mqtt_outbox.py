@@ -13,7 +13,7 @@ from edge_voice.mqtt.arbitration import beats
 from edge_voice.mqtt.commands import ArbitrationClaim
 from edge_voice.mqtt.connection import ReconnectPolicy
 from edge_voice.mqtt.outbox import Outbox
-from edge_voice.mqtt.payloads import Publication
+from edge_voice.mqtt.payloads import Expiry, Publication
 
 
 def event(n: int) -> Publication:
@@ -181,6 +181,44 @@ def test_event_order_is_kept_and_the_bound_holds_while_offline(
     assert events == expected[len(expected) - len(events) :]
     assert outbox.dropped_events == len(expected) - len(events)
     assert connected is False or outbox.dropped_events == 0
+
+
+def call(n: int, expires_at: float) -> Publication:
+    expiry = Expiry(at=expires_at, what=f"function call c{n} (set_light, deadline 8000 ms)")
+    return Publication("b/event/function_call", str(n).encode(), retain=False, expiry=expiry)
+
+
+async def test_a_call_past_its_deadline_is_dropped_counted_and_logged_when_taken(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    outbox = Outbox(max_pending=10, clock=lambda: now[0])
+    outbox.set_connected(False)
+    outbox.put(call(1, expires_at=1008.0))  # queued at ts 1000 with an 8 s deadline
+    outbox.put(event(2))
+    outbox.put(call(3, expires_at=1012.0))  # 4 s later
+    now[0] = 1009.5  # the broker came back 9.5 s after the first call
+    outbox.set_connected(True)
+    with caplog.at_level(logging.WARNING, logger="edge_voice.mqtt"):
+        assert [p.payload for p in await drain(outbox)] == [b"2", b"3"]
+    assert outbox.expired == 1 and outbox.dropped_events == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "function call c1 (set_light, deadline 8000 ms)" in said[0]
+    assert "expired 1.5 s ago" in said[0]
+    await asyncio.wait_for(outbox.flushed(), 1)  # nothing left: a flush does not wait for it
+
+
+async def test_while_the_broker_is_away_an_expired_call_makes_room_before_any_live_event() -> None:
+    now = [0.0]
+    outbox = Outbox(max_pending=3, clock=lambda: now[0])
+    outbox.set_connected(False)
+    outbox.put(event(1))
+    outbox.put(call(2, expires_at=8.0))
+    outbox.put(event(3))
+    now[0] = 9.0
+    outbox.put(event(4))  # full: the void call goes, not the oldest event
+    assert (outbox.expired, outbox.dropped_events) == (1, 0)
+    assert [p.payload for p in await drain(outbox)] == [b"1", b"3", b"4"]
 
 
 def test_reconnect_delay_grows_is_capped_and_never_zero() -> None:

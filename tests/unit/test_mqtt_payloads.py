@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
 import pytest
 
 from edge_voice.events import (
+    AnsweredBy,
     ErrorOccurred,
     Event,
     FallbackOccurred,
@@ -255,8 +257,29 @@ def test_the_model_replaced_payload_names_model_date_replacement_and_fix() -> No
 def test_event_payloads(event: Event, kind: str, payload: dict[str, object]) -> None:
     assert event_payload(event) == (kind, payload)
     pub = publication_for(event, TOPICS)
-    assert pub == Publication(f"edge_voice/kitchen/event/{kind}", encode(payload), retain=False)
+    expected = Publication(f"edge_voice/kitchen/event/{kind}", encode(payload), retain=False)
+    assert dataclasses.replace(pub, expiry=None) == expected
     assert json.loads(pub.payload) == payload
+
+
+def test_a_call_for_mqtt_to_answer_expires_at_its_deadline_after_ts_others_never() -> None:
+    def call(answered_by: AnsweredBy) -> FunctionCallRequested:
+        return FunctionCallRequested(
+            call_id="c1",
+            name="set_light",
+            arguments="{}",
+            model="gpt-realtime",
+            deadline_ms=8000,
+            answered_by=answered_by,
+            ts=TS,
+        )
+
+    expiry = publication_for(call("mqtt"), TOPICS).expiry
+    assert expiry is not None and expiry.at == TS.timestamp() + 8.0
+    assert "c1 (set_light" in expiry.what
+    # An MCP call runs here under its deadline: its event is a record, nobody acts on it.
+    assert publication_for(call("mcp"), TOPICS).expiry is None
+    assert publication_for(Transcript(role="user", text="hi", ts=TS), TOPICS).expiry is None
 
 
 def test_states_are_retained_and_not_events() -> None:
