@@ -54,3 +54,20 @@ async def test_restartable_broker_drops_and_accepts_clients(
     restartable_broker.start()
     message = await _roundtrip(address, "edge_voice_test/after_restart", b"back")
     assert message.payload == b"back"
+
+
+async def test_a_local_broker_serves_many_connections_and_keeps_its_log(
+    restartable_broker: LocalMosquitto,
+) -> None:
+    # Each connection logs two lines: with the log pipe left unread, the broker stalled after
+    # a few hundred connections (a whole test session's worth).
+    address = restartable_broker.address
+    for n in range(800):
+        async with aiomqtt.Client(
+            address.host, address.port, identifier=f"many-{n:04d}", timeout=5
+        ):
+            pass
+    message = await _roundtrip(address, "edge_voice_test/after_many", b"still here")
+    assert message.payload == b"still here"
+    restartable_broker.stop()  # the log is complete once the broker is gone
+    assert "many-0799" in restartable_broker.log_path.read_text(encoding="utf-8")

@@ -65,6 +65,9 @@ class LocalMosquitto:
             "set_tcp_nodelay true\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
+        self._drain: subprocess.Popen[bytes] | None = None
+        #: The broker's log once it runs (every start appends).
+        self.log_path = Path(self._dir.name) / "mosquitto.log"
         #: Where the broker runs: relative paths in its config are relative to it.
         self.cwd: Path | None = None
 
@@ -94,9 +97,23 @@ class LocalMosquitto:
                 break
             seen += chunk
             if b"Opening ipv4 listen socket" in seen and b"running" in seen:
+                self._drain_log(seen)
                 return
         self.stop()
         raise RuntimeError(f"mosquitto did not start: {seen.decode(errors='replace')[-500:]}")
+
+    def _drain_log(self, seen: bytes) -> None:
+        """Keep reading the broker's log into `log_path` (a `cat` of the pipe).
+
+        Nobody reads the pipe once the broker runs: full (64 KiB, a few hundred client
+        connections of log lines), it would block the broker's next log write and with it
+        the whole broker.
+        """
+        assert self._proc is not None and self._proc.stderr is not None
+        with self.log_path.open("ab") as log:
+            log.write(seen)
+            log.flush()
+            self._drain = subprocess.Popen(["cat"], stdin=self._proc.stderr, stdout=log)
 
     def stop(self) -> None:
         """Stop the broker process (clients see the connection drop)."""
@@ -111,6 +128,9 @@ class LocalMosquitto:
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+        drain, self._drain = self._drain, None
+        if drain is not None:
+            drain.wait(timeout=10)  # the broker is gone: `cat` reads the pipe's end
 
     def close(self) -> None:
         """Stop and remove the temporary files."""
