@@ -15,13 +15,17 @@ from edge_voice.models.voices import AUTO, VoiceChoice, select_voice
 
 #: Settings a running device never takes from MQTT: credentials, endpoints, file paths, its
 #: identity and the MQTT link itself (a wrong broker setting would cut the device off, and a
-#: remote `base_url` would receive the API key). The one list: the MQTT parser refuses them too.
+#: remote `base_url` would receive the API key). The one list: the MQTT parser refuses them
+#: in `config/set`, and a retained config, a rollback or a reset never brings them back.
 RUNTIME_LOCKED: tuple[tuple[str, ...], ...] = (
     ("device_id",),
     ("state_dir",),
     ("openai", "api_key"),
     ("openai", "api_key_file"),
     ("openai", "base_url"),
+    # A remote server would receive the credential its entry names (any environment variable
+    # or file of the device, OPENAI_API_KEY included) from OpenAI's cloud.
+    ("openai", "mcp_servers"),
     ("mqtt",),
     ("audio",),
     ("mcp_bridge",),  # a remote url would receive the server's token

@@ -151,8 +151,13 @@ class CallFlow:
             return replayed
         a.metrics.function_call_published(call.call_id)
         model = link.result.model.name if link is not None else a.config.openai.model
+        offered = (
+            {str(t.get("name")) for t in link.result.fitted.settings.tools}
+            if link is not None
+            else None
+        )
         output = await a.calls.call(
-            call.call_id, call.name, call.arguments, model, mode=self._mode()
+            call.call_id, call.name, call.arguments, model, mode=self._mode(), offered=offered
         )
         a.metrics.function_call_result(call.call_id)
         return output

@@ -14,6 +14,7 @@ class ConversationErrorCode(StrEnum):
     WAKEWORD_UNAVAILABLE = "wakeword_unavailable"
     AUDIO_DROPPED = "audio_dropped"
     MCP_LIST_TOOLS_FAILED = "mcp_list_tools_failed"
+    UNDECLARED_TOOL = "undeclared_tool"
 
 
 #: What each code means, for the generated error table of docs/MQTT_API.md.
@@ -29,4 +30,8 @@ DESCRIPTIONS: Final[dict[ConversationErrorCode, str]] = {
     "stalled (one event per episode)",
     ConversationErrorCode.MCP_LIST_TOOLS_FAILED: "OpenAI could not list a native MCP server's "
     "tools; the model goes on without them",
+    ConversationErrorCode.UNDECLARED_TOOL: "the model called a tool the conversation does not "
+    "offer (none declared by that name, or left out by the wake word's profile): it was not run, "
+    "neither published on `event/function_call` nor sent to an MCP server, and the model got an "
+    "error result; the event carries `call_id`, `name` and `model`",
 }

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -152,9 +152,20 @@ class FunctionCallBroker:
         return list(self._pending)
 
     async def call(
-        self, call_id: str, name: str, arguments: str, model: str, *, mode: CallMode = "wait"
+        self,
+        call_id: str,
+        name: str,
+        arguments: str,
+        model: str,
+        *,
+        mode: CallMode = "wait",
+        offered: Collection[str] | None = None,
     ) -> str:
-        """The output for one call: built-in, from MQTT before the deadline, or an error."""
+        """The output for one call: built-in, from MQTT before the deadline, or an error.
+
+        `offered`: the tool names the session declared (None: every tool); any other is
+        refused, whatever is declared now.
+        """
         log.info(
             "function call %s on %s (%s): %s(%s)",
             call_id,
@@ -163,18 +174,25 @@ class FunctionCallBroker:
             name,
             clip(arguments, self._secrets),
         )
-        output = await self._answer(call_id, name, arguments, model, mode)
+        output = await self._answer(call_id, name, arguments, model, mode, offered)
         log.info("function call %s (%s) result: %s", call_id, name, clip(output, self._secrets))
         return output
 
     async def _answer(
-        self, call_id: str, name: str, arguments: str, model: str, mode: CallMode
+        self,
+        call_id: str,
+        name: str,
+        arguments: str,
+        model: str,
+        mode: CallMode,
+        offered: Collection[str] | None,
     ) -> str:
         tool = self.registry.tools().get(name)
-        if tool is None:
-            # Only declared tools can ever run, whatever the model asks for.
-            log.warning("the model called an undeclared tool %r", name)
-            return error_output(f"unknown tool {name!r}")
+        if tool is None or (offered is not None and name not in offered):
+            # Only a tool both declared now and offered to this session ever runs, whatever
+            # the model asks for: not one a wake word's profile left out, nor one declared
+            # after the session began (the model was never told of it).
+            return self._undeclared(call_id, name, model, known=tool is not None)
         if tool.source == "builtin":
             return self._builtin(name)
         if tool.source == "mcp":
@@ -237,6 +255,22 @@ class FunctionCallBroker:
                 log.warning("MCP call %s (%s): image refused: %s", call_id, name, exc)
                 return note_on_output(output, f"the tool's image was refused: {exc}")
         return output
+
+    def _undeclared(self, call_id: str, name: str, model: str, *, known: bool) -> str:
+        """Refuse a call of a tool the session does not offer: logged, on MQTT, an error output."""
+        where = "not offered in this conversation" if known else "not declared"
+        message = f"function call {call_id} on {model}: the model called {name!r}, {where}; not run"
+        log.warning("%s", clip(message, self._secrets))
+        self._bus.publish(
+            ErrorOccurred(
+                code=ConversationErrorCode.UNDECLARED_TOOL,
+                message=message,
+                call_id=call_id,
+                name=name,
+                model=model,
+            )
+        )
+        return error_output(f"unknown tool {name!r}: it is not one of the tools offered to you")
 
     def _timed_out(self, call_id: str, name: str, model: str, why: str) -> str:
         """Tell the log and MQTT that a call missed its deadline; the output for the model."""

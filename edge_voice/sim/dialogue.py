@@ -84,7 +84,8 @@ class Dialogue:
                 return Reply(turn.say, turn=turn)
             waiting = async_functions and any(not c.has_output for c in self._calls)
             return Reply(self.scenario.waiting_reply if waiting else turn.say)
-        if turn.call.name in tools and tool_choice != "none":
+        declared = turn.call.name in tools or turn.call.even_if_undeclared
+        if declared and tool_choice != "none":
             return Reply(turn.say, turn.call, turn)
         return Reply(turn.otherwise or turn.say or self.scenario.fallback.say)
 

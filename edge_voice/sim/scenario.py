@@ -21,6 +21,9 @@ class ToolCall(BaseModel):
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    #: Made even when the session does not declare the tool: a model that makes one up (or
+    #: was talked into it), for testing that the client never runs such a call.
+    even_if_undeclared: bool = False
 
 
 class McpToolCall(BaseModel):

@@ -51,6 +51,7 @@ FLOW_ENV = (
     "SENSOR_TOPIC",
     "HA_URL",
     "HA_TOKEN",
+    "EDGE_VOICE_SHARE_GROUP",
 )
 
 
@@ -212,9 +213,19 @@ class NodeRed:
     async def deploy(self, nodes: list[dict[str, Any]]) -> None:
         """Replace the running flows with `nodes` by the admin API, as the editor deploys an
         import (inline `credentials` are taken, unlike in a flows file)."""
-        body = json.dumps(nodes).encode()
+        await self._admin("POST", "/flows", json.dumps(nodes).encode())
+
+    async def node_context(self, node_id: str, key: str) -> Any:
+        """A value in a node's context (the admin API), None if the node never set it."""
+        answer = json.loads(await self._admin("GET", f"/context/node/{node_id}/{key}"))
+        # {"memory": {"msg": "<JSON>", "format": ...}}, or {} for a key never set.
+        stored = answer.get("memory", answer)
+        return json.loads(stored["msg"]) if "msg" in stored else None
+
+    async def _admin(self, method: str, path: str, body: bytes = b"") -> str:
+        """One admin API request; the body of its answer (NodeRedError unless 200/204)."""
         head = (
-            "POST /flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Node-RED-Deployment-Type: full\r\nContent-Length: {len(body)}\r\n"
             "Connection: close\r\n\r\n"
         )
@@ -227,7 +238,8 @@ class NodeRed:
         finally:
             writer.close()
         if status.split()[1:2] not in (["200"], ["204"]):
-            raise NodeRedError(f"POST /flows: {status.strip()}\n{answer[-500:]}")
+            raise NodeRedError(f"{method} {path}: {status.strip()}\n{answer[-500:]}")
+        return answer.partition("\r\n\r\n")[2]
 
     @staticmethod
     async def _birth(client: aiomqtt.Client) -> None:

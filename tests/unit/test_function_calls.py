@@ -69,11 +69,28 @@ def test_unknown_call_id_is_refused() -> None:
     assert info.value.code is ErrorCode.UNKNOWN_CALL
 
 
+def _only_undeclared_error(published: asyncio.Queue[object], name: str) -> None:
+    """Nothing but one `undeclared_tool` error was published: no FunctionCallRequested."""
+    events = []
+    while not published.empty():
+        events.append(published.get_nowait())
+    assert len(events) == 1 and isinstance(events[0], ErrorOccurred), events
+    assert (events[0].code, events[0].name) == ("undeclared_tool", name)
+
+
 async def test_undeclared_tool_never_runs() -> None:
     calls, published = broker()
     output = await calls.call("c4", "unlock_front_door", "{}", "gpt-realtime")
-    assert json.loads(output) == {"error": "unknown tool 'unlock_front_door'"}
-    assert published.empty()
+    assert json.loads(output)["error"].startswith("unknown tool 'unlock_front_door'")
+    _only_undeclared_error(published, "unlock_front_door")
+
+
+async def test_a_declared_tool_the_session_was_not_offered_never_runs() -> None:
+    calls, published = broker()
+    output = await calls.call("c6", "set_light", "{}", "gpt-realtime", offered={"get_time"})
+    assert json.loads(output)["error"].startswith("unknown tool 'set_light'")
+    _only_undeclared_error(published, "set_light")
+    assert calls.pending == []
 
 
 async def test_builtins_answer_locally() -> None:
