@@ -352,6 +352,10 @@ class RealtimeConnection:
     async def _expire(self) -> None:
         # A real timer is the behaviour being simulated here, not test synchronisation.
         await asyncio.sleep(self.config.session_max_s)
+        await self.expire()
+
+    async def expire(self) -> None:
+        """End the session as its maximum duration does: `session_expired`, then close 1001."""
         await self._stop_response()
         minutes = 60 if self.protocol == "ga" else 30
         log.info("session %s expired", self.session_id)

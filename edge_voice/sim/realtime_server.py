@@ -72,6 +72,7 @@ class RealtimeSimulator:
         self.scenario = scenario or default_scenario()
         self.observer = Observer()
         self._server: Server | None = None
+        self._live: set[RealtimeConnection] = set()
 
     async def __aenter__(self) -> RealtimeSimulator:
         await self.start()
@@ -102,6 +103,13 @@ class RealtimeSimulator:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    async def expire_sessions(self) -> int:
+        """Expire every open session now, as its maximum duration would; how many there were."""
+        live = list(self._live)
+        for conn in live:
+            await conn.expire()
+        return len(live)
 
     async def serve_forever(self) -> None:
         """Serve until cancelled (start() first, or use it inside `async with`)."""
@@ -206,7 +214,11 @@ class RealtimeSimulator:
                 "beta" if record.protocol == "beta" else "ga",
                 self.scenario,
             )
-            await conn.run()
+            self._live.add(conn)
+            try:
+                await conn.run()
+            finally:
+                self._live.discard(conn)
         except Refusal as refusal:
             record.refused = refusal.code
             log.info("refusing connection %d: %s", record.id, refusal.code)
