@@ -92,6 +92,8 @@ class RealtimeConnection:
         self.mcp = McpSession(self)
         self.active: ActiveResponse | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Set to end the session with `session_expired` now (the maximum duration reached).
+        self.expire_now = asyncio.Event()
         self._audio_spoken = False
         self._last_prefix: str | None = None
         self._last_input = TokenCounts()
@@ -351,11 +353,8 @@ class RealtimeConnection:
 
     async def _expire(self) -> None:
         # A real timer is the behaviour being simulated here, not test synchronisation.
-        await asyncio.sleep(self.config.session_max_s)
-        await self.expire()
-
-    async def expire(self) -> None:
-        """End the session as its maximum duration does: `session_expired`, then close 1001."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.expire_now.wait(), self.config.session_max_s)
         await self._stop_response()
         minutes = 60 if self.protocol == "ga" else 30
         log.info("session %s expired", self.session_id)

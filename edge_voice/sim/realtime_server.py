@@ -104,13 +104,6 @@ class RealtimeSimulator:
             await self._server.wait_closed()
             self._server = None
 
-    async def expire_sessions(self) -> int:
-        """Expire every open session now, as its maximum duration would; how many there were."""
-        live = list(self._live)
-        for conn in live:
-            await conn.expire()
-        return len(live)
-
     async def serve_forever(self) -> None:
         """Serve until cancelled (start() first, or use it inside `async with`)."""
         if self._server is None:
@@ -132,6 +125,14 @@ class RealtimeSimulator:
         if host in ("", "0.0.0.0", "::"):  # noqa: S104 — naming the wildcard, not binding it
             host = "127.0.0.1"
         return f"ws://{host}:{self.port}/v1/realtime"
+
+    def expire_sessions(self) -> int:
+        """End every open session now as the 60-minute limit does (`session_expired`, 1001);
+        how many there were."""
+        fresh = [conn for conn in self._live if not conn.expire_now.is_set()]
+        for conn in fresh:
+            conn.expire_now.set()
+        return len(fresh)
 
     @property
     def connections(self) -> list[ConnectionRecord]:

@@ -59,7 +59,7 @@ async def test_expire_sessions_ends_every_open_session_as_its_maximum_would(
     ):
         for c in (first, second):
             await c.wait_for("session.created")
-        assert await sim.expire_sessions() == 2
+        assert sim.expire_sessions() == 2
         for c in (first, second):
             error = (await c.wait_for("error"))["error"]
             assert error["code"] == "session_expired"
