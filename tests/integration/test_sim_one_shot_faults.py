@@ -1,4 +1,4 @@
-"""Faults a soak injects once at a chosen moment: one dropped answer, one slow one, an expiry now."""
+"""Faults a soak injects once, at a chosen moment: a dropped answer, a slow one, an expiry."""
 
 from __future__ import annotations
 
