@@ -375,6 +375,8 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         await soak.converse(soak.schedule(n))
         if n + 1 == max(1, count // 10):
             tenth = resources()
+        if (n + 1) % max(1, count // 10) == 0:  # a long run says how far it is (stderr)
+            print(f"soak: {n + 1}/{count} conversations", file=sys.stderr, flush=True)
     completed, unanswered = soak.completed, soak.unanswered
     # A function fault waits for a call answered over MQTT; the MCP turn makes none.
     for _ in range(6):
