@@ -47,6 +47,13 @@ class ConversationHistory:
         """The answer to a function call."""
         self._entries.append(HistoryEntry("function_call_output", output, call_id))
 
+    def function_call_item(self, call_id: str) -> dict[str, Any] | None:
+        """The `function_call` item of `call_id` as a new session takes it (None: not kept)."""
+        for entry in self._entries:
+            if entry.kind == "function_call" and entry.call_id == call_id:
+                return _call_item(entry)
+        return None
+
     def clear(self) -> None:
         """Forget everything (a new conversation)."""
         self._entries.clear()
@@ -60,14 +67,16 @@ class ConversationHistory:
                 items.append(text_item(entry.text, entry.kind, protocol))
             elif entry.kind == "function_call" and entry.call_id in answered:
                 # A call without its output would leave the new session waiting for one.
-                items.append(
-                    {
-                        "type": "function_call",
-                        "call_id": entry.call_id,
-                        "name": entry.name,
-                        "arguments": entry.text,
-                    }
-                )
+                items.append(_call_item(entry))
             elif entry.kind == "function_call_output":
                 items.append(function_call_output_item(str(entry.call_id), entry.text))
         return items
+
+
+def _call_item(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "call_id": entry.call_id,
+        "name": entry.name,
+        "arguments": entry.text,
+    }

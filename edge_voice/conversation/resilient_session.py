@@ -126,6 +126,8 @@ class ResilientSession:
         #: Calls answered since the user last spoke, and those a restored session was given.
         self._answered: dict[tuple[str, str], str] = {}
         self._replayed: dict[tuple[str, str], str] = {}
+        #: call_ids the current session has as items (a restore replays only answered calls).
+        self._in_session: set[str] = set()
         #: The model to ask for instead of the configured primary (e.g. a budget's cheaper one).
         self.preferred_model: str | None = None
 
@@ -171,6 +173,7 @@ class ResilientSession:
                 continue
             self._backoff.reset()
             self._opened_at = self._clock()
+            self._in_session = set()
             return self._result
 
     def _worth_retrying(self, exc: RealtimeError, attempt: int, skip: set[str]) -> bool:
@@ -255,6 +258,7 @@ class ResilientSession:
         elif isinstance(event, ev.FunctionCallRequest):
             self.history.add_function_call(event.call_id, event.name, event.arguments)
             self._open_calls[event.call_id] = call_key(event.name, event.arguments)
+            self._in_session.add(event.call_id)
 
     def _user_spoke(self) -> None:
         # A new request: the same call again is the user's wish now, not a re-asked answer.
@@ -275,6 +279,7 @@ class ResilientSession:
         items = self.history.replay_items(result.model.protocol)
         for item in items:
             await result.session.send_event(ConversationItemCreate(item=item))
+        self._in_session = {i["call_id"] for i in items if i["type"] == "function_call"}
         if resume:
             await result.session.create_response()
         return LinkRestored(result.model.name, reason, len(items), resume)
@@ -296,6 +301,14 @@ class ResilientSession:
         key = self._open_calls.pop(call_id, None)
         if key is not None:
             self._answered[key] = output
+        if call_id not in self._in_session:
+            # Asked in a session that was lost before the answer came: the new session was not
+            # given the call (a call without output would leave it waiting), so it goes in now,
+            # or the server refuses the output ("Tool call ID not found in conversation").
+            item = self.history.function_call_item(call_id)
+            if item is not None:
+                await self.session.send_event(ConversationItemCreate(item=item))
+                self._in_session.add(call_id)
         self.history.add_function_output(call_id, output)
         await self.session.create_function_call_output(call_id, output)
 

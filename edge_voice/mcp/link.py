@@ -13,6 +13,7 @@ from mcp.client.session import ClientSession, IncomingMessage
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 
 from edge_voice.config.mcp_schema import McpServerConfig
 from edge_voice.mcp.naming import McpUnavailable, read_token
@@ -20,6 +21,10 @@ from edge_voice.mcp.naming import McpUnavailable, read_token
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_S = 1.0
+
+
+class _SessionGone(Exception):
+    """The server does not know the session (it restarted): the request was not run."""
 
 
 class McpLink:
@@ -38,6 +43,7 @@ class McpLink:
         self._max_s = reconnect_max_s
         self._session: ClientSession | None = None
         self._wake = asyncio.Event()
+        self._opened = asyncio.Event()  # set each time a session is opened
         self._lost = False
 
     async def run(self) -> None:
@@ -56,17 +62,43 @@ class McpLink:
             delay = min(delay * 2, self._max_s)
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        """Run one tool; McpUnavailable if the server is not there (the link then reconnects)."""
+        """Run one tool; McpUnavailable if the server is not there (the link then reconnects).
+
+        A server that restarted since the session opened refuses it ("Session not found"):
+        the request never ran, so it runs once in the new session (the caller's deadline
+        bounds the wait for it).
+        """
         session = self._session
         if session is None:
             raise McpUnavailable(f"the MCP server {self.server.name} is not connected")
+        try:
+            return await self._call(session, tool, arguments)
+        except _SessionGone:
+            pass
+        try:
+            return await self._call(await self._next_session(session), tool, arguments)
+        except _SessionGone:
+            raise McpUnavailable(f"the MCP server {self.server.name} lost the session") from None
+
+    async def _call(
+        self, session: ClientSession, tool: str, arguments: dict[str, Any]
+    ) -> types.CallToolResult:
         try:
             return await session.call_tool(tool, arguments)
         except Exception as exc:
             self._lost = True
             self._wake.set()
+            if _session_gone(exc):
+                raise _SessionGone from None
             reason = _describe(exc)
             raise McpUnavailable(f"the MCP server {self.server.name} failed: {reason}") from None
+
+    async def _next_session(self, old: ClientSession) -> ClientSession:
+        """The session `run()` opens after `old` was lost (the caller bounds the wait)."""
+        while self._session is None or self._session is old:
+            self._opened.clear()
+            await self._opened.wait()
+        return self._session
 
     async def _serve(self) -> None:
         async with (
@@ -75,6 +107,7 @@ class McpLink:
         ):
             await session.initialize()
             self._session = session
+            self._opened.set()
             await self._refresh(session)
             log.info("MCP server %s: %d tools", self.server.name, len(self.tools))
             while not self._lost:
@@ -118,6 +151,17 @@ class McpLink:
         # Listing from inside the session's receive loop would wait on itself: run() does it.
         if isinstance(message, types.ToolListChangedNotification):
             self._wake.set()
+
+
+def _session_gone(exc: BaseException) -> bool:
+    """Whether the server refused the session itself (HTTP 404 for an unknown session id)."""
+    # The SDK's client turns that 404 into a JSON-RPC INVALID_REQUEST: the server's own
+    # "Session not found" body, or its stand-in "Session terminated".
+    return (
+        isinstance(exc, MCPError)
+        and exc.code == types.INVALID_REQUEST
+        and exc.error.message in ("Session not found", "Session terminated")
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -48,6 +48,9 @@ class SimConfig:
     drop_after_audio_deltas: int | None = None
     #: "error": close frame 1011; "abort": TCP reset without a close frame (client sees 1006).
     drop_mode: DropMode = "error"
+    #: How many responses the drop applies to, counted down as they drop (None: every one),
+    #: so a soak can drop one answer and let the next connection answer.
+    drop_responses: int | None = None
     #: The next N responses are refused with a `rate_limit_exceeded` error event.
     rate_limit_responses: int = 0
     #: The wait the refusal's message asks for ("Please try again in 1.8s.").
@@ -56,6 +59,8 @@ class SimConfig:
     malformed_events: bool = False
     #: Extra wait between `response.created` and the first audio (or text) delta.
     first_audio_delay_ms: int = 0
+    #: How many responses the first-audio delay applies to, counted down (None: every one).
+    slow_responses: int | None = None
     #: Wall-clock seconds per second of audio streamed: 1.0 real time, 0 as fast as possible.
     pacing: float = 1.0
     audio_chunk_ms: int = 100

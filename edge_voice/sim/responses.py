@@ -210,7 +210,7 @@ class ActiveResponse:
         if kind == "text":
             part_json["text"] = ""
         await self._send("response.content_part.added", **ids, content_index=0, part=part_json)
-        if not await self._wait(cfg.first_audio_delay_ms / 1000):
+        if not await self._wait(_first_audio_delay_s(cfg)):
             if kind == "audio":
                 await self._stream_audio(text, part, ids)
             else:
@@ -266,7 +266,9 @@ class ActiveResponse:
                 )
             self._deltas += 1
             limit = cfg.drop_after_audio_deltas
-            if limit is not None and self._deltas >= limit:
+            if limit is not None and self._deltas >= limit and cfg.drop_responses != 0:
+                if cfg.drop_responses is not None:
+                    cfg.drop_responses -= 1
                 log.info("fault: dropping the connection after %d audio deltas", self._deltas)
                 await self.host.drop()
                 raise ResponseDropped
@@ -327,3 +329,12 @@ def word_cut(text: str, fraction: float) -> int:
 def arguments_json(arguments: dict[str, Any]) -> str:
     """Function call arguments as the compact JSON string the API sends."""
     return json.dumps(arguments, separators=(",", ":"))
+
+
+def _first_audio_delay_s(cfg: SimConfig) -> float:
+    """The first-audio delay of this part, counting down `slow_responses` if it is set."""
+    if cfg.first_audio_delay_ms <= 0 or cfg.slow_responses == 0:
+        return 0.0
+    if cfg.slow_responses is not None:
+        cfg.slow_responses -= 1
+    return cfg.first_audio_delay_ms / 1000

@@ -100,9 +100,11 @@ class FaultSettings(BaseModel):
     session_max_s: float | None = Field(default=None, gt=0)
     drop_after_audio_deltas: int | None = Field(default=None, ge=0)
     drop_mode: DropMode | None = None
+    drop_responses: int | None = Field(default=None, ge=0)
     rate_limit_responses: int | None = Field(default=None, ge=0)
     rate_limit_retry_after_s: float | None = Field(default=None, ge=0)
     first_audio_delay_ms: int | None = Field(default=None, ge=0)
+    slow_responses: int | None = Field(default=None, ge=0)
 
     def apply_to(self, config: SimConfig) -> None:
         """Write the fields that are set into `config`."""

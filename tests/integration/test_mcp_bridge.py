@@ -138,3 +138,23 @@ async def test_the_list_is_refreshed_on_tools_list_changed() -> None:
         await watch.until(lambda tools: "mcp_home_get_temperature" in tools)
         output, _ = await bridge.call("mcp_home_get_temperature", "{}")
         assert output == "21 °C"
+
+
+async def test_a_call_after_the_server_restarted_runs_once_in_a_new_session() -> None:
+    # The server came back between two calls (an HA restart): the link still holds the old
+    # session, which the new server does not know (404 "Session not found"). The request never
+    # ran, so the link opens a new session and runs it there, once.
+    srv = await start_mcp()
+    port = int(srv.url.split(":")[2].split("/")[0])
+    restarted: RunningMcp | None = None
+    try:
+        async with running_bridge(srv.url) as (bridge, _):
+            await srv.stop()
+            restarted = await start_mcp(port=port)
+            output, error = await bridge.call(SET_LIGHT, '{"room": "hall", "on": true}')
+            assert (output, error) == ("hall light is on", None)
+            assert restarted.home.lights == {"hall": True}
+    finally:
+        await srv.stop()
+        if restarted is not None:
+            await restarted.stop()

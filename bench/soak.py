@@ -1,0 +1,457 @@
+"""Soak: the real service for many conversations with faults injected at random (seeded).
+
+    python -m bench.soak --conversations N [--seed S] [--json out.json]
+
+The service is `build_service` (what `edge-voice run` builds) on the project's simulator, a
+real local Mosquitto that is stopped and restarted, a real MCP server that goes away, and a
+flow on the broker that answers function calls late, twice or never. The report says what
+held; the exit status is 1 if an invariant broke (see bench/soak_checks.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bench import machine
+from bench.device import REQUEST_WAV, wav_frames
+from bench.soak_checks import Figures, check, table
+from bench.soak_rig import FUNCTION_FAULTS, Flow, Key, McpHome, SoakBroker, message_key
+from bench.stats import proc_rss_mb
+from edge_voice.audio.pcm import SILENCE_FRAME
+from edge_voice.audio.sinks import NullSink
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.events import (
+    ErrorOccurred,
+    FallbackOccurred,
+    ResponseCompleted,
+    ServiceState,
+    Transcript,
+)
+from edge_voice.metrics.cost_ledger import CostLedger
+from edge_voice.mqtt.bridge import BridgeOptions
+from edge_voice.mqtt.connection import ReconnectPolicy
+from edge_voice.mqtt.payloads import Publication
+from edge_voice.service import Service, build_service
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
+from edge_voice.sim.scenario import parse_scenario
+
+#: Faults applied before the conversation starts (the simulator's one-shot switches, the flow).
+BEFORE = ("drop", "refused", "rate_limit", "slow_audio", *FUNCTION_FAULTS)
+#: Faults that strike at a random moment of the conversation.
+DURING = ("expiry", "broker_restart", "mcp_away")
+FAULTS = BEFORE + DURING
+DEADLINE_MS = 2000
+BASE = "edge_voice_soak"
+SCENARIO = """
+name: soak
+loop: true
+turns:
+  - user: "Turn on the kitchen light."
+    call: {name: set_light, arguments: {room: kitchen, state: "on"}}
+    after_call: "The kitchen light is on."
+    otherwise: "I can't control the lights from here."
+  - user: "What's the temperature?"
+    call: {name: mcp_home_get_temperature, arguments: {}}
+    after_call: "It is {output}."
+    otherwise: "I can't read the temperature right now."
+"""
+#: Real-time pacing would make 1000 conversations take hours; 4x is still streamed, not dumped.
+PACING = 0.25
+
+
+def soak_config(state_dir: Path, broker: SoakBroker, sim_url: str, mcp_url: str) -> EdgeVoiceConfig:
+    """The device: one MQTT tool, one MCP server, a short deadline, a short fallback cool-down."""
+    return EdgeVoiceConfig.model_validate(
+        {
+            "device_id": "soak",
+            "log_level": "ERROR",
+            "state_dir": str(state_dir),
+            "mqtt": {"host": broker.host, "port": broker.port, "base_topic": BASE},
+            "openai": {"base_url": sim_url, "fallback_cooldown_s": 5.0},
+            "conversation": {"follow_up_s": 0.3, "function_deadline_ms": DEADLINE_MS},
+            "tools": [
+                {
+                    "name": "set_light",
+                    "description": "Turn a light on or off.",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"room": {"type": "string"}, "state": {"type": "string"}},
+                    },
+                }
+            ],
+            "mcp_bridge": {"servers": [{"name": "home", "url": mcp_url}], "reconnect_max_s": 2},
+        }
+    )
+
+
+class Microphone:
+    """A quiet room between utterances: frames only while the soak speaks."""
+
+    def __init__(self) -> None:
+        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def play(self, frames: list[bytes]) -> None:
+        """Queue an utterance."""
+        for frame in frames:
+            self._frames.put_nowait(frame)
+
+    def close(self) -> None:
+        """End the source (the service shuts down)."""
+        self._frames.put_nowait(None)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The source the service reads."""
+        while (frame := await self._frames.get()) is not None:
+            yield frame
+
+
+@dataclass
+class Probe:
+    """What the service published (the outbox's intake) and said on its bus."""
+
+    published: Counter[Key] = field(default_factory=Counter)
+    published_at: dict[Key, float] = field(default_factory=dict)
+    states: list[tuple[float, str]] = field(default_factory=list)
+    responses: int = 0
+    cost_nusd: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    fallbacks: int = 0
+    broker_connects: int = 0
+    #: What the assistant said, by text (the MCP tool's answer shows that the server is back).
+    answers: Counter[str] = field(default_factory=Counter)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def attach(self, service: Service) -> None:
+        """Hook the bus and the outbox's `put` and `set_connected` (reads only)."""
+        bus, outbox = service.bus, service.bridge.outbox
+        bus.on(ServiceState, self._state)
+        bus.on(ResponseCompleted, self._response)
+        bus.on(ErrorOccurred, lambda e: self.errors.update([e.code]))
+        bus.on(FallbackOccurred, lambda _: self._fallback())
+        bus.on(Transcript, self._transcript)
+        put, set_connected = outbox.put, outbox.set_connected
+
+        def counted_put(publication: Publication, *, remember: bool = True) -> None:
+            if not publication.retain:
+                key = message_key(publication.topic, publication.payload)
+                self.published[key] += 1
+                self.published_at.setdefault(key, time.monotonic())
+            put(publication, remember=remember)
+
+        def counted_connect(connected: bool) -> None:
+            self.broker_connects += connected and not outbox.connected
+            set_connected(connected)
+
+        outbox.put = counted_put  # type: ignore[method-assign]
+        outbox.set_connected = counted_connect  # type: ignore[method-assign]
+
+    def _transcript(self, event: Transcript) -> None:
+        if event.role == "assistant":
+            self.answers[event.text] += 1
+
+    def _fallback(self) -> None:
+        self.fallbacks += 1
+
+    def _state(self, event: ServiceState) -> None:
+        if not self.states or self.states[-1][1] != event.status:
+            self.states.append((time.monotonic(), event.status))
+            self.changed.set()
+
+    def _response(self, event: ResponseCompleted) -> None:
+        self.responses += 1
+        self.changed.set()
+
+    async def status(self, wanted: set[str], after: float, within: float) -> tuple[float, str]:
+        """The first state in `wanted` entered after `after` (TimeoutError past `within`)."""
+        async with asyncio.timeout(within):
+            while True:
+                for stamp, seen in self.states:
+                    if stamp >= after and seen in wanted:
+                        return stamp, seen
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@dataclass
+class Soak:
+    """One soak run: the parts, the random schedule, and what was counted."""
+
+    service: Service
+    sim: RealtimeSimulator
+    broker: SoakBroker
+    mcp: McpHome
+    flow: Flow
+    probe: Probe
+    rng: random.Random
+    speech: list[bytes]
+    mic: Microphone = field(default_factory=Microphone)
+    injected: Counter[str] = field(default_factory=Counter)
+    completed: int = 0
+    unanswered: int = 0
+    hung: int = 0
+    #: The faults of each conversation that got no answer (what a user would have noticed).
+    unanswered_faults: Counter[str] = field(default_factory=Counter)
+
+    def schedule(self, n: int) -> list[str]:
+        """The faults of conversation `n`: each kind once first (seeded order), then at random."""
+        if n < len(FAULTS):
+            return [self._order[n]]
+        if self.rng.random() < 0.4:
+            return []
+        return self.rng.sample(FAULTS, self.rng.choice((1, 1, 2)))
+
+    def __post_init__(self) -> None:
+        self._order = self.rng.sample(FAULTS, len(FAULTS))
+
+    async def converse(self, faults: list[str]) -> None:
+        """One conversation (conversation/start, the request, back to idle) under `faults`."""
+        self.injected.update(faults)
+        for kind in faults:
+            self._arm(kind)
+        started = time.monotonic()
+        before = self.probe.responses
+        strikes = [asyncio.create_task(self._strike(k)) for k in faults if k in DURING]
+        try:
+            await self.service.assistant.start()
+            stamp, status = await self.probe.status({"listening", "idle"}, started, 30)
+            if status == "listening":
+                self.mic.play(self.speech)
+                await self.probe.status({"idle"}, stamp, 60)
+        except TimeoutError:
+            self.hung += 1
+            await self.service.assistant.stop()
+        finally:
+            await asyncio.gather(*strikes)
+            await self._heal()
+        if self.probe.responses > before:
+            self.completed += 1
+        else:
+            self.unanswered += 1
+            self.unanswered_faults.update(faults or ["none"])
+
+    def _arm(self, kind: str) -> None:
+        cfg = self.sim.config
+        if kind == "drop":
+            cfg.drop_after_audio_deltas, cfg.drop_responses = 2, 1
+            cfg.drop_mode = self.rng.choice(("error", "abort"))
+        elif kind == "refused":
+            cfg.refuse_models.add(self.service.store.effective.openai.model)
+            self.service.assistant.retire_warm_session()  # the next session meets the refusal
+        elif kind == "rate_limit":
+            cfg.rate_limit_responses = 1
+        elif kind == "slow_audio":
+            cfg.first_audio_delay_ms, cfg.slow_responses = 1500, 1
+        elif kind in FUNCTION_FAULTS:
+            self.flow.armed.append(kind)
+
+    async def _strike(self, kind: str) -> None:
+        # The random moment is the fault's timing (what is injected), not synchronisation.
+        await asyncio.sleep(self.rng.uniform(0.0, 2.0))
+        if kind == "expiry":
+            self.sim.expire_sessions()
+        elif kind == "broker_restart":
+            await self.broker.stop()
+            await asyncio.sleep(self.rng.uniform(0.2, 2.0))
+            await self.broker.start()
+        elif kind == "mcp_away":
+            await self.mcp.stop()
+
+    async def _heal(self) -> None:
+        """Undo the one-shot switches that did not fire; bring the MCP server back."""
+        cfg = self.sim.config
+        cfg.refuse_models.clear()
+        cfg.rate_limit_responses = cfg.drop_responses = cfg.slow_responses = 0
+        for record in self.sim.connections:  # every event in and out: the rig's memory, not ours
+            record.sent.clear()
+            record.received.clear()
+        if not self.mcp.up:
+            await self.mcp.start()
+        async with asyncio.timeout(30):
+            await self.service.bridge.wait_connected()
+
+
+#: Code of the parts around the service: their tasks are not the service's.
+RIG_CODE = (
+    "mcp/server",
+    "mcp.server",
+    "uvicorn",
+    "sse_starlette",
+    "edge_voice/sim",
+    "websockets/asyncio/server",
+    "bench/",
+    "soak.flow",
+)
+
+
+def resources() -> dict[str, Any]:
+    """RSS (MB), open file descriptors and asyncio tasks of this process, after a collection."""
+    gc.collect()
+    names = [_task_name(t) for t in asyncio.all_tasks()]
+    return {
+        "rss_mb": proc_rss_mb(),
+        "fds": len(list(Path("/proc/self/fd").iterdir())),
+        "tasks": len([n for n in names if n.startswith("service:")]),
+        "rig_tasks": len([n for n in names if n.startswith("rig:")]),
+        "task_names": dict(Counter(names)),
+    }
+
+
+def _task_name(task: asyncio.Task[Any]) -> str:
+    """What a task runs, and whose it is: the service's, or the rig's (sim, MCP server, flow)."""
+    coro = task.get_coro()
+    name = task.get_name()
+    what = getattr(coro, "__qualname__", type(coro).__name__)
+    code = getattr(coro, "cr_code", None)
+    where = code.co_filename if code is not None else ""
+    text = f"{name} {what} {where}"
+    rig = any(part in text for part in RIG_CODE)
+    label = name if not name.startswith("Task-") else what
+    return f"{'rig' if rig else 'service'}:{label}"
+
+
+async def run(count: int, seed: int) -> Figures:
+    """Soak `count` conversations (plus a warm-up and a last fault-free one) and count."""
+    began = time.monotonic()
+    broker, mcp = SoakBroker(), McpHome()
+    await broker.start()
+    await mcp.start()
+    sim = RealtimeSimulator(SimConfig(pacing=PACING), scenario=parse_scenario(SCENARIO))
+    await sim.start()
+    state = tempfile.TemporaryDirectory(prefix="edge_voice_soak_")
+    try:
+        cfg = soak_config(Path(state.name), broker, sim.url, mcp.url)
+        options = BridgeOptions(reconnect=ReconnectPolicy(initial_s=0.1, max_s=1.0))
+        service = build_service(
+            cfg, api_key=SecretStr("sk-soak-0000"), sink=NullSink(), bridge_options=options
+        )
+        probe = Probe()
+        probe.attach(service)
+        flow = Flow(broker.host, broker.port, f"{BASE}/soak", DEADLINE_MS / 1000)
+        speech = await wav_frames(REQUEST_WAV) + [SILENCE_FRAME] * 13
+        soak = Soak(service, sim, broker, mcp, flow, probe, random.Random(seed), speech)
+        flow_task = asyncio.create_task(flow.run(), name="soak.flow")
+        task = asyncio.create_task(service.run(soak.mic.frames()), name="soak.service")
+        figures = await _drive(soak, count, began)
+        soak.mic.close()
+        async with asyncio.timeout(30):
+            await task
+        flow_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flow_task
+        figures.ledger_nusd = CostLedger(service.store.ledger_path).total_nusd
+        return figures
+    finally:
+        await sim.stop()
+        await mcp.stop()
+        await broker.close()
+        state.cleanup()
+
+
+async def _drive(soak: Soak, count: int, began: float) -> Figures:
+    async with asyncio.timeout(30):
+        await soak.service.bridge.wait_connected()
+    await soak.converse([])  # warm-up: the baseline is taken with everything in use once
+    soak.completed = soak.unanswered = soak.hung = 0
+    start = resources()
+    tenth: dict[str, float] = start
+    for n in range(count):
+        await soak.converse(soak.schedule(n))
+        if n + 1 == max(1, count // 10):
+            tenth = resources()
+        if (n + 1) % max(1, count // 10) == 0:  # a long run says how far it is (stderr)
+            print(f"soak: {n + 1}/{count} conversations", file=sys.stderr, flush=True)
+    completed, unanswered = soak.completed, soak.unanswered
+    # A function fault waits for a call answered over MQTT; the MCP turn makes none.
+    for _ in range(6):
+        if not soak.flow.armed:
+            break
+        await soak.converse([])
+    answered = soak.completed
+    await soak.converse([])  # the service still serves after everything above
+    final_answered = soak.completed > answered
+    await soak.flow.settled()
+    published = soak.probe.published
+    await soak.flow.wait_for(lambda: _received_all(soak), within=15)
+    end = resources()
+    return Figures(
+        conversations=count,
+        seed=0,
+        elapsed_s=time.monotonic() - began,
+        machine=machine.describe(),
+        completed=completed,
+        unanswered=unanswered,
+        hung=soak.hung,  # the last conversation too
+        injected=dict(soak.injected),
+        applied_function_faults=dict(soak.flow.applied),
+        fallbacks=soak.probe.fallbacks,
+        realtime_connections=soak.sim.connection_count,
+        broker_reconnects=max(0, soak.probe.broker_connects - 1),
+        broker_restarts=len(soak.broker.stops),
+        errors=dict(soak.probe.errors),
+        answers=dict(soak.probe.answers),
+        unanswered_faults=dict(soak.unanswered_faults),
+        published=published,
+        published_at=soak.probe.published_at,
+        arrivals=soak.flow.arrivals,
+        copies=soak.flow.copies,
+        response_messages=soak.flow.response_messages,
+        response_cost_nusd=soak.flow.response_cost_nusd,
+        broker_stops=list(soak.broker.stops),
+        dropped_events=soak.service.bridge.dropped,
+        queue_bound=soak.service.store.effective.mqtt.queue_size,
+        responses=soak.probe.responses,
+        final_answered=final_answered,
+        metrics_nusd=round(soak.service.metrics.cost_total_usd * 1e9),
+        ledger_nusd=0,
+        start=start,
+        tenth=tenth,
+        end=end,
+    )
+
+
+def _received_all(soak: Soak) -> bool:
+    arrivals = soak.flow.arrivals
+    return all(key in arrivals for key in soak.probe.published)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the soak, print the table, write the JSON; 1 if an invariant broke."""
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--conversations", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--log", type=Path, help="the service's warnings go here (else: stderr)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.log else logging.ERROR,
+        filename=args.log,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    figures = asyncio.run(run(args.conversations, args.seed))
+    figures.seed = args.seed
+    broken = check(figures)
+    print(table(figures, broken))
+    if args.json:
+        args.json.write_text(json.dumps(figures.report(broken), indent=2) + "\n", encoding="utf-8")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
