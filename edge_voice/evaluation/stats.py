@@ -50,7 +50,10 @@ def wilson(successes: int, trials: int, z: float = Z95) -> Rate:
     z2 = z * z
     centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
-    return Rate(successes, trials, p, max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 and 1 the bound is exact; rounding would otherwise leave it a hair inside.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return Rate(successes, trials, p, low, high)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
