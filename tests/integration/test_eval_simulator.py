@@ -14,8 +14,8 @@ from edge_voice.evaluation.audio_input import case_audio
 from edge_voice.evaluation.report import Backend, EvalReport, schema_errors, to_json
 from edge_voice.evaluation.runner import run_suite
 from edge_voice.evaluation.simulated import SimulatedBackend, sim_calendar
-from edge_voice.evaluation.summary import ratios, summarize
 from edge_voice.evaluation.suite import default_suite
+from edge_voice.evaluation.summary import ratios, summarize
 from edge_voice.models.catalog import default_catalog
 from tests.support.speech import require_espeak
 
