@@ -20,8 +20,7 @@ from pydantic import SecretStr
 
 from edge_voice.config.loading import load_config, resolve_api_key
 from edge_voice.evaluation.audio_input import case_audio
-from edge_voice.evaluation.report import Backend as ReportBackend
-from edge_voice.evaluation.report import EvalReport, table_rows, to_json, to_markdown
+from edge_voice.evaluation.report import BackendInfo, EvalReport, table_rows, to_json, to_markdown
 from edge_voice.evaluation.runner import CaseRun, Endpoint, run_suite
 from edge_voice.evaluation.simulated import SimulatedBackend, sim_calendar
 from edge_voice.evaluation.suite import Case, Suite, SuiteError, default_suite, load_suite
@@ -92,6 +91,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds one case may take (default: 60)",
     )
+    parser.add_argument(
+        "--progress", action="store_true", help="a progress bar on stderr even if not a TTY"
+    )
     parser.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks
     parser.set_defaults(handler=cmd_eval)
 
@@ -99,14 +101,16 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 class Progress:
     """A one-line progress bar on stderr."""
 
-    def __init__(self, total: int, out: TextIO, width: int = 30) -> None:
+    def __init__(self, total: int, out: TextIO, *, enabled: bool, width: int = 30) -> None:
         self.total, self.done, self.failed = total, 0, 0
-        self.out, self.width = out, width
+        self.out, self.width, self.enabled = out, width, enabled
 
     def __call__(self, run: CaseRun) -> None:
         """Advance by one finished run."""
         self.done += 1
         self.failed += not run.passed
+        if not self.enabled:
+            return
         filled = round(self.width * self.done / max(self.total, 1))
         bar = "#" * filled + "." * (self.width - filled)
         self.out.write(
@@ -177,9 +181,10 @@ async def _run(
     key: SecretStr | None,
     base_url: str,
     today: dt.date,
-) -> tuple[list[CaseRun], ReportBackend]:
+) -> tuple[list[CaseRun], BackendInfo]:
     audio = _audio(suite)
-    progress = Progress(len(suite.cases) * len(models) * args.repeat, sys.stderr)
+    total = len(suite.cases) * len(models) * args.repeat
+    progress = Progress(total, sys.stderr, enabled=args.progress or sys.stderr.isatty())
     common = {
         "catalog": catalog,
         "audio": audio,
@@ -189,7 +194,7 @@ async def _run(
     }
     if key is not None and not args.sim:
         runs = await run_suite(suite, models, _RealBackend(base_url, key), **common)
-        return runs, ReportBackend("openai", base_url)
+        return runs, BackendInfo("openai", base_url)
     calendar = sim_calendar(models, catalog, today)
     async with SimulatedBackend(
         suite,
@@ -200,7 +205,7 @@ async def _run(
         catalog=catalog,
     ) as sim:
         runs = await run_suite(suite, models, sim, **common)
-        return runs, ReportBackend(
+        return runs, BackendInfo(
             "simulator",
             sim.endpoint.base_url,
             args.sim_error_rate,

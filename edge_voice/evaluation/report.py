@@ -14,13 +14,16 @@ from jsonschema import Draft202012Validator
 
 from edge_voice.evaluation.runner import BackendKind, CaseRun
 from edge_voice.evaluation.summary import DIMENSIONS, LATENCIES, ModelSummary, Ratio
+from edge_voice.models.catalog import TOKEN_CLASSES
 
 #: Bumped when a field changes meaning or goes away (new fields keep the version).
 REPORT_FORMAT: Final = "edge-voice-eval/1"
+#: The migration spec's target cost of one interaction.
+COST_TARGET_USD: Final = 0.008
 
 
 @dataclass(frozen=True)
-class Backend:
+class BackendInfo:
     """Which service answered, and for the simulator how it was told to err."""
 
     kind: BackendKind
@@ -40,7 +43,7 @@ class EvalReport:
     suite_source: str
     case_count: int
     repeat: int
-    backend: Backend
+    backend: BackendInfo
     models: Sequence[ModelSummary]
     ratios: Sequence[Ratio]
     runs: Sequence[CaseRun]
@@ -67,6 +70,7 @@ def _model_json(s: ModelSummary) -> dict[str, Any]:
         "fallbacks": s.fallbacks,
         "pass": {d: _rate(s.passed[d]) for d in DIMENSIONS},
         "by_category": {c: _rate(r) for c, r in s.by_category.items()},
+        "by_input": {k: _rate(r) for k, r in s.by_input.items()},
         "partial": s.partial,
         "latency_ms": {
             n: {"p50": s.latency_ms[n].p50, "p95": s.latency_ms[n].p95, "n": s.latency_ms[n].n}
@@ -187,6 +191,8 @@ def table_rows(report: EvalReport) -> list[tuple[str, list[str]]]:
         ("pass: all checks", [_pct(s.passed["all"]) for s in ms]),
         ("pass: function calling", [_pct(s.passed["function_calling"]) for s in ms]),
         ("pass: instruction following", [_pct(s.passed["instruction_following"]) for s in ms]),
+        ("pass: text input", [_pct(s.by_input["text"]) for s in ms]),
+        ("pass: audio input", [_pct(s.by_input["audio"]) for s in ms]),
         ("partial multi-call", [str(s.partial) for s in ms]),
     ]
     for name in LATENCIES:
@@ -232,6 +238,24 @@ def table_rows(report: EvalReport) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def _per_run(count: int, s: ModelSummary) -> str:
+    connected = s.connection.successes
+    return "–" if not connected else f"{count / connected:.0f}"
+
+
+def _targets(s: ModelSummary) -> str:
+    """Connection success > 99 % and under $0.008 per interaction (the migration spec's)."""
+    conn = s.connection
+    ok_conn = "yes" if conn.low is not None and conn.low > 0.99 else "not shown"
+    cost = s.cost_per_interaction_usd
+    ok_cost = "–" if cost is None else ("yes" if cost < COST_TARGET_USD else "no")
+    return (
+        f"- `{s.model}`: connection success > 99 % {ok_conn} ({_pct(conn)}; the interval's "
+        f"low end must clear it); cost per interaction < ${COST_TARGET_USD} {ok_cost} "
+        f"({_usd(cost)})"
+    )
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -265,6 +289,13 @@ def to_markdown(report: EvalReport) -> str:
     for cat in categories:
         cells = [_pct(s.by_category[cat]) if cat in s.by_category else "–" for s in report.models]
         lines.append(f"| {cat} | " + " | ".join(cells) + " |")
+    lines += ["", "## Tokens by class, per interaction", ""]
+    lines += ["| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for cls in TOKEN_CLASSES:
+        cells = [_per_run(getattr(s.tokens, cls), s) for s in report.models]
+        lines.append(f"| {cls} | " + " | ".join(cells) + " |")
+    lines += ["", "## Against the migration targets", ""]
+    lines += [_targets(s) for s in report.models]
     failed = [r for r in report.runs if not r.passed]
     lines += ["", f"## Failed runs ({len(failed)})", ""]
     for r in failed:

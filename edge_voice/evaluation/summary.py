@@ -20,6 +20,7 @@ from edge_voice.models.catalog import LifecycleState, ModelCatalog
 
 LATENCIES: Final = ("session_ready", "first_delta", "response_done")
 DIMENSIONS: Final = ("all", "function_calling", "instruction_following")
+INPUTS: Final = ("text", "audio")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class ModelSummary:
     fallbacks: int
     passed: dict[str, Rate]
     by_category: dict[str, Rate]
+    #: Pass rate (all checks) by how the case went in: `text` or `audio`.
+    by_input: dict[str, Rate]
     partial: int
     latency_ms: dict[str, Latency]
     tokens: TokenUsage
@@ -116,6 +119,7 @@ def summarize(
         by_category={
             c: _rate([r for r in connected if r.category == c], "all") for c in categories
         },
+        by_input={k: _rate([r for r in connected if r.input == k], "all") for k in INPUTS},
         partial=sum(1 for r in connected if r.score is not None and r.score.partial),
         latency_ms={name: _latency(connected, name) for name in LATENCIES},
         tokens=tokens,

@@ -45,6 +45,7 @@ def test_eval_offline_prints_the_table_and_writes_valid_reports(tmp_path: Path) 
         str(out_json),
         "--markdown",
         str(out_md),
+        "--progress",
     )
     assert done.returncode == 0, done.stderr
     assert "backend: simulator (offline)" in done.stdout

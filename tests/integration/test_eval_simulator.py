@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from edge_voice.evaluation.audio_input import case_audio
-from edge_voice.evaluation.report import Backend, EvalReport, schema_errors, to_json
+from edge_voice.evaluation.report import BackendInfo, EvalReport, schema_errors, to_json
 from edge_voice.evaluation.runner import run_suite
 from edge_voice.evaluation.simulated import SimulatedBackend, sim_calendar
 from edge_voice.evaluation.suite import default_suite
@@ -90,7 +90,7 @@ async def test_spoken_cases_cost_a_fifth_less_on_gpt_realtime_than_on_the_previe
         suite_source="bundled default",
         case_count=2,
         repeat=1,
-        backend=Backend("simulator", base_url, 0.0, 0.0, 0, calendar),
+        backend=BackendInfo("simulator", base_url, 0.0, 0.0, 0, calendar),
         models=summaries,
         ratios=[ratio],
         runs=runs,

@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from edge_voice.evaluation.report import Backend, EvalReport, schema_errors, to_json, to_markdown
+from edge_voice.evaluation.report import (
+    BackendInfo,
+    EvalReport,
+    schema_errors,
+    to_json,
+    to_markdown,
+)
 from edge_voice.evaluation.runner import CaseRun
 from edge_voice.evaluation.scoring import Observed, ObservedCall, score
 from edge_voice.evaluation.suite import default_suite
@@ -43,7 +49,7 @@ def report(models: list[str]) -> EvalReport:
         suite_source="bundled default",
         case_count=2,
         repeat=1,
-        backend=Backend("simulator", "ws://127.0.0.1:1/v1/realtime", 0.0, 0.0, 0, None),
+        backend=BackendInfo("simulator", "ws://127.0.0.1:1/v1/realtime", 0.0, 0.0, 0, None),
         models=summaries,
         ratios=ratios(summaries),
         runs=runs,
