@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edge_voice import __version__
 from edge_voice.cli.demo import add_demo_arguments
+from edge_voice.cli.evaluate import add_eval_arguments
 from edge_voice.cli.models import print_chain, print_models
 from edge_voice.cli.overrides import add_reset_arguments, cmd_config_reset, print_overrides
 from edge_voice.cli.run import add_run_arguments
@@ -180,12 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_arguments(sim)
     sim.set_defaults(handler=cmd_sim)
 
+    evaluate = sub.add_parser(
+        "eval",
+        help="compare models on function calling, instructions, latency and cost",
+        description="Runs a suite of cases (default: the bundled one, 50 cases) on each model "
+        "through the service's realtime client and prints them side by side: pass rates with "
+        "95%% intervals, latency p50/p95, tokens, cost per interaction and the ratios between "
+        "models. With OPENAI_API_KEY it uses the real API; without (or with --sim) the offline "
+        "simulator, answering from the suite with the --sim-* error rates.",
+    )
+    add_eval_arguments(evaluate)
+
     wakeword = sub.add_parser("wakeword", help="measure wake word models on your own audio")
     add_wakeword_arguments(wakeword)
 
     for p in (check, migrate, models, run):
         p.add_argument("--today", help=argparse.SUPPRESS)  # pin the date for lifecycle checks
-    for p in (check, migrate, models, run, demo, sim):
+    for p in (check, migrate, models, run, demo, sim, evaluate):
         add_verbosity(p, sub=True)  # `edge-voice run -v` as well as `edge-voice -v run`
     return parser
 

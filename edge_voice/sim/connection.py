@@ -264,6 +264,7 @@ class RealtimeConnection:
         call = None
         if reply.call is not None:
             call = PlannedCall(reply.call.name, arguments_json(reply.call.arguments))
+        more = [PlannedCall(c.name, arguments_json(c.arguments)) for c in reply.more_calls]
         prefix = opts.instructions + json.dumps(self.session.tools, sort_keys=True)
         fit = fit_context(
             self.conversation, self.session.truncation, self.model, TokenCounts(text_tokens(prefix))
@@ -276,6 +277,7 @@ class RealtimeConnection:
         plan = ResponsePlan(
             say=reply.say,
             call=call,
+            more_calls=more,
             voice=opts.voice,
             speed=self.session.speed,
             audio_out=opts.audio_out,
@@ -327,9 +329,10 @@ class RealtimeConnection:
             self._audio_spoken = True
         if self.active is response:
             self.active = None
-        call, turn = response.call_item, response.plan.turn
-        if call is not None and call.call_id and turn is not None:
-            self.dialogue.call_made(turn, call.call_id)
+        turn = response.plan.turn
+        for call in response.call_items:
+            if call.call_id and turn is not None:
+                self.dialogue.call_made(turn, call.call_id)
 
     async def _response_cancel(self, event: dict[str, Any]) -> None:
         wanted = event.get("response_id")

@@ -20,6 +20,8 @@ class Reply:
     say: str | None
     call: ToolCall | None = None
     turn: Turn | None = None
+    #: Calls made after `call` in the same response (declared tools only).
+    more_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass
@@ -68,8 +70,15 @@ class Dialogue:
         answered = [c for c in self._calls if c.has_output]
         if answered:
             self._calls = [c for c in self._calls if not c.has_output]
+            # The calls of one turn (parallel calls) get its `after_call` once.
+            by_turn: dict[int, list[_PendingCall]] = {}
+            for call in answered:
+                by_turn.setdefault(id(call.turn), []).append(call)
             return Reply(
-                " ".join(fill(c.turn.after_call or "Done.", output=c.output) for c in answered)
+                " ".join(
+                    fill(cs[0].turn.after_call or "Done.", output=" ".join(c.output for c in cs))
+                    for cs in by_turn.values()
+                )
             )
         if self._calls and async_functions:
             return Reply(self.scenario.waiting_reply)
@@ -86,7 +95,8 @@ class Dialogue:
             return Reply(self.scenario.waiting_reply if waiting else turn.say)
         declared = turn.call.name in tools or turn.call.even_if_undeclared
         if declared and tool_choice != "none":
-            return Reply(turn.say, turn.call, turn)
+            more = tuple(c for c in turn.more_calls if c.name in tools or c.even_if_undeclared)
+            return Reply(turn.say, turn.call, turn, more)
         return Reply(turn.otherwise or turn.say or self.scenario.fallback.say)
 
 

@@ -78,6 +78,8 @@ class ResponsePlan:
     in_conversation: bool = True
     metadata: dict[str, Any] | None = None
     max_output_tokens: int | str = "inf"
+    #: Calls after `call` in the same response (parallel function calls).
+    more_calls: list[PlannedCall] = field(default_factory=list)
     #: The scenario turn whose call this response makes, if any.
     turn: Turn | None = None
     mcp: ResponseStep | None = None
@@ -101,7 +103,8 @@ class ActiveResponse:
             max_output_tokens=plan.max_output_tokens,
         )
         self.audio_ms = 0
-        self.call_item: Item | None = None
+        #: The function calls the response completed, in order.
+        self.call_items: list[Item] = []
         self._out = TokenCounts()
         self._cancelled = asyncio.Event()
         self._reason: str | None = None
@@ -132,8 +135,10 @@ class ActiveResponse:
         await self._send("response.created", response=wire.render_response(self.view, protocol))
         if self.plan.say and not self._cancelled.is_set():
             await self._message(self.plan.say)
-        if self.plan.call is not None and not self._cancelled.is_set():
-            await self._function_call(self.plan.call)
+        calls = [self.plan.call] if self.plan.call is not None else []
+        for call in calls + self.plan.more_calls:
+            if not self._cancelled.is_set():
+                await self._function_call(call)
         if self.plan.mcp is not None and not self._cancelled.is_set():
             await self.plan.mcp.run(self)
         if self._cancelled.is_set():
@@ -314,7 +319,7 @@ class ActiveResponse:
         self._out.text += text_tokens(item.arguments) + text_tokens(item.name)
         await self._close_item(item, index, previous)
         if item.status == "completed":
-            self.call_item = item
+            self.call_items.append(item)
 
 
 def word_cut(text: str, fraction: float) -> int:

@@ -48,6 +48,8 @@ class Turn(BaseModel):
     #: Spoken first; with `call`, in the same response as the call.
     say: str | None = None
     call: ToolCall | None = None
+    #: Further calls in the same response after `call` (parallel function calls).
+    more_calls: list[ToolCall] = Field(default_factory=list)
     #: A native MCP call (session tool `type: mcp`), made by the "server" itself.
     mcp: McpToolCall | None = None
     #: Spoken in the response after the call's output is in; `{output}` stands for it.
@@ -73,6 +75,8 @@ class Turn(BaseModel):
             raise ValueError("a turn needs `say`, `call` or `mcp` (or `say` with one of them)")
         if self.call is not None and self.mcp is not None:
             raise ValueError("a turn makes a `call` or an `mcp` call, not both")
+        if self.more_calls and self.call is None:
+            raise ValueError("`more_calls` needs `call`")
         if self.after_call is not None and self.call is None and self.mcp is None:
             raise ValueError("`after_call` needs `call` or `mcp`")
         if self.on_error is not None and self.mcp is None:

@@ -1,0 +1,1 @@
+"""`edge-voice eval`: models side by side on function calls, instructions, latency, cost."""
