@@ -107,6 +107,7 @@ class ResponseCompleted(Event):
     cost_usd: float
     latency_ms: Mapping[ResponseLatency, float | None]
     status: str = "completed"
+    kind: str = "answer"  # or "announcement": an out-of-band response (`say`)
 
 
 @dataclass(frozen=True, kw_only=True)

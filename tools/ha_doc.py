@@ -58,6 +58,8 @@ PURPOSES: Final[dict[str, str]] = {
     "reset_overrides": "Drops every runtime override (a select, rollback or `config/set`): "
     "the config file applies again.",
     "start_conversation": "Starts a conversation without the wake word.",
+    "announce": "`notify.send_message` to it speaks the message (an announcement, sent to "
+    "`say`; HA 2024.5 or newer).",
 }
 
 

@@ -192,6 +192,13 @@ def examples() -> str:
             b'{"call_id":"call_1","output":{"ok":true}}',
         ),
         (topics.command(CommandKind.CONVERSATION_START), b""),
+        (topics.command(CommandKind.SAY), b"The washing machine is done."),
+        (
+            topics.command(CommandKind.SAY),
+            cmd.Say(
+                text="The garage door is open. Shall I close it?", start_conversation=True
+            ).to_payload(),
+        ),
         (
             topics.tool("set_light"),
             cmd.ToolPayload(

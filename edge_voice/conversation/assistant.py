@@ -14,6 +14,7 @@ from edge_voice.config.events import ConfigChanged
 from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
+from edge_voice.conversation.announcements import Announcement, AnnouncementQueueFull, Announcer
 from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.false_wakes import FalseWakeWatch
 from edge_voice.conversation.function_calls import FunctionCallBroker
@@ -36,8 +37,8 @@ from edge_voice.events import (
 )
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import ModelMigration
+from edge_voice.mqtt.commands import CommandError, ErrorCode, ToolDeclaration
 from edge_voice.mqtt.commands import FunctionCallImage as Img
-from edge_voice.mqtt.commands import ToolDeclaration
 from edge_voice.realtime.errors import RealtimeError
 from edge_voice.realtime.session import RealtimeSession
 
@@ -78,6 +79,7 @@ class Assistant:
         self.mic = Microphone(self, wake, arbitrate)
         self.opening = SessionOpening(self)
         self.false_wakes = FalseWakeWatch(self)
+        self.announcer = Announcer(self)
         #: The wake word whose profile the conversation uses (None: the global settings).
         self.profile: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -168,7 +170,7 @@ class Assistant:
         if self.link is None:
             return
         with contextlib.suppress(RealtimeError):
-            if cut is not None:
+            if cut is not None and not self.announcer.owns_item(cut.item_id):
                 await self.link.truncate(cut.item_id, cut.audio_end_ms)
             if self.link.response_active:
                 await self.link.cancel_response()
@@ -238,6 +240,13 @@ class Assistant:
     async def stop(self) -> None:
         """conversation/stop."""
         await self.end_conversation(close_link=True)
+
+    def say(self, text: str, voice: str | None, start_conversation: bool) -> None:
+        """`say`: speak `text` when idle (CommandError when too many wait)."""
+        try:
+            self.announcer.say(Announcement(text, voice, start_conversation))
+        except AnnouncementQueueFull as exc:
+            raise CommandError(ErrorCode.QUEUE_FULL, f"say: {exc}; try again later") from None
 
     def function_result(
         self, call_id: str, output: str | None, error: str | None, image: Img | None = None

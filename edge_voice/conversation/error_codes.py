@@ -14,6 +14,7 @@ class ConversationErrorCode(StrEnum):
     WAKEWORD_UNAVAILABLE = "wakeword_unavailable"
     AUDIO_DROPPED = "audio_dropped"
     MCP_LIST_TOOLS_FAILED = "mcp_list_tools_failed"
+    ANNOUNCEMENT_FAILED = "announcement_failed"
 
 
 #: What each code means, for the generated error table of docs/MQTT_API.md.
@@ -29,4 +30,6 @@ DESCRIPTIONS: Final[dict[ConversationErrorCode, str]] = {
     "stalled (one event per episode)",
     ConversationErrorCode.MCP_LIST_TOOLS_FAILED: "OpenAI could not list a native MCP server's "
     "tools; the model goes on without them",
+    ConversationErrorCode.ANNOUNCEMENT_FAILED: "an announcement (`say`) could not be spoken: no "
+    "session, or the model did not start its response in time",
 }

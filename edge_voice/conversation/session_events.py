@@ -85,6 +85,7 @@ class SessionEventHandler:
     async def _response_created(self, event: ev.ResponseCreated) -> None:
         a = self.a
         self.calls.response_created()
+        a.announcer.response_created(event)
         if a.status is not Status.IDLE:
             a.cancel_timer()
             a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
@@ -117,6 +118,7 @@ class SessionEventHandler:
         a = self.a
         if a.status is not Status.RESPONDING:
             return  # a cancelled answer's tail: never play it
+        a.announcer.audio(event)
         if a.tracker.audio(event.item_id, len(event.pcm)):
             a.sink.begin_response(event.item_id)
         a.metrics.audio_delta(event.response_id)
@@ -142,10 +144,15 @@ class SessionEventHandler:
                     cost_usd=cost.cost_usd,
                     latency_ms=dict(cost.latency_ms),
                     status=event.status,
+                    kind=a.announcer.kind_of(event.response_id),
                 )
             )
             a.publish_metrics()
+        announcement = a.announcer.finished(event.response_id)
         if event.status == "cancelled" or hold or self.mcp.response_done(event):
+            return
+        if announcement is not None:
+            a.spawn(a.announcer.answered(announcement))
             return
         # The tracker stays: playback usually runs past response.done, and a barge-in then
         # still has to truncate the item to what was heard.

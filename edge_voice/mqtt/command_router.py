@@ -23,6 +23,7 @@ from edge_voice.mqtt.commands import (
     FunctionCallResult,
     ModelSelectionSet,
     ModelSet,
+    Say,
     ToolDeclaration,
     ToolRemoval,
     VoiceSet,
@@ -244,6 +245,8 @@ class CommandRouter:
                 await self.control.start()
             case ConversationStop():
                 await self.control.stop()
+            case Say():
+                self.control.say(command.text, command.voice, command.start_conversation)
             case _:
                 self._change_config(command)
 

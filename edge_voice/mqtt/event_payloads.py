@@ -97,6 +97,7 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 usage=TokenUsage(**event.usage),
                 cost_usd=event.cost_usd,
                 latency_ms=dict(event.latency_ms),
+                kind="announcement" if event.kind == "announcement" else "answer",
                 ts=ts,
             )
         case FallbackOccurred(fallback=fallback):

@@ -174,6 +174,9 @@ class ResponsePayload(OutPayload):
     usage: TokenUsage
     cost_usd: float
     latency_ms: dict[ResponseLatency, float | None]
+    kind: Literal["answer", "announcement"] = Field(
+        default="answer", description="`announcement`: an out-of-band response of `say`"
+    )
     ts: str
 
 

@@ -43,6 +43,7 @@ class CommandKind(StrEnum):
     FUNCTION_CALL_RESULT = "function_call/result"
     CONVERSATION_START = "conversation/start"
     CONVERSATION_STOP = "conversation/stop"
+    SAY = "say"  # an announcement: the device speaks the text
     #: `<base>/wakeword/<name>/threshold/set`, `.../refractory_s/set`: one wake word's tuning.
     WAKEWORD_THRESHOLD = "wakeword/<name>/threshold/set"
     WAKEWORD_REFRACTORY = "wakeword/<name>/refractory_s/set"

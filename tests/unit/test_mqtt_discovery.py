@@ -22,7 +22,7 @@ from edge_voice.mqtt.discovery import (
     voice_options,
 )
 from edge_voice.mqtt.parsing import parse_command
-from edge_voice.mqtt.topics import Topics
+from edge_voice.mqtt.topics import CommandKind, Topics
 
 TODAY = dt.date(2026, 11, 24)
 PREFIX = "homeassistant/{}/edge_voice_kitchen/{}/config"
@@ -78,8 +78,16 @@ def test_topics_and_entity_list() -> None:
         ("number", "wakeword_hey_jarvis_threshold"),
         ("number", "wakeword_hey_jarvis_refractory"),
     ]
-    assert list(configs) == [PREFIX.format(c, k) for c, k in [*ENTITIES, *wakeword]]
-    assert len(configs) == 38  # with the reset_overrides button and the API key problem
+    assistant = [("notify", "announce")]
+    assert list(configs) == [PREFIX.format(c, k) for c, k in [*ENTITIES, *wakeword, *assistant]]
+    assert len(configs) == 39  # with the reset_overrides button and the API key problem
+
+
+def test_notify_entity_speaks_on_say() -> None:
+    announce = _configs()[PREFIX.format("notify", "announce")]
+    assert announce["command_topic"] == "edge_voice/kitchen/say"
+    assert announce["retain"] is False and announce["name"] == "Announce"
+    assert announce["availability_topic"] == "edge_voice/kitchen/availability"
 
 
 def test_full_payloads_of_some_entities() -> None:
@@ -314,6 +322,8 @@ def test_what_home_assistant_sends_is_a_valid_command() -> None:
         assert route is not None
         if "min" in payload:  # a number: HA sends the value as plain text
             sent = [str(payload["min"]), str(payload["max"])]
+        elif route.kind is CommandKind.SAY:  # notify: the message as it is
+            sent = ["The garage door is open [north side]", '"quoted" text']
         else:
             sent = payload["options"] if "options" in payload else [payload["payload_press"]]
         for value in sent:
