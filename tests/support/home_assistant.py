@@ -187,6 +187,11 @@ class HomeAssistant:
             is_json = resp.headers.get_content_type() == "application/json"
         return json.loads(raw) if is_json else raw.decode()
 
+    def version(self) -> tuple[int, int]:
+        """Home Assistant's (year, month) release, from its REST API."""
+        year, month = str(self.request("GET", "/api/config")["version"]).split(".")[:2]
+        return int(year), int(month)
+
     def states(self) -> dict[str, dict[str, Any]]:
         """Every entity state by entity_id."""
         return {s["entity_id"]: s for s in self.request("GET", "/api/states")}

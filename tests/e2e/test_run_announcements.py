@@ -1,0 +1,105 @@
+"""`edge-voice run` as a user runs it: an announcement published on `<base>/say` is spoken into
+the sink (a WAV file), priced on `event/response`, and the service stays up for more."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import uuid
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import numpy as np
+import pytest
+import yaml
+
+from edge_voice.sim.config import SimConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
+from tests.support.broker import BrokerAddress
+from tests.support.cli_process import edge_voice
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RealtimeSimulator]:
+    async with RealtimeSimulator(SimConfig(pacing=0)) as server:
+        yield server
+
+
+def silence(path: Path, seconds: float = 0.5) -> Path:
+    """A quiet room for the microphone: 16 kHz PCM16 zeros."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(np.zeros(int(16000 * seconds), dtype="<i2").tobytes())
+    return path
+
+
+def write_config(tmp: Path, broker: BrokerAddress, sim: RealtimeSimulator, **extra: Any) -> Path:
+    """A device config on `broker` and `sim` (`extra` sections merged in); its base topic."""
+    config = tmp / "config.yaml"
+    data = {
+        "device_id": "kitchen",
+        "state_dir": str(tmp / "state"),
+        "openai": {"base_url": sim.url},
+        "mqtt": {"host": broker.host, "port": broker.port, "base_topic": extra.pop("base")},
+        "conversation": {"follow_up_s": 0.5},
+        **extra,
+    }
+    config.write_text(yaml.safe_dump(data))
+    return config
+
+
+async def test_say_is_spoken_into_the_sink_by_the_running_service(
+    sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    base_topic = f"t_{uuid.uuid4().hex[:8]}"
+    base = f"{base_topic}/kitchen"
+    config = write_config(tmp_path, mqtt_broker, sim, base=base_topic)
+    reply = tmp_path / "reply.wav"
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as client:
+        await client.subscribe(f"{base}/#", qos=1)
+        proc = await edge_voice(
+            "run",
+            "--today",  # the in-process simulator's calendar (tests/conftest.py)
+            "2026-05-01",
+            "--config",
+            str(config),
+            "--source",
+            f"wav:{silence(tmp_path / 'room.wav')}",
+            "--sink",
+            f"wav:{reply}",
+            "--fast",
+        )
+        try:
+            response = await asyncio.wait_for(_announce(client, base), 30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert response["kind"] == "announcement" and response["cost_usd"] > 0
+    with wave.open(str(reply), "rb") as wav:
+        played_ms = wav.getnframes() * 1000 / wav.getframerate()
+    assert played_ms > 300  # the announcement's audio, as the simulator streamed it
+
+
+async def _announce(client: aiomqtt.Client, base: str) -> dict[str, Any]:
+    """Once the device is online: say something; the `event/response` it is priced with."""
+    said = False
+    async for message in client.messages:
+        topic, payload = str(message.topic), bytes(message.payload or b"")  # type: ignore[arg-type]
+        if topic == f"{base}/availability" and payload == b"online" and not said:
+            await client.publish(f"{base}/say", "The washing machine is done.", qos=1)
+            said = True
+        elif topic == f"{base}/response":
+            assert json.loads(payload)["status"] == "ok", payload
+        elif topic == f"{base}/event/response":
+            data: dict[str, Any] = json.loads(payload)
+            return data
+    raise AssertionError("the broker connection ended")
