@@ -20,6 +20,7 @@ from edge_voice.audio.sources import check_source_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
 from edge_voice.config.section import Section
+from edge_voice.config.sounds_schema import EarconsConfig
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
@@ -174,6 +175,7 @@ class AudioConfig(Section):
     source: str = "mic"
     sink: str = "speaker"
     echo_cancelled: bool = False
+    earcons: EarconsConfig = Field(default_factory=EarconsConfig)
 
     @field_validator("source")
     @classmethod

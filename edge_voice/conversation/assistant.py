@@ -15,6 +15,7 @@ from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
 from edge_voice.conversation.announcements import Announcement, AnnouncementQueueFull, Announcer
+from edge_voice.conversation.cues import Cues
 from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.false_wakes import FalseWakeWatch
 from edge_voice.conversation.function_calls import FunctionCallBroker
@@ -80,6 +81,7 @@ class Assistant:
         self.opening = SessionOpening(self)
         self.false_wakes = FalseWakeWatch(self)
         self.announcer = Announcer(self)
+        self.cues = Cues(self)  # the earcons (a bad sound file is refused here, at start)
         #: The wake word whose profile the conversation uses (None: the global settings).
         self.profile: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -294,6 +296,7 @@ class Assistant:
     def _state_changed(self, old: Status, new: Status, trigger: Trigger) -> None:
         self.cancel_timer()
         self.false_wakes.changed(old, new, trigger)  # before the conversation's accounting ends
+        self.cues.changed(old, new)
         if new is Status.LISTENING:
             self.set_timer(self.false_wakes.listen_timeout_s(trigger))
         elif new is Status.FOLLOW_UP:
@@ -350,6 +353,7 @@ class Assistant:
     def report_error(self, code: str, message: str) -> None:
         """Publish an error event (and log it: a terminal has no MQTT client)."""
         log.warning("%s: %s", code, message)
+        self.cues.error(code)
         self.bus.publish(ErrorOccurred(code=code, message=message))
 
     def set_timer(self, seconds: float) -> None:

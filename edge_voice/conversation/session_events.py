@@ -73,6 +73,7 @@ class SessionEventHandler:
     async def _speech_stopped(self, event: ev.SpeechStopped) -> None:
         a = self.a
         a.metrics.speech_stopped()
+        await a.cues.listen_end()
         self.calls.speech_stopped()
         if a.status is Status.LISTENING:
             a.set_timer(a.listen_timeout_s)  # the answer should start well within this

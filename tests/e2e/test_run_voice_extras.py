@@ -1,5 +1,6 @@
 """`edge-voice run` as a user runs it: an announcement published on `<base>/say` is spoken into
-the sink (a WAV file), priced on `event/response`, and the service stays up for more."""
+the sink (a WAV file), priced on `event/response`, and the service stays up for more; the
+earcons frame a conversation in the sink."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ import numpy as np
 import pytest
 import yaml
 
+from edge_voice.audio.sounds import BUNDLED, load_sound
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
+from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
 from tests.support.cli_process import edge_voice
 
@@ -90,11 +93,12 @@ async def test_say_is_spoken_into_the_sink_by_the_running_service(
 
 
 async def _announce(client: aiomqtt.Client, base: str) -> dict[str, Any]:
-    """Once the device is online: say something; the `event/response` it is priced with."""
+    """Once the device listens to commands: say something; the `event/response` of it."""
     said = False
     async for message in client.messages:
         topic, payload = str(message.topic), bytes(message.payload or b"")  # type: ignore[arg-type]
-        if topic == f"{base}/availability" and payload == b"online" and not said:
+        # The state goes out after the device subscribed (`online` comes before that).
+        if topic == f"{base}/state" and not said:
             await client.publish(f"{base}/say", "The washing machine is done.", qos=1)
             said = True
         elif topic == f"{base}/response":
@@ -103,3 +107,32 @@ async def _announce(client: aiomqtt.Client, base: str) -> dict[str, Any]:
             data: dict[str, Any] = json.loads(payload)
             return data
     raise AssertionError("the broker connection ended")
+
+
+async def test_earcons_frame_a_conversation_in_the_sink(
+    sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    base_topic = f"t_{uuid.uuid4().hex[:8]}"
+    audio = {"earcons": {"enabled": True}}
+    config = write_config(tmp_path, mqtt_broker, sim, base=base_topic, audio=audio)
+    reply = tmp_path / "reply.wav"
+    proc = await edge_voice(
+        "run",
+        "--today",
+        "2026-05-01",
+        "--config",
+        str(config),
+        "--source",
+        f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
+        "--sink",
+        f"wav:{reply}",
+        "--fast",
+        "--exit-on-eof",
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    with wave.open(str(reply), "rb") as wav:
+        played = wav.readframes(wav.getnframes())
+    wake, listen_end = (load_sound(BUNDLED / f"{n}.wav") for n in ("wake", "listen_end"))
+    assert played.startswith(wake + listen_end)  # then the answer
+    assert len(played) > len(wake + listen_end) + 24000
