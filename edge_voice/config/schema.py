@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from edge_voice.audio.sinks import check_sink_spec
+from edge_voice.audio.sounds import check_sound_spec
 from edge_voice.audio.sources import check_source_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
@@ -176,6 +177,12 @@ class AudioConfig(Section):
     sink: str = "speaker"
     echo_cancelled: bool = False
     earcons: EarconsConfig = Field(default_factory=EarconsConfig)
+    offline_notice: str = "default"
+
+    @field_validator("offline_notice")
+    @classmethod
+    def _offline_notice(cls, value: str) -> str:
+        return check_sound_spec(value, "offline")
 
     @field_validator("source")
     @classmethod

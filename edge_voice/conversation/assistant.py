@@ -227,6 +227,7 @@ class Assistant:
         await self.close_link()
         self.downlink.close()  # at once, even in the middle of a reconnect
         self.uplink.close()
+        await self.cues.settle()  # a due offline notice still plays before the sink closes
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,13 +1,18 @@
-"""Earcons: the device's short sounds, played into the sink so the user knows what it does.
+"""Earcons and the offline notice: the device's own sounds, played into the sink so the user
+knows what it does.
 
 `wake` when a conversation begins (wake word or `conversation/start`), `listen_end` when the
 user's turn ends (the server's VAD: speech stopped), `error` after a conversation ended on an
-error (played once the device is idle, so the cleanup's flush cannot cut it). Off unless
-`audio.earcons.enabled`; each sound `default`, a WAV path or `off`. Read once at start.
+error. Off unless `audio.earcons.enabled`; each sound `default`, a WAV path or `off`. The
+spoken offline notice (`audio.offline_notice`, on by default) follows when no model could be
+reached. The last two play once the device is idle, so the ending's flush cannot cut them.
+Every sound is read once at start.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Final
 
@@ -21,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How long closing waits for a due sound to play out (the notice is about 2.3 s).
+SETTLE_S: Final = 5.0
 #: Errors that do not end the conversation, or that the user did not cause: no sound.
 QUIET: Final = frozenset(
     {Code.AUDIO_DROPPED, Code.FUNCTION_CALL_TIMEOUT, Code.MCP_LIST_TOOLS_FAILED}
@@ -28,11 +35,11 @@ QUIET: Final = frozenset(
 
 
 def load_earcons(cfg: EdgeVoiceConfig) -> dict[str, bytes]:
-    """The configured earcons as 24 kHz PCM16, by name (none when they are disabled)."""
+    """The configured sounds as 24 kHz PCM16, by name (no earcons when they are disabled)."""
     earcons = cfg.audio.earcons
-    if not earcons.enabled:
-        return {}
-    specs = {"wake": earcons.wake, "listen_end": earcons.listen_end, "error": earcons.error}
+    specs = {"offline": cfg.audio.offline_notice}
+    if earcons.enabled:
+        specs |= {"wake": earcons.wake, "listen_end": earcons.listen_end, "error": earcons.error}
     paths = {name: sound_path(spec, name) for name, spec in specs.items()}
     return {name: load_sound(path) for name, path in paths.items() if path is not None}
 
@@ -43,7 +50,8 @@ class Cues:
     def __init__(self, assistant: Assistant) -> None:
         self.a = assistant
         self.sounds = load_earcons(assistant.config)
-        self._error_due = False
+        self._due: list[str] = []  # to play once idle, in order
+        self._playing: asyncio.Task[None] | None = None
 
     def changed(self, old: Status, new: Status) -> None:
         """A state change: the wake sound when a conversation begins."""
@@ -57,16 +65,35 @@ class Cues:
 
     def error(self, code: str) -> None:
         """An error was reported: the error sound once the conversation it ended is over."""
-        if "error" not in self.sounds or code in QUIET or self.a.status is Status.IDLE:
-            return
-        if not self._error_due:  # one sound for the errors of one ending
-            self._error_due = True
-            self.a.spawn(self._after_ending())
+        if code not in QUIET and self.a.status is not Status.IDLE:
+            self._after_ending("error")
 
-    async def _after_ending(self) -> None:
+    def offline(self) -> None:
+        """No model could be reached: the spoken notice (after the error sound)."""
+        self._after_ending("offline")
+
+    def _after_ending(self, name: str) -> None:
+        if name not in self.sounds or name in self._due:  # once per ending
+            return
+        self._due.append(name)
+        if len(self._due) == 1:
+            self._playing = self.a.spawn(self._play_due())
+
+    async def _play_due(self) -> None:
         await self.a.idle.wait()
-        self._error_due = False
-        await self.play("error")
+        due, self._due = sorted(self._due, key=["error", "offline"].index), []
+        for name in due:
+            await self.play(name)
+
+    async def settle(self) -> None:
+        """Before the sink closes: let a due notice play out (bounded: shutdown waits little)."""
+        playing = self._playing
+        if playing is None or playing.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_S):
+                await playing
+                await self.a.sink.drain()
 
     async def play(self, name: str) -> None:
         """Write the sound `name` into the sink (nothing if it is off or the sink closed)."""

@@ -65,8 +65,9 @@ class SessionOpening:
                 a.downlink.follow(link)
             else:
                 await a.link.begin_conversation()
-        except RealtimeError as exc:
+        except RealtimeError as exc:  # no model could be reached: say so
             a.report_error(exc.error_code, str(exc))
+            a.cues.offline()
             return False
         return True
 

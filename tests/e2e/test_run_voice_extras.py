@@ -136,3 +136,31 @@ async def test_earcons_frame_a_conversation_in_the_sink(
     wake, listen_end = (load_sound(BUNDLED / f"{n}.wav") for n in ("wake", "listen_end"))
     assert played.startswith(wake + listen_end)  # then the answer
     assert len(played) > len(wake + listen_end) + 24000
+
+
+async def test_the_offline_notice_when_no_model_can_be_reached(
+    sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    sim.config.refuse_models.update(["gpt-realtime", "gpt-4o-realtime-preview"])
+    config = write_config(tmp_path, mqtt_broker, sim, base=f"t_{uuid.uuid4().hex[:8]}")
+    reply = tmp_path / "reply.wav"
+    proc = await edge_voice(
+        "run",
+        "--today",
+        "2026-05-01",
+        "--config",
+        str(config),
+        "--source",
+        f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
+        "--sink",
+        f"wav:{reply}",
+        "--fast",
+        "--exit-on-eof",
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1, err.decode()[-2000:]  # every connection attempt failed
+    assert "all_models_failed" in err.decode()
+    assert [c.model for c in sim.connections] == ["gpt-realtime", "gpt-4o-realtime-preview"]
+    with wave.open(str(reply), "rb") as wav:
+        played = wav.readframes(wav.getnframes())
+    assert played == load_sound(BUNDLED / "offline.wav")  # said, instead of silence

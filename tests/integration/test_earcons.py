@@ -1,6 +1,7 @@
-"""Earcons in the sink output of the real service (WAV sink) on a broker and the simulator:
-the wake sound before anything else, the end-of-listening sound right before the answer, the
-error sound when no model can be reached; none unless enabled; per sound a file or off."""
+"""Earcons and the offline notice in the sink output of the real service (WAV sink) on a
+broker and the simulator: the wake sound before anything else, the end-of-listening sound
+right before the answer, the error sound and the spoken notice when no model can be reached;
+no earcon unless enabled, the notice unless off; per sound a file or off."""
 
 from __future__ import annotations
 
@@ -25,16 +26,20 @@ from tests.support.service_device import (
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
-WAKE, LISTEN_END, ERROR = (
-    load_sound(BUNDLED / f"{n}.wav") for n in ("wake", "listen_end", "error")
+WAKE, LISTEN_END, ERROR, OFFLINE = (
+    load_sound(BUNDLED / f"{n}.wav") for n in ("wake", "listen_end", "error", "offline")
 )
 
 
 def _device(
-    broker: BrokerAddress, sim: RealtimeSimulator, tmp: Path, earcons: dict[str, Any] | None
+    broker: BrokerAddress,
+    sim: RealtimeSimulator,
+    tmp: Path,
+    earcons: dict[str, Any] | None,
+    **audio: Any,
 ) -> tuple[Device, Path]:
     out = tmp / "out.wav"
-    audio = {"earcons": earcons} if earcons is not None else {}
+    audio |= {"earcons": earcons} if earcons is not None else {}
     cfg = make_config(broker, tmp / "state", base=unique_base(), sim=sim, audio=audio)
     return build_device(cfg, sim=sim, sink=f"wav:{out}"), out
 
@@ -106,7 +111,8 @@ async def test_the_error_sound_when_no_model_can_be_reached(
         await obs.status(device, "idle", after=error)
         await obs.barrier(device)
     assert sim.connections and all(c.refused for c in sim.connections)
-    assert _played(out) == ERROR  # once, whatever number of models refused
+    # Once, whatever number of models refused; then the spoken notice.
+    assert _played(out) == ERROR + OFFLINE
 
 
 def test_a_bad_sound_file_is_refused_at_start(tmp_path: Path) -> None:
@@ -119,3 +125,45 @@ def test_a_bad_sound_file_is_refused_at_start(tmp_path: Path) -> None:
             base="t",
             audio={"earcons": {"enabled": True, "error": str(bad)}},
         )
+
+
+async def _unreachable(
+    broker: BrokerAddress, sim: RealtimeSimulator, device: Device, command: str, payload: Any
+) -> dict[str, Any]:
+    """Every model refuses; `command` starts something; the error published, back to idle."""
+    sim.config.refuse_models.update(device.store.effective.catalog().names())
+    async with observer(broker, f"{device.topics.base}/#") as obs, running(device):
+        await obs.publish(f"{device.topics.base}/{command}", payload)
+        error = await obs.expect(device.topics.event("error"))
+        await obs.status(device, "idle", after=error)
+        await obs.barrier(device)
+    assert sim.connections and all(c.refused for c in sim.connections)
+    data: dict[str, Any] = error.json()
+    return data
+
+
+async def test_the_offline_notice_is_spoken_when_every_model_refuses(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    device, out = _device(mqtt_broker, sim, tmp_path, None)  # the defaults: no earcons
+    error = await _unreachable(mqtt_broker, sim, device, "conversation/start", "")
+    assert error["code"] == "all_models_failed"  # published first, then said
+    assert _played(out) == OFFLINE
+    assert len(OFFLINE) > 2 * 24000  # over a second of speech
+
+
+async def test_an_announcement_that_cannot_be_spoken_gets_the_notice_instead(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    device, out = _device(mqtt_broker, sim, tmp_path, None)
+    error = await _unreachable(mqtt_broker, sim, device, "say", "The washing machine is done.")
+    assert error["code"] == "all_models_failed"
+    assert _played(out) == OFFLINE
+
+
+async def test_the_offline_notice_can_be_off(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    device, out = _device(mqtt_broker, sim, tmp_path, None, offline_notice="off")
+    await _unreachable(mqtt_broker, sim, device, "conversation/start", "")
+    assert _played(out) == b""
