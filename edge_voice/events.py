@@ -111,6 +111,15 @@ class ResponseCompleted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MemoryChanged(Event):
+    """The summary kept across conversations changed (or was cleared); retained."""
+
+    enabled: bool
+    summary: str | None
+    updated: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class FallbackOccurred(Event):
     """The service moved from one model to another because the first failed."""
 

@@ -12,6 +12,7 @@ from edge_voice.events import (
     FallbackOccurred,
     FunctionCallRequested,
     McpCallReported,
+    MemoryChanged,
     MetricsUpdated,
     ModelReplaced,
     ResponseCompleted,
@@ -120,6 +121,13 @@ def _example_events() -> list[Any]:
             latency_ms={"first_audio": 612.4, "audio_stream": 2140.0, "response": 2890.6},
             ts=ts,
         ),
+        MemoryChanged(
+            enabled=True,
+            summary="The user asked to turn on the kitchen light; it is on. They prefer short "
+            "answers.",
+            updated=ts,
+            ts=ts,
+        ),
         FallbackOccurred(
             fallback=FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found"),
             ts=ts,
@@ -193,6 +201,7 @@ def examples() -> str:
         ),
         (topics.command(CommandKind.CONVERSATION_START), b""),
         (topics.command(CommandKind.SAY), b"The washing machine is done."),
+        (topics.command(CommandKind.MEMORY_CLEAR), b""),
         (
             topics.command(CommandKind.SAY),
             cmd.Say(

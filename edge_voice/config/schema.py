@@ -20,6 +20,7 @@ from edge_voice.audio.sounds import check_sound_spec
 from edge_voice.audio.sources import check_source_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
+from edge_voice.config.memory_schema import MemoryConfig
 from edge_voice.config.section import Section
 from edge_voice.config.sounds_schema import EarconsConfig
 from edge_voice.config.topic_rules import (
@@ -300,6 +301,7 @@ class EdgeVoiceConfig(Section):
     conversation: ConversationConfig = Field(default_factory=ConversationConfig)
     tools: list[ToolConfig] = Field(default_factory=list)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     mcp_bridge: McpBridgeConfig = Field(default_factory=McpBridgeConfig)
     models: dict[str, ModelEntry] = Field(default_factory=dict)
 

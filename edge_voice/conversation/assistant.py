@@ -19,6 +19,7 @@ from edge_voice.conversation.cues import Cues
 from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.false_wakes import FalseWakeWatch
 from edge_voice.conversation.function_calls import FunctionCallBroker
+from edge_voice.conversation.memory import Memory
 from edge_voice.conversation.microphone import Arbitrate, Detection, Microphone, WakeWord
 from edge_voice.conversation.opening import SessionOpening
 from edge_voice.conversation.playback import PlaybackTracker, Truncation
@@ -82,6 +83,7 @@ class Assistant:
         self.false_wakes = FalseWakeWatch(self)
         self.announcer = Announcer(self)
         self.cues = Cues(self)  # the earcons (a bad sound file is refused here, at start)
+        self.memory = Memory(self)
         #: The wake word whose profile the conversation uses (None: the global settings).
         self.profile: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -224,6 +226,7 @@ class Assistant:
     async def close(self) -> None:
         """Stop everything: session, downlink and uplink, own tasks, sink, detector."""
         self.cancel_timer()
+        await self.memory.settle()  # the last conversation's summary is still kept
         await self.close_link()
         self.downlink.close()  # at once, even in the middle of a reconnect
         self.uplink.close()
@@ -250,6 +253,10 @@ class Assistant:
             self.announcer.say(Announcement(text, voice, start_conversation))
         except AnnouncementQueueFull as exc:
             raise CommandError(ErrorCode.QUEUE_FULL, f"say: {exc}; try again later") from None
+
+    def clear_memory(self) -> None:
+        """`memory/clear`: forget the summary of earlier conversations."""
+        self.memory.clear()
 
     def function_result(
         self, call_id: str, output: str | None, error: str | None, image: Img | None = None
@@ -298,6 +305,7 @@ class Assistant:
         self.cancel_timer()
         self.false_wakes.changed(old, new, trigger)  # before the conversation's accounting ends
         self.cues.changed(old, new)
+        self.memory.changed(old, new)  # while the session is still there
         if new is Status.LISTENING:
             self.set_timer(self.false_wakes.listen_timeout_s(trigger))
         elif new is Status.FOLLOW_UP:

@@ -54,7 +54,7 @@ class SessionOpening:
             if a.link is None:
                 link = ResilientSession(
                     a.migration,
-                    profile.settings,
+                    a.memory.session_settings(profile.settings),  # and what it remembers
                     renew_after_s=cfg.conversation.session_renew_s,
                     limits=replay_limits(cfg),
                     voice=profile.voice,

@@ -40,6 +40,7 @@ class SessionEventHandler:
             ev.ResponseCreated: self._response_created,
             ev.AudioDelta: self._audio,
             ev.TranscriptDone: self._transcript_done,
+            ev.TextDone: self._text_done,
             ev.FunctionCallRequest: self._function_call_request,
             ev.ResponseDone: self._response_done,
             ev.ServerError: self._server_error,
@@ -78,7 +79,11 @@ class SessionEventHandler:
         if a.status is Status.LISTENING:
             a.set_timer(a.listen_timeout_s)  # the answer should start well within this
 
+    async def _text_done(self, event: ev.TextDone) -> None:
+        self.a.memory.text_done(event)
+
     async def _user_transcript(self, event: ev.UserTranscript) -> None:
+        self.a.memory.heard()
         self.a.bus.publish(
             Transcript(role="user", text=event.text, item_id=event.item_id, model=self.model)
         )
@@ -87,6 +92,7 @@ class SessionEventHandler:
         a = self.a
         self.calls.response_created()
         a.announcer.response_created(event)
+        a.memory.response_created(event)
         if a.status is not Status.IDLE:
             a.cancel_timer()
             a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
@@ -128,6 +134,7 @@ class SessionEventHandler:
     async def _response_done(self, event: ev.ResponseDone) -> None:
         a = self.a
         hold = self.calls.response_done()
+        summary = a.memory.finished(event.response_id)
         voice = a.link.result.fitted.voice.voice if a.link is not None else None
         try:
             cost = a.metrics.record_response(
@@ -145,12 +152,12 @@ class SessionEventHandler:
                     cost_usd=cost.cost_usd,
                     latency_ms=dict(cost.latency_ms),
                     status=event.status,
-                    kind=a.announcer.kind_of(event.response_id),
+                    kind=summary or a.announcer.kind_of(event.response_id),
                 )
             )
             a.publish_metrics()
         announcement = a.announcer.finished(event.response_id)
-        if event.status == "cancelled" or hold or self.mcp.response_done(event):
+        if event.status == "cancelled" or hold or summary or self.mcp.response_done(event):
             return
         if announcement is not None:
             a.spawn(a.announcer.answered(announcement))

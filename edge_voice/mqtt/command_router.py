@@ -21,6 +21,7 @@ from edge_voice.mqtt.commands import (
     ConversationStop,
     ErrorCode,
     FunctionCallResult,
+    MemoryClear,
     ModelSelectionSet,
     ModelSet,
     Say,
@@ -245,6 +246,8 @@ class CommandRouter:
                 await self.control.start()
             case ConversationStop():
                 await self.control.stop()
+            case MemoryClear():
+                self.control.clear_memory()
             case Say():
                 self.control.say(command.text, command.voice, command.start_conversation)
             case _:

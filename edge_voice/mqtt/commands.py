@@ -234,6 +234,12 @@ class Say(BaseCommand):
     start_conversation: StrictBool = False
 
 
+class MemoryClear(BaseCommand):
+    """`<base>/memory/clear`: forget the summary kept across conversations."""
+
+    kind: ClassVar[CommandKind] = CommandKind.MEMORY_CLEAR
+
+
 def _empty_schema() -> dict[str, JsonValue]:
     return {"type": "object", "properties": {}}
 
@@ -293,6 +299,7 @@ Command = (
     | ConversationStart
     | ConversationStop
     | Say
+    | MemoryClear
     | WakewordThresholdSet
     | WakewordRefractorySet
     | ToolDeclaration

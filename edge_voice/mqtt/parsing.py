@@ -24,6 +24,7 @@ from edge_voice.mqtt.commands import (
     ConversationStop,
     ErrorCode,
     FunctionCallResult,
+    MemoryClear,
     ModelSelectionSet,
     ModelSet,
     Say,
@@ -58,6 +59,7 @@ _MODELS: Final[dict[CommandKind, type[BaseCommand]]] = {
     CommandKind.CONVERSATION_START: ConversationStart,
     CommandKind.CONVERSATION_STOP: ConversationStop,
     CommandKind.SAY: Say,
+    CommandKind.MEMORY_CLEAR: MemoryClear,
     CommandKind.WAKEWORD_THRESHOLD: WakewordThresholdSet,
     CommandKind.WAKEWORD_REFRACTORY: WakewordRefractorySet,
 }
@@ -70,6 +72,7 @@ _WAKEWORD_SETTING: Final = {
 _CONVERSATION_WORDS: Final = {
     CommandKind.CONVERSATION_START: "start",
     CommandKind.CONVERSATION_STOP: "stop",
+    CommandKind.MEMORY_CLEAR: "clear",
 }
 
 
@@ -92,18 +95,17 @@ def parse_command(
     text = _decode(payload, max_bytes, what)
     if kind is CommandKind.CONFIG_SET:
         return _config_set(text, what)
-    data = _fields(route, text, what)
+    data = _fields(kind, route.name, text, what)
     command = cast(Command, _validate(_MODELS[kind], data, what))
     if catalog is not None:
         check_catalog(command, catalog, what)
     return command
 
 
-def _fields(route: Route, text: str, what: str) -> dict[str, JsonValue]:
+def _fields(kind: CommandKind, name: str | None, text: str, what: str) -> dict[str, JsonValue]:
     """The fields of a request's payload, by the forms its topic accepts."""
-    kind = route.kind
     if kind in _WAKEWORD_SETTING:
-        return {**_number(text, what), "wakeword": route.name or ""}
+        return {**_number(text, what), "wakeword": name or ""}
     if kind in _CONVERSATION_WORDS:
         return _conversation(text, _CONVERSATION_WORDS[kind], what)
     if kind is CommandKind.FUNCTION_CALL_RESULT:

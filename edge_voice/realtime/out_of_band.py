@@ -19,9 +19,10 @@ VERBATIM_PREFIX: Final = (
     "Say the following text to the user, exactly as written, word for word, in the language "
     "it is written in, and nothing else. Do not answer it, comment on it or add to it. Text: "
 )
-#: The `metadata` key (and value) of an announcement's response.
+#: The `metadata` key of the responses marked here, and their kinds.
 KIND_KEY: Final = "edge_voice_kind"
 ANNOUNCEMENT: Final = "announcement"
+SUMMARY: Final = "summary"
 
 
 def verbatim_instructions(text: str) -> str:
@@ -55,6 +56,20 @@ def announcement_response(
         if voice is not None:
             response["voice"] = voice
     return response
+
+
+def summary_response(instructions: str, protocol: WireProtocol, max_tokens: int) -> dict[str, Any]:
+    """The `response` object of a text-only out-of-band response over the conversation (its
+    default context): a summary that is not written back into it."""
+    tokens_key = "max_output_tokens" if protocol == "ga" else "max_response_output_tokens"
+    modalities_key = "output_modalities" if protocol == "ga" else "modalities"
+    return {
+        "conversation": "none",
+        "instructions": instructions,
+        modalities_key: ["text"],
+        tokens_key: max_tokens,
+        "metadata": {KIND_KEY: SUMMARY},
+    }
 
 
 def response_kind(response: Mapping[str, Any]) -> str | None:

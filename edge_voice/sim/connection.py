@@ -19,7 +19,7 @@ from edge_voice.realtime.out_of_band import verbatim_text
 from edge_voice.sim import items, wire
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.context import fit_context, refuse_response
-from edge_voice.sim.conversation import Conversation, Item, TokenCounts, text_tokens
+from edge_voice.sim.conversation import Conversation, Item, TokenCounts, recap, text_tokens
 from edge_voice.sim.dialogue import Dialogue, Reply
 from edge_voice.sim.errors import ClientError, invalid_type, invalid_value, missing_parameter
 from edge_voice.sim.input_audio import InputAudio
@@ -256,7 +256,10 @@ class RealtimeConnection:
         if self.config.malformed_events:
             for text in MALFORMED_EVENTS:
                 await self.ws.send(text)
+        # Out of band: the text it is told to say verbatim, else (a summary) a recap.
         said = None if opts.in_conversation else verbatim_text(opts.instructions)
+        if not opts.in_conversation and said is None:
+            said = recap(self.conversation)
         planned = (Reply(said), None) if said is not None else self.mcp.follow_up()
         if planned is None:
             reply = self.dialogue.next_reply(

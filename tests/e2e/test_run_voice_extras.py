@@ -164,3 +164,35 @@ async def test_the_offline_notice_when_no_model_can_be_reached(
     with wave.open(str(reply), "rb") as wav:
         played = wav.readframes(wav.getnframes())
     assert played == load_sound(BUNDLED / "offline.wav")  # said, instead of silence
+
+
+async def test_memory_is_kept_by_one_run_and_given_to_the_next(
+    sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path, mqtt_broker, sim, base=f"t_{uuid.uuid4().hex[:8]}", memory={"enabled": True}
+    )
+    summaries = []
+    for _ in range(2):  # the same device, run twice
+        proc = await edge_voice(
+            "run",
+            "--today",
+            "2026-05-01",
+            "--config",
+            str(config),
+            "--source",
+            f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
+            "--sink",
+            "null",
+            "--fast",
+            "--exit-on-eof",
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        # Kept although the run ended right after the conversation.
+        summaries.append(json.loads((tmp_path / "state" / "memory.json").read_text())["summary"])
+    assert "I can't control the lights from here." in summaries[0]
+    updates = [e["session"] for _, e in sim.received if e.get("type") == "session.update"]
+    assert len(updates) == 2  # one session per run
+    assert "remember" not in updates[0]["instructions"]
+    assert summaries[0] in updates[1]["instructions"]  # the second run was told

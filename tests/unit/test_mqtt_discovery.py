@@ -460,3 +460,26 @@ def test_connection_success_rate_per_model_is_a_percentage_sensor() -> None:
     assert json.loads(env.from_string(attributes).render(value_json={})) == {
         "model": "gpt-realtime-mini"
     }
+
+
+def test_memory_entities_only_with_memory_enabled() -> None:
+    assert PREFIX.format("sensor", "memory") not in _configs()
+    cfg = _cfg(memory={"enabled": True})
+    configs = _configs(cfg)
+    sensor = configs[PREFIX.format("sensor", "memory")]
+    button = configs[PREFIX.format("button", "forget")]
+    assert sensor["state_topic"] == sensor["json_attributes_topic"] == "edge_voice/kitchen/memory"
+    assert sensor["device_class"] == "timestamp"
+    assert button["command_topic"] == "edge_voice/kitchen/memory/clear"
+    route = Topics.for_config(cfg).classify(button["command_topic"])
+    assert route is not None and route.kind is CommandKind.MEMORY_CLEAR
+    parse_command(route, button["payload_press"].encode())
+    jinja2 = pytest.importorskip("jinja2.sandbox")
+    env = jinja2.ImmutableSandboxedEnvironment()
+    env.filters["tojson"] = json.dumps
+    value = {"summary": "Ada likes tea.", "updated": "2026-12-02T10:00:00Z"}
+    state = env.from_string(sensor["value_template"]).render(value_json=value)
+    attributes = env.from_string(sensor["json_attributes_template"]).render(value_json=value)
+    assert state == value["updated"] and json.loads(attributes) == {"summary": "Ada likes tea."}
+    none = env.from_string(sensor["value_template"]).render(value_json={"updated": None})
+    assert none == "None"  # unknown in HA

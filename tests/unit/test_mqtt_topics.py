@@ -37,6 +37,7 @@ def test_every_contract_topic(topics: Topics) -> None:
         "edge_voice/kitchen/model/set",
         "edge_voice/kitchen/model_selection/set",
         "edge_voice/kitchen/say",
+        "edge_voice/kitchen/memory/clear",
         "edge_voice/kitchen/voice/set",
         "edge_voice/kitchen/config/set",
         "edge_voice/kitchen/config/rollback",
