@@ -107,6 +107,16 @@ class ResponseCompleted(Event):
     cost_usd: float
     latency_ms: Mapping[ResponseLatency, float | None]
     status: str = "completed"
+    kind: str = "answer"  # or "announcement": an out-of-band response (`say`)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryChanged(Event):
+    """The summary kept across conversations changed (or was cleared); retained."""
+
+    enabled: bool
+    summary: str | None
+    updated: dt.datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ ERROR_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
     ErrorCode.RETAINED_COMMAND: "a retained command: ignored, answered once so the sender knows",
     ErrorCode.UNKNOWN_CALL: "a function-call result for a call that is not pending "
     "(unknown, already answered or past its deadline)",
+    ErrorCode.QUEUE_FULL: "`say` while 10 announcements are already waiting to be spoken",
 }
 INTERNAL_DESCRIPTION: Final = "a command failed inside the device (a bug): see the device log"
 

@@ -18,6 +18,8 @@ from edge_voice.mqtt import discovery
 from tools import generated
 from tools.mqtt_api_examples import BASE, EXAMPLE_CFG, EXAMPLE_TS
 
+#: The example device, with memory on: the table lists its two entities too.
+ENTITIES_CFG: Final = {**EXAMPLE_CFG, "memory": {"enabled": True}}
 _STATUSES = ", ".join(f"`{s}`" for s in Status)
 _QUANTILE = {"p50": "Median", "p95": "95th percentile"}
 
@@ -58,6 +60,11 @@ PURPOSES: Final[dict[str, str]] = {
     "reset_overrides": "Drops every runtime override (a select, rollback or `config/set`): "
     "the config file applies again.",
     "start_conversation": "Starts a conversation without the wake word.",
+    "memory": "When the summary kept across conversations was written (`memory.enabled`); the "
+    "summary is its `summary` attribute.",
+    "forget": "Forgets the summary kept across conversations (sends `memory/clear`).",
+    "announce": "`notify.send_message` to it speaks the message (an announcement, sent to "
+    "`say`; HA 2024.5 or newer).",
 }
 
 
@@ -104,7 +111,7 @@ def _sends(p: dict[str, Any]) -> str:
 
 def entities_table() -> str:
     """Every entity of one device (device_id `kitchen`): id, name, purpose, topics, class."""
-    cfg = validate_config(EXAMPLE_CFG)
+    cfg = validate_config(ENTITIES_CFG)
     configs = discovery.discovery_configs(cfg, today=EXAMPLE_TS.date())
     rows = [
         "| entity | name | what it does | reads | sends | class / unit |",

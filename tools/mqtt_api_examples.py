@@ -13,6 +13,7 @@ from edge_voice.events import (
     FallbackOccurred,
     FunctionCallRequested,
     McpCallReported,
+    MemoryChanged,
     MetricsUpdated,
     ModelReplaced,
     ResponseCompleted,
@@ -124,6 +125,13 @@ def _example_events() -> list[Any]:
             latency_ms={"first_audio": 612.4, "audio_stream": 2140.0, "response": 2890.6},
             ts=ts,
         ),
+        MemoryChanged(
+            enabled=True,
+            summary="The user asked to turn on the kitchen light; it is on. They prefer short "
+            "answers.",
+            updated=ts,
+            ts=ts,
+        ),
         FallbackOccurred(
             fallback=FallbackEvent("gpt-realtime", "gpt-4o-realtime-preview", "model_not_found"),
             ts=ts,
@@ -196,6 +204,14 @@ def examples() -> str:
             b'{"call_id":"call_1","output":{"ok":true}}',
         ),
         (topics.command(CommandKind.CONVERSATION_START), b""),
+        (topics.command(CommandKind.SAY), b"The washing machine is done."),
+        (topics.command(CommandKind.MEMORY_CLEAR), b""),
+        (
+            topics.command(CommandKind.SAY),
+            cmd.Say(
+                text="The garage door is open. Shall I close it?", start_conversation=True
+            ).to_payload(),
+        ),
         (
             topics.tool("set_light"),
             cmd.ToolPayload(

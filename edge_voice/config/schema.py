@@ -16,10 +16,13 @@ from pydantic import (
 )
 
 from edge_voice.audio.sinks import check_sink_spec
+from edge_voice.audio.sounds import check_sound_spec
 from edge_voice.audio.sources import check_source_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
+from edge_voice.config.memory_schema import MemoryConfig
 from edge_voice.config.section import Section
+from edge_voice.config.sounds_schema import EarconsConfig
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
@@ -178,6 +181,13 @@ class AudioConfig(Section):
     source: str = "mic"
     sink: str = "speaker"
     echo_cancelled: bool = False
+    earcons: EarconsConfig = Field(default_factory=EarconsConfig)
+    offline_notice: str = "default"
+
+    @field_validator("offline_notice")
+    @classmethod
+    def _offline_notice(cls, value: str) -> str:
+        return check_sound_spec(value, "offline")
 
     @field_validator("source")
     @classmethod
@@ -295,6 +305,7 @@ class EdgeVoiceConfig(Section):
     conversation: ConversationConfig = Field(default_factory=ConversationConfig)
     tools: list[ToolConfig] = Field(default_factory=list)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     mcp_bridge: McpBridgeConfig = Field(default_factory=McpBridgeConfig)
     models: dict[str, ModelEntry] = Field(default_factory=dict)
 

@@ -15,9 +15,12 @@ from edge_voice.config.events import ConfigChanged
 from edge_voice.config.rules import voice_for_next_session
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
+from edge_voice.conversation.announcements import Announcement, AnnouncementQueueFull, Announcer
+from edge_voice.conversation.cues import Cues
 from edge_voice.conversation.error_codes import ConversationErrorCode as Code
 from edge_voice.conversation.false_wakes import FalseWakeWatch
 from edge_voice.conversation.function_calls import FunctionCallBroker
+from edge_voice.conversation.memory import Memory
 from edge_voice.conversation.microphone import Arbitrate, Detection, Microphone, WakeWord
 from edge_voice.conversation.opening import SessionOpening
 from edge_voice.conversation.playback import PlaybackTracker, Truncation
@@ -37,8 +40,8 @@ from edge_voice.events import (
 )
 from edge_voice.metrics.performance import PerformanceMetrics
 from edge_voice.models.migration import ModelMigration
+from edge_voice.mqtt.commands import CommandError, ErrorCode, ToolDeclaration
 from edge_voice.mqtt.commands import FunctionCallImage as Img
-from edge_voice.mqtt.commands import ToolDeclaration
 from edge_voice.realtime.errors import RealtimeError
 from edge_voice.realtime.session import RealtimeSession
 
@@ -79,6 +82,9 @@ class Assistant:
         self.mic = Microphone(self, wake, arbitrate)
         self.opening = SessionOpening(self)
         self.false_wakes = FalseWakeWatch(self)
+        self.announcer = Announcer(self)
+        self.cues = Cues(self)  # the earcons (a bad sound file is refused here, at start)
+        self.memory = Memory(self)
         #: The wake word whose profile the conversation uses (None: the global settings).
         self.profile: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -169,7 +175,7 @@ class Assistant:
         if self.link is None:
             return
         with contextlib.suppress(RealtimeError):
-            if cut is not None:
+            if cut is not None and not self.announcer.owns_item(cut.item_id):
                 await self.link.truncate(cut.item_id, cut.audio_end_ms)
             if self.link.response_active:
                 await self.link.cancel_response()
@@ -222,9 +228,11 @@ class Assistant:
     async def close(self) -> None:
         """Stop everything: session, downlink and uplink, own tasks, sink, detector."""
         self.cancel_timer()
+        await self.memory.settle()  # the last conversation's summary is still kept
         await self.close_link()
         self.downlink.close()  # at once, even in the middle of a reconnect
         self.uplink.close()
+        await self.cues.settle()  # a due offline notice still plays before the sink closes
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -240,6 +248,17 @@ class Assistant:
     async def stop(self) -> None:
         """conversation/stop."""
         await self.end_conversation(close_link=True)
+
+    def say(self, text: str, voice: str | None, start_conversation: bool) -> None:
+        """`say`: speak `text` when idle (CommandError when too many wait)."""
+        try:
+            self.announcer.say(Announcement(text, voice, start_conversation))
+        except AnnouncementQueueFull as exc:
+            raise CommandError(ErrorCode.QUEUE_FULL, f"say: {exc}; try again later") from None
+
+    def clear_memory(self) -> None:
+        """`memory/clear`: forget the summary of earlier conversations."""
+        self.memory.clear()
 
     def function_result(
         self, call_id: str, output: str | None, error: str | None, image: Img | None = None
@@ -287,6 +306,8 @@ class Assistant:
     def _state_changed(self, old: Status, new: Status, trigger: Trigger) -> None:
         self.cancel_timer()
         self.false_wakes.changed(old, new, trigger)  # before the conversation's accounting ends
+        self.cues.changed(old, new)
+        self.memory.changed(old, new)  # while the session is still there
         if new is Status.LISTENING:
             self.set_timer(self.false_wakes.listen_timeout_s(trigger))
         elif new is Status.FOLLOW_UP:
@@ -345,6 +366,7 @@ class Assistant:
     def report_error(self, code: str, message: str) -> None:
         """Publish an error event (and log it: a terminal has no MQTT client)."""
         log.warning("%s: %s", code, message)
+        self.cues.error(code)
         self.bus.publish(ErrorOccurred(code=code, message=message))
 
     def set_timer(self, seconds: float) -> None:

@@ -15,6 +15,7 @@ class ConversationErrorCode(StrEnum):
     AUDIO_DROPPED = "audio_dropped"
     MCP_LIST_TOOLS_FAILED = "mcp_list_tools_failed"
     UNDECLARED_TOOL = "undeclared_tool"
+    ANNOUNCEMENT_FAILED = "announcement_failed"
 
 
 #: What each code means, for the generated error table of docs/MQTT_API.md.
@@ -34,4 +35,6 @@ DESCRIPTIONS: Final[dict[ConversationErrorCode, str]] = {
     "offer (none declared by that name, or left out by the wake word's profile): it was not run, "
     "neither published on `event/function_call` nor sent to an MCP server, and the model got an "
     "error result; the event carries `call_id`, `name` and `model`",
+    ConversationErrorCode.ANNOUNCEMENT_FAILED: "an announcement (`say`) could not be spoken: no "
+    "session, or the model did not start its response in time",
 }

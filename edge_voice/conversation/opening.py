@@ -28,11 +28,24 @@ class SessionOpening:
     async def open(self, wakeword: str | None) -> None:
         """From awake: connect (or reuse the warm session), then listen."""
         a = self.a
-        cfg, version = a.config, a.store.version
-        allowed, preferred = await self._budget()
-        if not allowed:
+        version = a.store.version
+        if not await self.connect(wakeword):
             a.machine.fire_if_possible(Trigger.CONNECT_FAILED)
             return
+        a.metrics.begin_conversation()
+        a.conversation_version = version
+        a.completed_in_conversation = False
+        if a.machine.fire_if_possible(Trigger.CONNECTED):  # else: stopped while connecting
+            a.uplink.open()  # what was said since the wake word goes first
+
+    async def connect(self, wakeword: str | None) -> bool:
+        """Connect (or reuse the warm session) for the wake word's profile; False (the error
+        published) if no session could be had."""
+        a = self.a
+        cfg = a.config
+        allowed, preferred = await self._budget()
+        if not allowed:
+            return False
         profile = self.profiles.for_wakeword(cfg, a.calls.registry, wakeword)
         if a.link is not None and a.link.profile != profile.name:
             # The warm session carries another profile's model, voice, instructions and tools.
@@ -41,7 +54,7 @@ class SessionOpening:
             if a.link is None:
                 link = ResilientSession(
                     a.migration,
-                    profile.settings,
+                    a.memory.session_settings(profile.settings),  # and what it remembers
                     renew_after_s=cfg.conversation.session_renew_s,
                     limits=replay_limits(cfg),
                     voice=profile.voice,
@@ -52,15 +65,11 @@ class SessionOpening:
                 a.downlink.follow(link)
             else:
                 await a.link.begin_conversation()
-        except RealtimeError as exc:
+        except RealtimeError as exc:  # no model could be reached: say so
             a.report_error(exc.error_code, str(exc))
-            a.machine.fire_if_possible(Trigger.CONNECT_FAILED)
-            return
-        a.metrics.begin_conversation()
-        a.conversation_version = version
-        a.completed_in_conversation = False
-        if a.machine.fire_if_possible(Trigger.CONNECTED):  # else: stopped while connecting
-            a.uplink.open()  # what was said since the wake word goes first
+            a.cues.offline()
+            return False
+        return True
 
     async def _budget(self) -> tuple[bool, str | None]:
         """Whether a conversation may start, and the model to use instead of the primary."""

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from edge_voice.conversation.history import ConversationHistory
 from edge_voice.models.fallback import Backoff
@@ -315,6 +315,15 @@ class ResilientSession:
     async def create_response(self) -> None:
         """Ask the model to respond."""
         await self.session.create_response()
+
+    async def create_out_of_band_response(self, response: dict[str, Any]) -> None:
+        """A response outside the conversation (`response`: its options; nothing is replayed)."""
+        await self.session.create_response(response)
+
+    async def add_assistant_text(self, text: str) -> None:
+        """Put what the assistant said (an announcement) into the conversation as context."""
+        self.history.add_assistant(text)
+        await self.session.create_text_item(text, "assistant")
 
     async def cancel_response(self) -> None:
         """Stop the active response."""

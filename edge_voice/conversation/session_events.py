@@ -44,6 +44,7 @@ class SessionEventHandler:
             ev.ResponseCreated: self._response_created,
             ev.AudioDelta: self._audio,
             ev.TranscriptDone: self._transcript_done,
+            ev.TextDone: self._text_done,
             ev.FunctionCallRequest: self._function_call_request,
             ev.ResponseDone: self._response_done,
             ev.ServerError: self._server_error,
@@ -78,11 +79,16 @@ class SessionEventHandler:
     async def _speech_stopped(self, event: ev.SpeechStopped) -> None:
         a = self.a
         a.metrics.speech_stopped()
+        await a.cues.listen_end()
         self.calls.speech_stopped()
         if a.status is Status.LISTENING:
             a.set_timer(a.listen_timeout_s)  # the answer should start well within this
 
+    async def _text_done(self, event: ev.TextDone) -> None:
+        self.a.memory.text_done(event)
+
     async def _user_transcript(self, event: ev.UserTranscript) -> None:
+        self.a.memory.heard()
         self.a.bus.publish(
             Transcript(role="user", text=event.text, item_id=event.item_id, model=self.model)
         )
@@ -91,6 +97,8 @@ class SessionEventHandler:
         a = self.a
         self.calls.response_created()
         self.rate_limits.answered()
+        a.announcer.response_created(event)
+        a.memory.response_created(event)
         if a.status is not Status.IDLE:
             a.cancel_timer()
             a.machine.fire_if_possible(Trigger.RESPONSE_STARTED)
@@ -131,6 +139,7 @@ class SessionEventHandler:
         a = self.a
         if a.status is not Status.RESPONDING:
             return  # a cancelled answer's tail: never play it
+        a.announcer.audio(event)
         if a.tracker.audio(event.item_id, len(event.pcm)):
             a.sink.begin_response(event.item_id)
         a.metrics.audio_delta(event.response_id)
@@ -139,6 +148,7 @@ class SessionEventHandler:
     async def _response_done(self, event: ev.ResponseDone) -> None:
         a = self.a
         hold = self.calls.response_done()
+        summary = a.memory.finished(event.response_id)
         voice = a.link.result.fitted.voice.voice if a.link is not None else None
         try:
             cost = a.metrics.record_response(
@@ -156,10 +166,15 @@ class SessionEventHandler:
                     cost_usd=cost.cost_usd,
                     latency_ms=dict(cost.latency_ms),
                     status=event.status,
+                    kind=summary or a.announcer.kind_of(event.response_id),
                 )
             )
             a.publish_metrics()
-        if event.status == "cancelled" or hold or self.mcp.response_done(event):
+        announcement = a.announcer.finished(event.response_id)
+        if event.status == "cancelled" or hold or summary or self.mcp.response_done(event):
+            return
+        if announcement is not None:
+            a.spawn(a.announcer.answered(announcement))
             return
         # The tracker stays: playback usually runs past response.done, and a barge-in then
         # still has to truncate the item to what was heard.

@@ -31,11 +31,13 @@ class Trigger(StrEnum):
     SPEECH = "speech"  # the user started speaking
     TIMEOUT = "timeout"  # nobody spoke in time
     STOP = "stop"  # conversation/stop, end_conversation, a fatal error
+    ANNOUNCE = "announce"  # `say`: speak an announcement from idle
 
 
 _S, _T = Status, Trigger
 TRANSITIONS: dict[tuple[Status, Trigger], Status] = {
     (_S.IDLE, _T.WAKE): _S.AWAKE,
+    (_S.IDLE, _T.ANNOUNCE): _S.RESPONDING,  # connecting, then speaking (mic gated)
     (_S.AWAKE, _T.CONNECTED): _S.LISTENING,
     (_S.AWAKE, _T.CONNECT_FAILED): _S.IDLE,
     (_S.LISTENING, _T.SPEECH): _S.LISTENING,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge_voice.models.catalog import ModelCatalog
-from edge_voice.mqtt.commands import Command, CommandError, ErrorCode, ModelSet, VoiceSet
+from edge_voice.mqtt.commands import Command, CommandError, ErrorCode, ModelSet, Say, VoiceSet
 
 
 def check_catalog(command: Command, catalog: ModelCatalog, what: str) -> None:
@@ -14,11 +14,16 @@ def check_catalog(command: Command, catalog: ModelCatalog, what: str) -> None:
             f"{what}: unknown model {command.model!r}; known: {', '.join(catalog.names())}",
             command.transaction,
         )
-    if isinstance(command, VoiceSet):
-        voices = catalog.all_voices()
-        if command.voice != "auto" and command.voice not in voices:
-            raise CommandError(
-                ErrorCode.UNKNOWN_VALUE,
-                f"{what}: unknown voice {command.voice!r}; known: auto, {', '.join(voices)}",
-                command.transaction,
-            )
+    voices = catalog.all_voices()
+    if isinstance(command, Say) and command.voice is not None and command.voice not in voices:
+        raise CommandError(
+            ErrorCode.UNKNOWN_VALUE,
+            f"{what}: unknown voice {command.voice!r}; known: {', '.join(voices)}",
+            command.transaction,
+        )
+    if isinstance(command, VoiceSet) and command.voice != "auto" and command.voice not in voices:
+        raise CommandError(
+            ErrorCode.UNKNOWN_VALUE,
+            f"{what}: unknown voice {command.voice!r}; known: auto, {', '.join(voices)}",
+            command.transaction,
+        )

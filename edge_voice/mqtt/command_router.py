@@ -21,8 +21,10 @@ from edge_voice.mqtt.commands import (
     ConversationStop,
     ErrorCode,
     FunctionCallResult,
+    MemoryClear,
     ModelSelectionSet,
     ModelSet,
+    Say,
     ToolDeclaration,
     ToolRemoval,
     VoiceSet,
@@ -244,6 +246,10 @@ class CommandRouter:
                 await self.control.start()
             case ConversationStop():
                 await self.control.stop()
+            case MemoryClear():
+                self.control.clear_memory()
+            case Say():
+                self.control.say(command.text, command.voice, command.start_conversation)
             case _:
                 self._change_config(command)
 

@@ -12,6 +12,8 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    StrictBool,
+    StringConstraints,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -62,6 +64,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_COMMAND = "unknown_command"
     RETAINED_COMMAND = "retained_command"
     UNKNOWN_CALL = "unknown_call"
+    QUEUE_FULL = "queue_full"
 
 
 class CommandError(Exception):
@@ -221,6 +224,22 @@ class ConversationStop(BaseCommand):
     kind: ClassVar[CommandKind] = CommandKind.CONVERSATION_STOP
 
 
+class Say(BaseCommand):
+    """`<base>/say`: speak `text` (an announcement, out of the conversation) once idle, in
+    `voice` (default: the session's); with `start_conversation`, listen for an answer after."""
+
+    kind: ClassVar[CommandKind] = CommandKind.SAY
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    voice: VoiceName | None = None
+    start_conversation: StrictBool = False
+
+
+class MemoryClear(BaseCommand):
+    """`<base>/memory/clear`: forget the summary kept across conversations."""
+
+    kind: ClassVar[CommandKind] = CommandKind.MEMORY_CLEAR
+
+
 def _empty_schema() -> dict[str, JsonValue]:
     return {"type": "object", "properties": {}}
 
@@ -279,6 +298,8 @@ Command = (
     | FunctionCallResult
     | ConversationStart
     | ConversationStop
+    | Say
+    | MemoryClear
     | WakewordThresholdSet
     | WakewordRefractorySet
     | ToolDeclaration

@@ -17,6 +17,12 @@ class ConversationControl(Protocol):
     async def stop(self) -> None:
         """`conversation/stop`: end the conversation now."""
 
+    def say(self, text: str, voice: str | None, start_conversation: bool) -> None:
+        """`say`: speak `text` once idle; CommandError(queue_full) when too many wait."""
+
+    def clear_memory(self) -> None:
+        """`memory/clear`: forget the summary kept across conversations."""
+
     def function_result(
         self,
         call_id: str,

@@ -19,6 +19,7 @@ from edge_voice.config.choices import current_model, model_options, voice_option
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.models.catalog import ModelCatalog
 from edge_voice.models.fallback import MODEL_SELECTIONS
+from edge_voice.mqtt.discovery_assistant import assistant_entities
 from edge_voice.mqtt.discovery_wakeword import wakeword_entities
 from edge_voice.mqtt.topics import CommandKind, Topics
 
@@ -111,7 +112,8 @@ def discovery_configs(
         "qos": 1,
     }
     specs = _entity_specs(cfg, topics, catalog, model, today)
-    entities = [(c, k, specs[k]) for c, k in ENTITIES] + wakeword_entities(cfg, topics)
+    entities = [(c, k, specs[k]) for c, k in ENTITIES]
+    entities += wakeword_entities(cfg, topics) + assistant_entities(cfg, topics)
     return {
         topics.discovery(component, key): {
             "unique_id": unique_id(cfg.device_id, key),

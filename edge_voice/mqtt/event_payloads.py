@@ -10,6 +10,7 @@ from edge_voice.events import (
     FallbackOccurred,
     FunctionCallRequested,
     McpCallReported,
+    MemoryChanged,
     MetricsUpdated,
     ModelReplaced,
     ResponseCompleted,
@@ -24,6 +25,7 @@ from edge_voice.mqtt.payloads import (
     FallbackPayload,
     FunctionCallPayload,
     McpCallPayload,
+    MemoryPayload,
     ModelReplacedPayload,
     OutPayload,
     Publication,
@@ -98,6 +100,7 @@ def event_payload(event: Event) -> tuple[EventKind, dict[str, Any]]:
                 usage=TokenUsage(**event.usage),
                 cost_usd=event.cost_usd,
                 latency_ms=dict(event.latency_ms),
+                kind=event.kind if event.kind in ("announcement", "summary") else "answer",
                 ts=ts,
             )
         case FallbackOccurred(fallback=fallback):
@@ -133,6 +136,12 @@ def publication_for(event: Event, topics: Topics) -> Publication:
         return Publication(topics.state, encode(state_payload(event)), retain=True)
     if isinstance(event, MetricsUpdated):
         return Publication(topics.metrics, encode(metrics_payload(event)), retain=True)
+    if isinstance(event, MemoryChanged):
+        updated = iso(event.updated) if event.updated is not None else None
+        memory = MemoryPayload(
+            enabled=event.enabled, summary=event.summary, updated=updated, ts=iso(event.ts)
+        )
+        return Publication(topics.memory, encode(memory.to_dict()), retain=True)
     kind, payload = event_payload(event)
     return Publication(topics.event(kind), encode(payload), retain=False, expiry=expiry_of(event))
 

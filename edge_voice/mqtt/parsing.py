@@ -24,8 +24,10 @@ from edge_voice.mqtt.commands import (
     ConversationStop,
     ErrorCode,
     FunctionCallResult,
+    MemoryClear,
     ModelSelectionSet,
     ModelSet,
+    Say,
     ToolDeclaration,
     ToolRemoval,
     ToolScope,
@@ -56,6 +58,8 @@ _MODELS: Final[dict[CommandKind, type[BaseCommand]]] = {
     CommandKind.FUNCTION_CALL_RESULT: FunctionCallResult,
     CommandKind.CONVERSATION_START: ConversationStart,
     CommandKind.CONVERSATION_STOP: ConversationStop,
+    CommandKind.SAY: Say,
+    CommandKind.MEMORY_CLEAR: MemoryClear,
     CommandKind.WAKEWORD_THRESHOLD: WakewordThresholdSet,
     CommandKind.WAKEWORD_REFRACTORY: WakewordRefractorySet,
 }
@@ -68,6 +72,7 @@ _WAKEWORD_SETTING: Final = {
 _CONVERSATION_WORDS: Final = {
     CommandKind.CONVERSATION_START: "start",
     CommandKind.CONVERSATION_STOP: "stop",
+    CommandKind.MEMORY_CLEAR: "clear",
 }
 
 
@@ -90,22 +95,29 @@ def parse_command(
     text = _decode(payload, max_bytes, what)
     if kind is CommandKind.CONFIG_SET:
         return _config_set(text, what)
-    if kind in _WAKEWORD_SETTING:
-        data = {**_number(text, what), "wakeword": route.name or ""}
-    elif kind in _CONVERSATION_WORDS:
-        data = _conversation(text, _CONVERSATION_WORDS[kind], what)
-    elif kind is CommandKind.FUNCTION_CALL_RESULT:
-        data = _function_result(_object(text, what), what)
-    elif kind is CommandKind.CONFIG_RESET:
-        data = _config_reset(text, what)
-    elif kind in _PLAIN_FIELD:
-        data = _plain_or_object(text, _PLAIN_FIELD[kind], what)
-    else:
-        raise ValueError(f"{kind.name} is not a command; use its own parser")
+    data = _fields(kind, route.name, text, what)
     command = cast(Command, _validate(_MODELS[kind], data, what))
     if catalog is not None:
         check_catalog(command, catalog, what)
     return command
+
+
+def _fields(kind: CommandKind, name: str | None, text: str, what: str) -> dict[str, JsonValue]:
+    """The fields of a request's payload, by the forms its topic accepts."""
+    if kind in _WAKEWORD_SETTING:
+        return {**_number(text, what), "wakeword": name or ""}
+    if kind in _CONVERSATION_WORDS:
+        return _conversation(text, _CONVERSATION_WORDS[kind], what)
+    if kind is CommandKind.FUNCTION_CALL_RESULT:
+        return _function_result(_object(text, what), what)
+    if kind is CommandKind.SAY:  # plain text (what HA's notify sends), or a JSON object
+        plain: dict[str, JsonValue] = {"text": text} if text.strip() else {}  # empty: missing
+        return _object(text, what) if text.lstrip().startswith("{") else plain
+    if kind is CommandKind.CONFIG_RESET:
+        return _config_reset(text, what)
+    if kind in _PLAIN_FIELD:
+        return _plain_or_object(text, _PLAIN_FIELD[kind], what)
+    raise ValueError(f"{kind.name} is not a command; use its own parser")
 
 
 def parse_tool(
@@ -167,9 +179,6 @@ def extract_transaction(payload: bytes, max_bytes: int = DEFAULT_MAX_PAYLOAD) ->
     except CommandError as exc:  # too deep: _loads still found the transaction
         return exc.transaction
     return data.get("transaction") if isinstance(data, dict) else None
-
-
-# -- helpers -------------------------------------------------------------------------------
 
 
 def _decode(payload: bytes, max_bytes: int, what: str) -> str:

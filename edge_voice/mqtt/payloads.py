@@ -180,6 +180,20 @@ class ResponsePayload(OutPayload):
     usage: TokenUsage
     cost_usd: float
     latency_ms: dict[ResponseLatency, float | None]
+    kind: Literal["answer", "announcement", "summary"] = Field(
+        default="answer",
+        description="`announcement`: an out-of-band response of `say`; `summary`: the "
+        "text-only summary kept by `memory`",
+    )
+    ts: str
+
+
+class MemoryPayload(OutPayload):
+    """`<base>/memory` (retained): the summary kept across conversations (null: none)."""
+
+    enabled: bool
+    summary: str | None
+    updated: str | None = Field(description="when the summary was written (ISO-8601)")
     ts: str
 
 

@@ -43,6 +43,8 @@ class CommandKind(StrEnum):
     FUNCTION_CALL_RESULT = "function_call/result"
     CONVERSATION_START = "conversation/start"
     CONVERSATION_STOP = "conversation/stop"
+    SAY = "say"  # an announcement: the device speaks the text
+    MEMORY_CLEAR = "memory/clear"  # forget the summary kept across conversations
     #: `<base>/wakeword/<name>/threshold/set`, `.../refractory_s/set`: one wake word's tuning.
     WAKEWORD_THRESHOLD = "wakeword/<name>/threshold/set"
     WAKEWORD_REFRACTORY = "wakeword/<name>/refractory_s/set"
@@ -158,6 +160,11 @@ class Topics:
         return f"{self.base}/config/last_good"
 
     @property
+    def memory(self) -> str:
+        """Retained summary kept across conversations (`memory.enabled`)."""
+        return f"{self.base}/memory"
+
+    @property
     def response(self) -> str:
         """Answers to commands."""
         return f"{self.base}/response"
@@ -226,6 +233,7 @@ class Topics:
             self.metrics,
             self.config,
             self.config_last_good,
+            self.memory,
             self.response,
         )
         return topic in outputs or topic.startswith((f"{self.base}/event/", self.sync_prefix))

@@ -80,9 +80,10 @@ class ConversationItemTruncate(ClientEvent):
 
 
 class ResponseCreate(ClientEvent):
-    """Start a response with the session's settings."""
+    """Start a response with the session's settings (`response`: this response's overrides)."""
 
     type: Literal["response.create"] = "response.create"
+    response: dict[str, Any] | None = None
 
 
 class ResponseCancel(ClientEvent):

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
@@ -353,9 +353,9 @@ class RealtimeSession:
             ConversationItemCreate(item=function_call_output_item(call_id, output))
         )
 
-    async def create_response(self) -> None:
-        """Ask the model to respond with the session's settings."""
-        await self.send_event(ResponseCreate())
+    async def create_response(self, response: dict[str, Any] | None = None) -> None:
+        """Ask the model to respond with the session's settings (`response`: overrides)."""
+        await self.send_event(ResponseCreate(response=response))
 
     async def cancel_response(self, response_id: str | None = None) -> None:
         """Stop the active response (or the given one)."""

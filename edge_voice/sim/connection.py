@@ -15,11 +15,12 @@ from websockets.exceptions import ConnectionClosed
 
 from edge_voice.models.catalog import ModelInfo
 from edge_voice.realtime.model_spec import WireProtocol
+from edge_voice.realtime.out_of_band import verbatim_text
 from edge_voice.sim import items, wire
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.context import fit_context, refuse_response
-from edge_voice.sim.conversation import Conversation, Item, TokenCounts, text_tokens
-from edge_voice.sim.dialogue import Dialogue
+from edge_voice.sim.conversation import Conversation, Item, TokenCounts, recap, text_tokens
+from edge_voice.sim.dialogue import Dialogue, Reply
 from edge_voice.sim.errors import ClientError, invalid_type, invalid_value, missing_parameter
 from edge_voice.sim.input_audio import InputAudio
 from edge_voice.sim.malformed import MALFORMED_EVENTS
@@ -252,7 +253,11 @@ class RealtimeConnection:
         if self.config.malformed_events:
             for text in MALFORMED_EVENTS:
                 await self.ws.send(text)
-        planned = self.mcp.follow_up()
+        # Out of band: the text it is told to say verbatim, else (a summary) a recap.
+        said = None if opts.in_conversation else verbatim_text(opts.instructions)
+        if not opts.in_conversation and said is None:
+            said = recap(self.conversation)
+        planned = (Reply(said), None) if said is not None else self.mcp.follow_up()
         if planned is None:
             reply = self.dialogue.next_reply(
                 opts.tool_names,
@@ -273,7 +278,10 @@ class RealtimeConnection:
             needed = text_tokens(prefix) + self.conversation.tokens().total
             await refuse_response(self.send, self.model, self.protocol, opts, needed)
             return
-        inputs, cached = self._input_usage(prefix, cut=fit.cut > 0)
+        if opts.no_context:  # `input: []`: only the instructions and tools are billed
+            inputs, cached = TokenCounts(text=text_tokens(prefix)), TokenCounts()
+        else:
+            inputs, cached = self._input_usage(prefix, cut=fit.cut > 0)
         plan = ResponsePlan(
             say=reply.say,
             call=call,

@@ -116,6 +116,13 @@ class Item:
         return sum(p.audio_ms for p in self.parts if p.kind in ("audio", "input_audio"))
 
 
+def recap(conversation: Conversation) -> str:
+    """What an out-of-band response over the conversation says in the simulator: its texts
+    (what the user typed, what the assistant said), the last four, in order."""
+    texts = [p.text for i in conversation.items for p in i.parts if p.text]
+    return "Recap: " + " ".join(texts[-4:]) if texts else "Nothing was said yet."
+
+
 class Conversation:
     """Ordered items with lookup by id."""
 

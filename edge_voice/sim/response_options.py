@@ -50,6 +50,7 @@ class ResponseOptions:
     max_output_tokens: int | str
     metadata: dict[str, Any] | None
     in_conversation: bool
+    no_context: bool = False
 
 
 def parse_options(
@@ -97,10 +98,7 @@ def _apply_overrides(opts: ResponseOptions, r: dict[str, Any], model: ModelInfo,
         opts.max_output_tokens = f.max_tokens(r[tokens_key], f"response.{tokens_key}")
     if r.get("metadata") is not None:
         opts.metadata = _metadata(r["metadata"])
-    if "conversation" in r:
-        if r["conversation"] not in ("auto", "none"):
-            raise invalid_value("response.conversation", r["conversation"], ["auto", "none"])
-        opts.in_conversation = r["conversation"] == "auto"
+    _apply_context(opts, r)
     mods_key = "output_modalities" if ga else "modalities"
     if mods_key in r:
         mods = sorted(f.str_list(r[mods_key], f"response.{mods_key}"))
@@ -108,6 +106,18 @@ def _apply_overrides(opts: ResponseOptions, r: dict[str, Any], model: ModelInfo,
         if mods not in valid:
             raise invalid_value(f"response.{mods_key}", mods, [str(v) for v in valid])
         opts.audio_out = "audio" in mods
+
+
+def _apply_context(opts: ResponseOptions, r: dict[str, Any]) -> None:
+    """`conversation` (`none`: out of band) and `input` (`[]`: no context at all)."""
+    if "conversation" in r:
+        if r["conversation"] not in ("auto", "none"):
+            raise invalid_value("response.conversation", r["conversation"], ["auto", "none"])
+        opts.in_conversation = r["conversation"] == "auto"
+    if "input" in r:
+        if not isinstance(r["input"], list):
+            raise invalid_type("response.input", "an array", r["input"])
+        opts.no_context = not r["input"]
 
 
 def _metadata(value: Any) -> dict[str, Any]:

@@ -54,8 +54,9 @@ def _store(key: str, data: dict[str, Any], *, version: int = 1, minor: int = 1) 
     return json.dumps({"version": version, "minor_version": minor, "key": key, "data": data})
 
 
-def write_config(config_dir: Path, broker: BrokerAddress, http_port: int) -> str:
-    """Write the config dir; return a long-lived access token for the REST API."""
+def write_config(config_dir: Path, broker: BrokerAddress, http_port: int, extra: str = "") -> str:
+    """Write the config dir (`extra`: more configuration.yaml); return a long-lived access
+    token for the REST API."""
     storage = config_dir / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
     (config_dir / "configuration.yaml").write_text(
@@ -67,7 +68,7 @@ def write_config(config_dir: Path, broker: BrokerAddress, http_port: int) -> str
         "  server_host: 127.0.0.1\n"
         f"  server_port: {http_port}\n"
         "api:\n"
-        "logger:\n  default: warning\n  logs:\n    homeassistant.components.mqtt: debug\n"
+        "logger:\n  default: warning\n  logs:\n    homeassistant.components.mqtt: debug\n" + extra
     )
     user_id, token_id = uuid.uuid4().hex, uuid.uuid4().hex
     jwt_key = secrets.token_hex(64)
@@ -145,13 +146,13 @@ def write_config(config_dir: Path, broker: BrokerAddress, http_port: int) -> str
 class HomeAssistant:
     """`hass -c <tmp> --skip-pip` on a free loopback port, with a REST client."""
 
-    def __init__(self, binary: Path, broker: BrokerAddress) -> None:
+    def __init__(self, binary: Path, broker: BrokerAddress, extra_config: str = "") -> None:
         self._binary = binary
         self._dir = tempfile.TemporaryDirectory(prefix="edge_voice_hass_")
         self.config_dir = Path(self._dir.name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.token = write_config(self.config_dir, broker, self.port)
+        self.token = write_config(self.config_dir, broker, self.port, extra_config)
         self._log = self.config_dir / "hass.out"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -186,6 +187,11 @@ class HomeAssistant:
             raw: bytes = resp.read()
             is_json = resp.headers.get_content_type() == "application/json"
         return json.loads(raw) if is_json else raw.decode()
+
+    def version(self) -> tuple[int, int]:
+        """Home Assistant's (year, month) release, from its REST API."""
+        year, month = str(self.request("GET", "/api/config")["version"]).split(".")[:2]
+        return int(year), int(month)
 
     def states(self) -> dict[str, dict[str, Any]]:
         """Every entity state by entity_id."""

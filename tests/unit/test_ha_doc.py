@@ -11,7 +11,7 @@ from edge_voice.config.loading import validate_config
 from edge_voice.mqtt.discovery import discovery_configs
 from tools import ha_doc
 from tools.generated import block_pattern
-from tools.mqtt_api_examples import EXAMPLE_CFG, EXAMPLE_TS
+from tools.mqtt_api_examples import EXAMPLE_TS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "HOME_ASSISTANT.md"
@@ -28,7 +28,7 @@ def test_generated_section_is_current(name: str) -> None:
 
 def test_every_entity_is_in_the_table_with_what_it_does() -> None:
     table = ha_doc.entities_table()
-    configs = discovery_configs(validate_config(EXAMPLE_CFG), today=EXAMPLE_TS.date())
+    configs = discovery_configs(validate_config(ha_doc.ENTITIES_CFG), today=EXAMPLE_TS.date())
     keys = {topic.split("/")[3] for topic in configs}
     assert len(table.splitlines()) == 2 + len(configs)
     for key in keys:

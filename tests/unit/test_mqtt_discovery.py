@@ -20,7 +20,7 @@ from edge_voice.mqtt.discovery import (
     stale_topics,
 )
 from edge_voice.mqtt.parsing import parse_command
-from edge_voice.mqtt.topics import Topics
+from edge_voice.mqtt.topics import CommandKind, Topics
 
 TODAY = dt.date(2026, 11, 24)
 PREFIX = "homeassistant/{}/edge_voice_kitchen/{}/config"
@@ -76,8 +76,16 @@ def test_topics_and_entity_list() -> None:
         ("number", "wakeword_hey_jarvis_threshold"),
         ("number", "wakeword_hey_jarvis_refractory"),
     ]
-    assert list(configs) == [PREFIX.format(c, k) for c, k in [*ENTITIES, *wakeword]]
-    assert len(configs) == 38  # with the reset_overrides button and the API key problem
+    assistant = [("notify", "announce")]
+    assert list(configs) == [PREFIX.format(c, k) for c, k in [*ENTITIES, *wakeword, *assistant]]
+    assert len(configs) == 39  # with the reset_overrides button and the API key problem
+
+
+def test_notify_entity_speaks_on_say() -> None:
+    announce = _configs()[PREFIX.format("notify", "announce")]
+    assert announce["command_topic"] == "edge_voice/kitchen/say"
+    assert announce["retain"] is False and announce["name"] == "Announce"
+    assert announce["availability_topic"] == "edge_voice/kitchen/availability"
 
 
 def test_full_payloads_of_some_entities() -> None:
@@ -312,6 +320,8 @@ def test_what_home_assistant_sends_is_a_valid_command() -> None:
         assert route is not None
         if "min" in payload:  # a number: HA sends the value as plain text
             sent = [str(payload["min"]), str(payload["max"])]
+        elif route.kind is CommandKind.SAY:  # notify: the message as it is
+            sent = ["The garage door is open [north side]", '"quoted" text']
         else:
             sent = payload["options"] if "options" in payload else [payload["payload_press"]]
         for value in sent:
@@ -448,3 +458,26 @@ def test_connection_success_rate_per_model_is_a_percentage_sensor() -> None:
     assert json.loads(env.from_string(attributes).render(value_json={})) == {
         "model": "gpt-realtime-mini"
     }
+
+
+def test_memory_entities_only_with_memory_enabled() -> None:
+    assert PREFIX.format("sensor", "memory") not in _configs()
+    cfg = _cfg(memory={"enabled": True})
+    configs = _configs(cfg)
+    sensor = configs[PREFIX.format("sensor", "memory")]
+    button = configs[PREFIX.format("button", "forget")]
+    assert sensor["state_topic"] == sensor["json_attributes_topic"] == "edge_voice/kitchen/memory"
+    assert sensor["device_class"] == "timestamp"
+    assert button["command_topic"] == "edge_voice/kitchen/memory/clear"
+    route = Topics.for_config(cfg).classify(button["command_topic"])
+    assert route is not None and route.kind is CommandKind.MEMORY_CLEAR
+    parse_command(route, button["payload_press"].encode())
+    jinja2 = pytest.importorskip("jinja2.sandbox")
+    env = jinja2.ImmutableSandboxedEnvironment()
+    env.filters["tojson"] = json.dumps
+    value = {"summary": "Ada likes tea.", "updated": "2026-12-02T10:00:00Z"}
+    state = env.from_string(sensor["value_template"]).render(value_json=value)
+    attributes = env.from_string(sensor["json_attributes_template"]).render(value_json=value)
+    assert state == value["updated"] and json.loads(attributes) == {"summary": "Ada likes tea."}
+    none = env.from_string(sensor["value_template"]).render(value_json={"updated": None})
+    assert none == "None"  # unknown in HA

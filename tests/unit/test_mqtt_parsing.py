@@ -313,7 +313,7 @@ def test_config_set_unknown_section_lists_the_sections() -> None:
     assert exc.code is ErrorCode.UNKNOWN_FIELD
     assert exc.message == (
         "config/set: unknown field 'voices'; allowed: audio, budget, conversation, device_id, "
-        "log_level, mcp_bridge, models, mqtt, openai, state_dir, tools, voice, wakeword"
+        "log_level, mcp_bridge, memory, models, mqtt, openai, state_dir, tools, voice, wakeword"
     )
     assert exc.transaction == "t"
 

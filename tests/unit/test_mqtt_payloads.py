@@ -234,6 +234,7 @@ def test_the_model_replaced_payload_names_model_date_replacement_and_fix() -> No
                 },
                 "cost_usd": 0.001,
                 "latency_ms": {"first_audio": 500.0, "response": None},
+                "kind": "answer",
                 "ts": ISO,
             },
         ),

@@ -36,6 +36,8 @@ def test_every_contract_topic(topics: Topics) -> None:
     assert {topics.command(k) for k in REQUEST_KINDS} == {
         "edge_voice/kitchen/model/set",
         "edge_voice/kitchen/model_selection/set",
+        "edge_voice/kitchen/say",
+        "edge_voice/kitchen/memory/clear",
         "edge_voice/kitchen/voice/set",
         "edge_voice/kitchen/config/set",
         "edge_voice/kitchen/config/rollback",

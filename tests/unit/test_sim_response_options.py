@@ -78,7 +78,9 @@ def test_ga_options_override_the_session() -> None:
         max_output_tokens=20,
         metadata={"topic": "greeting"},
         in_conversation=False,
+        no_context=True,  # `input: []`: only the instructions are billed
     )
+    assert not ga({"input": [{"type": "item_reference", "id": "item_1"}]}).no_context
     assert ga({"audio": {}}).voice == "alloy"
     assert ga({"conversation": "auto", "metadata": None}).in_conversation
 
