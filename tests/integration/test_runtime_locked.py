@@ -59,7 +59,14 @@ CASES: list[tuple[dict[str, Any], str]] = [
 
 
 def _device(broker: BrokerAddress, state_dir: Path, base: str) -> Device:
-    cfg = make_config(broker, state_dir, base=base, openai={"mcp_servers": [HOME_MCP]})
+    # Adoption on: the retained-config test needs a device that takes what it may from it.
+    cfg = make_config(
+        broker,
+        state_dir,
+        base=base,
+        openai={"mcp_servers": [HOME_MCP]},
+        mqtt={"adopt_retained_config": True},
+    )
     return build_device(cfg)
 
 
