@@ -21,6 +21,7 @@ from edge_voice.audio.sources import check_source_spec
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
 from edge_voice.config.memory_schema import MemoryConfig
+from edge_voice.config.paths import FsPath
 from edge_voice.config.section import Section
 from edge_voice.config.sounds_schema import EarconsConfig
 from edge_voice.config.topic_rules import (
@@ -295,7 +296,7 @@ class EdgeVoiceConfig(Section):
     """The whole configuration of one edge_voice device."""
 
     device_id: str = Field(default_factory=hostname_slug)
-    state_dir: Path = DEFAULT_STATE_DIR
+    state_dir: FsPath = DEFAULT_STATE_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
