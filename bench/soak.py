@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import random
@@ -21,18 +20,24 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import SecretStr
 
 from bench import machine
 from bench.device import REQUEST_WAV, wav_frames
-from bench.soak_checks import Figures, check, table
-from bench.soak_rig import FUNCTION_FAULTS, Flow, Key, McpHome, SoakBroker, message_key
-from bench.stats import proc_rss_mb
+from bench.soak_checks import Figures, check, resources, table
+from bench.soak_rig import (
+    FUNCTION_FAULTS,
+    SCENARIO,
+    Flow,
+    Key,
+    McpHome,
+    Microphone,
+    SoakBroker,
+    message_key,
+)
 from edge_voice.audio.pcm import SILENCE_FRAME
 from edge_voice.audio.sinks import NullSink
 from edge_voice.config.schema import EdgeVoiceConfig
@@ -59,19 +64,6 @@ DURING = ("expiry", "broker_restart", "mcp_away")
 FAULTS = BEFORE + DURING
 DEADLINE_MS = 2000
 BASE = "edge_voice_soak"
-SCENARIO = """
-name: soak
-loop: true
-turns:
-  - user: "Turn on the kitchen light."
-    call: {name: set_light, arguments: {room: kitchen, state: "on"}}
-    after_call: "The kitchen light is on."
-    otherwise: "I can't control the lights from here."
-  - user: "What's the temperature?"
-    call: {name: mcp_home_get_temperature, arguments: {}}
-    after_call: "It is {output}."
-    otherwise: "I can't read the temperature right now."
-"""
 #: Real-time pacing would make 1000 conversations take hours; 4x is still streamed, not dumped.
 PACING = 0.25
 
@@ -99,27 +91,6 @@ def soak_config(state_dir: Path, broker: SoakBroker, sim_url: str, mcp_url: str)
             "mcp_bridge": {"servers": [{"name": "home", "url": mcp_url}], "reconnect_max_s": 2},
         }
     )
-
-
-class Microphone:
-    """A quiet room between utterances: frames only while the soak speaks."""
-
-    def __init__(self) -> None:
-        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    def play(self, frames: list[bytes]) -> None:
-        """Queue an utterance."""
-        for frame in frames:
-            self._frames.put_nowait(frame)
-
-    def close(self) -> None:
-        """End the source (the service shuts down)."""
-        self._frames.put_nowait(None)
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        """The source the service reads."""
-        while (frame := await self._frames.get()) is not None:
-            yield frame
 
 
 @dataclass
@@ -288,44 +259,6 @@ class Soak:
 
 
 #: Code of the parts around the service: their tasks are not the service's.
-RIG_CODE = (
-    "mcp/server",
-    "mcp.server",
-    "uvicorn",
-    "sse_starlette",
-    "edge_voice/sim",
-    "websockets/asyncio/server",
-    "bench/",
-    "soak.flow",
-)
-
-
-def resources() -> dict[str, Any]:
-    """RSS (MB), open file descriptors and asyncio tasks of this process, after a collection."""
-    gc.collect()
-    names = [_task_name(t) for t in asyncio.all_tasks()]
-    return {
-        "rss_mb": proc_rss_mb(),
-        "fds": len(list(Path("/proc/self/fd").iterdir())),
-        "tasks": len([n for n in names if n.startswith("service:")]),
-        "rig_tasks": len([n for n in names if n.startswith("rig:")]),
-        "task_names": dict(Counter(names)),
-    }
-
-
-def _task_name(task: asyncio.Task[Any]) -> str:
-    """What a task runs, and whose it is: the service's, or the rig's (sim, MCP server, flow)."""
-    coro = task.get_coro()
-    name = task.get_name()
-    what = getattr(coro, "__qualname__", type(coro).__name__)
-    code = getattr(coro, "cr_code", None)
-    where = code.co_filename if code is not None else ""
-    text = f"{name} {what} {where}"
-    rig = any(part in text for part in RIG_CODE)
-    label = name if not name.startswith("Task-") else what
-    return f"{'rig' if rig else 'service'}:{label}"
-
-
 async def run(count: int, seed: int) -> Figures:
     """Soak `count` conversations (plus a warm-up and a last fault-free one) and count."""
     began = time.monotonic()

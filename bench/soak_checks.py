@@ -10,12 +10,16 @@ payload: every event carries its `ts` (milliseconds) and its own ids (response_i
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.soak_rig import Key
+from bench.stats import proc_rss_mb
 
 #: Allowed for RSS after the first tenth: allocator and cache noise, not per-conversation growth.
 RSS_SLACK_MB = 16.0
@@ -222,3 +226,41 @@ def table(f: Figures, broken: list[str]) -> str:
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
     lines += [f"BROKEN: {b}" for b in broken] or ["all invariants held"]
     return "\n".join(lines)
+
+
+RIG_CODE = (
+    "mcp/server",
+    "mcp.server",
+    "uvicorn",
+    "sse_starlette",
+    "edge_voice/sim",
+    "websockets/asyncio/server",
+    "bench/",
+    "soak.flow",
+)
+
+
+def resources() -> dict[str, Any]:
+    """RSS (MB), open file descriptors and asyncio tasks of this process, after a collection."""
+    gc.collect()
+    names = [_task_name(t) for t in asyncio.all_tasks()]
+    return {
+        "rss_mb": proc_rss_mb(),
+        "fds": len(list(Path("/proc/self/fd").iterdir())),
+        "tasks": len([n for n in names if n.startswith("service:")]),
+        "rig_tasks": len([n for n in names if n.startswith("rig:")]),
+        "task_names": dict(Counter(names)),
+    }
+
+
+def _task_name(task: asyncio.Task[Any]) -> str:
+    """What a task runs, and whose it is: the service's, or the rig's (sim, MCP server, flow)."""
+    coro = task.get_coro()
+    name = task.get_name()
+    what = getattr(coro, "__qualname__", type(coro).__name__)
+    code = getattr(coro, "cr_code", None)
+    where = code.co_filename if code is not None else ""
+    text = f"{name} {what} {where}"
+    rig = any(part in text for part in RIG_CODE)
+    label = name if not name.startswith("Task-") else what
+    return f"{'rig' if rig else 'service'}:{label}"

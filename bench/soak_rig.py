@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,40 @@ class Flow:
         except TimeoutError:
             return False
         return True
+
+
+class Microphone:
+    """A quiet room between utterances: frames only while the soak speaks."""
+
+    def __init__(self) -> None:
+        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def play(self, frames: list[bytes]) -> None:
+        """Queue an utterance."""
+        for frame in frames:
+            self._frames.put_nowait(frame)
+
+    def close(self) -> None:
+        """End the source (the service shuts down)."""
+        self._frames.put_nowait(None)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The source the service reads."""
+        while (frame := await self._frames.get()) is not None:
+            yield frame
+
+
+#: The soak's conversation: one MQTT-answered call, one MCP call, each with its fallback.
+SCENARIO = """
+name: soak
+loop: true
+turns:
+  - user: "Turn on the kitchen light."
+    call: {name: set_light, arguments: {room: kitchen, state: "on"}}
+    after_call: "The kitchen light is on."
+    otherwise: "I can't control the lights from here."
+  - user: "What's the temperature?"
+    call: {name: mcp_home_get_temperature, arguments: {}}
+    after_call: "It is {output}."
+    otherwise: "I can't read the temperature right now."
+"""
