@@ -19,6 +19,7 @@ from tests.support.service_device import (
     ConnectGate,
     Device,
     build_device,
+    light_device,
     make_config,
     running,
 )
@@ -152,15 +153,7 @@ async def test_a_function_call_queued_while_the_broker_was_away_is_dropped_at_it
     caplog.set_level(logging.WARNING, logger="edge_voice.mqtt")
     gate = ConnectGate(monkeypatch)
     broker = restartable_broker.address
-    cfg = make_config(
-        broker,
-        tmp_path,
-        base=unique_base(),
-        sim=sim,
-        tools=[LIGHT_TOOL],
-        conversation={"function_deadline_ms": 300},
-    )
-    device = build_device(cfg, sim=sim)
+    device = light_device(broker, tmp_path, sim, conversation={"function_deadline_ms": 300})
     topics = device.topics
     events = device.bus.subscribe()
     async with running(device):
