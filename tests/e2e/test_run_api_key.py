@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import demo_run, edge_voice, run_to_exit, write_device_config
+from tests.support.cli_process import (
+    demo_run,
+    run_to_exit,
+    sim_process,
+    write_device_config,
+)
 from tests.support.mqtt_observer import observer, unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
@@ -18,15 +22,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 @pytest.fixture
 async def sim_url() -> AsyncIterator[str]:
     """`edge-voice sim` (any non-empty key) on a free port; its URL."""
-    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", key=None)
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        assert line.startswith("simulator listening on "), line
-        yield line.rsplit(" ", 1)[1]
-    finally:
-        proc.terminate()
-        await proc.wait()
+    async with sim_process() as url:
+        yield url
 
 
 async def test_no_key_hints_exits_non_zero_and_raises_the_problem_sensor(

@@ -6,7 +6,6 @@ default config the conversation still completes on a live GA model, and MQTT say
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import demo_run, edge_voice, run_to_exit, write_device_config
+from tests.support.cli_process import (
+    demo_run,
+    run_to_exit,
+    sim_process,
+    write_device_config,
+)
 from tests.support.mqtt_observer import observer, unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
@@ -23,15 +27,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 @pytest.fixture
 async def sim_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     """`edge-voice sim --today <param>` on a free port; its URL."""
-    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", "--today", request.param)
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        assert line.startswith("simulator listening on "), line
-        yield line.rsplit(" ", 1)[1]
-    finally:
-        proc.terminate()
-        await proc.wait()
+    async with sim_process("--today", request.param) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

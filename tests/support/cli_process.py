@@ -4,8 +4,10 @@ demo run the CLI tests share."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,6 +38,20 @@ async def edge_voice(*args: str, key: str | None = TEST_KEY) -> asyncio.subproce
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+@contextlib.asynccontextmanager
+async def sim_process(*args: str) -> AsyncIterator[str]:
+    """`edge-voice sim ARGS` (not paced) on a free port, as a user starts it; its URL."""
+    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", *args, key=None)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        assert line.startswith("simulator listening on "), line
+        yield line.rsplit(" ", 1)[1]
+    finally:
+        proc.terminate()
+        await proc.wait()
 
 
 def write_device_config(
