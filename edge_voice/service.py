@@ -162,8 +162,9 @@ def _secrets(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> tuple[str, ...]
 
 def _mcp_tools_changed(assistant: Assistant, tools: dict[str, McpTool]) -> None:
     """A server's tool list changed (connected, list_changed, gone): offer the new one."""
-    assistant.calls.registry.set_local({n: (t.description, t.parameters) for n, t in tools.items()})
-    assistant.retire_warm_session()  # the next session gets the new tools
+    local = {n: (t.description, t.parameters) for n, t in tools.items()}
+    if assistant.calls.registry.set_local(local):
+        assistant.retire_warm_session()  # the next session gets the new tools
 
 
 def _opener(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> SessionOpener[RealtimeSession]:

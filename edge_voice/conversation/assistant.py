@@ -210,14 +210,19 @@ class Assistant:
         """Close the warm session (idle timeout, stop, fatal error)."""
         link, self.link = self.link, None
         if link is not None:
-            await link.close()
+            await self._close_dropped(link)
         self.publish_state()
 
     def _drop_link(self) -> None:
-        """Detach the warm session at once (nothing can reuse it) and close it in the background."""
+        """Detach the warm session at once (nothing can reuse it) and close it in the background,
+        once the summary being written on it (if any) has arrived."""
         link, self.link = self.link, None
         if link is not None:
-            self.spawn(link.close())
+            self.spawn(self._close_dropped(link))
+
+    async def _close_dropped(self, link: ResilientSession) -> None:
+        await self.memory.settle()  # the summary asked at the conversation's end, on this link
+        await link.close()
 
     async def finish(self) -> None:
         """After the source ended: wait for the conversation to complete."""
@@ -268,10 +273,9 @@ class Assistant:
 
     def tools_changed(self, tools: Mapping[str, ToolDeclaration]) -> None:
         """The MQTT-declared tools changed; they apply from the next session."""
-        self.calls.registry.set_declared(
-            {n: (t.description, t.parameters) for n, t in tools.items()}
-        )
-        self.retire_warm_session()
+        declared = {n: (t.description, t.parameters) for n, t in tools.items()}
+        if self.calls.registry.set_declared(declared):  # a sync that declares none: no change
+            self.retire_warm_session()
 
     def replace_wake_word(self, wake: WakeWord) -> None:
         """Listen with another wake word detector from now on (wakeword.* changed)."""

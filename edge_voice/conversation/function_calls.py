@@ -67,9 +67,11 @@ class ToolRegistry:
         self._declared: dict[str, Tool] = {}
         self._local: dict[str, Tool] = {}
 
-    def set_local(self, tools: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
-        """Replace the tools answered here by an MCP server: name → (description, parameters)."""
-        self._local = {n: Tool(n, d, p, "mcp") for n, (d, p) in tools.items()}
+    def set_local(self, tools: Mapping[str, tuple[str, Mapping[str, Any]]]) -> bool:
+        """Replace the tools answered here by an MCP server: name → (description, parameters);
+        whether that changed them."""
+        old, self._local = self._local, {n: Tool(n, d, p, "mcp") for n, (d, p) in tools.items()}
+        return old != self._local
 
     def set_config_tools(self, config_tools: list[ToolConfig]) -> None:
         """Replace the tools that come from the config."""
@@ -77,9 +79,12 @@ class ToolRegistry:
             t.name: Tool(t.name, t.description, t.parameters, "config") for t in config_tools
         }
 
-    def set_declared(self, declared: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
-        """Replace the MQTT-declared tools: name → (description, parameters)."""
+    def set_declared(self, declared: Mapping[str, tuple[str, Mapping[str, Any]]]) -> bool:
+        """Replace the MQTT-declared tools: name → (description, parameters); whether that
+        changed them."""
+        old = self._declared
         self._declared = {n: Tool(n, d, p, "mqtt") for n, (d, p) in declared.items()}
+        return old != self._declared
 
     def tools(self) -> dict[str, Tool]:
         """Every callable tool by name."""

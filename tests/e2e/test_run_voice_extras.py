@@ -127,10 +127,12 @@ async def test_memory_is_kept_by_one_run_and_given_to_the_next(
     )
     summaries = []
     for _ in range(2):  # the same device, run twice
-        done = await run_to_exit(*demo_run(config))
+        done = await run_to_exit("-v", *demo_run(config))  # the log says why, if not
         assert done.code == 0, done.err[-2000:]
         # Kept although the run ended right after the conversation.
-        summaries.append(json.loads((tmp_path / "state" / "memory.json").read_text())["summary"])
+        kept = tmp_path / "state" / "memory.json"
+        assert kept.exists(), done.err[-3000:]
+        summaries.append(json.loads(kept.read_text())["summary"])
     assert "I can't control the lights from here." in summaries[0]
     updates = [e["session"] for _, e in sim.received if e.get("type") == "session.update"]
     assert len(updates) == 2  # one session per run

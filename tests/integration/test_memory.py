@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
 #: The simulator's answer to the request (no light tool declared).
 ANSWER = "I can't control the lights from here."
+#: Memory on, and a follow-up window that stays open until the test ends it.
+LONG_FOLLOW_UP: dict[str, Any] = {"memory": {"enabled": True}, "conversation": {"follow_up_s": 30}}
 
 
 def _config(broker: BrokerAddress, sim: RealtimeSimulator, state: Path, **memory: Any) -> Any:
@@ -138,3 +140,45 @@ async def test_a_summary_older_than_max_age_is_not_used(
         await ask(obs, device)
         await obs.expect(device.topics.event("response"))
     assert _instructions(sim) and "Ada" not in _instructions(sim)[0]
+
+
+async def test_a_conversation_ended_by_stop_is_still_summarised(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    # `conversation/stop` closes the session: the summary asked at the end goes first.
+    cfg = make_config(  # a long follow-up window: it would still be listening for more
+        mqtt_broker, tmp_path, base=unique_base(), sim=sim, **LONG_FOLLOW_UP
+    )
+    device = build_device(cfg, sim=sim)
+    topics = device.topics
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await ask(obs, device)
+        answer = await obs.expect(topics.event("response"))
+        await obs.status(device, "follow_up", after=answer)
+        assert (await obs.request(device, "conversation/stop", {}))["status"] == "ok"
+        kept = await _memory(obs, device, lambda m: m["summary"])
+        closed = await obs.expect(topics.state, lambda m: m.json()["connected"] is False)
+        assert closed.json()["status"] == "idle"  # then the stop closed the session
+    assert ANSWER in kept["summary"]
+
+
+async def test_a_tool_declared_during_the_conversation_does_not_lose_its_summary(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    # The new tool retires the session at the conversation's end; it closes after the summary.
+    cfg = make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim, **LONG_FOLLOW_UP)
+    device = build_device(cfg, sim=sim)
+    topics = device.topics
+    tool = json.dumps({"description": "read a sensor", "parameters": {"type": "object"}})
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        try:
+            await ask(obs, device)
+            answer = await obs.expect(topics.event("response"))
+            await obs.status(device, "follow_up", after=answer)
+            await obs.publish(f"{topics.base}/tools/read_sensor", tool, retain=True)
+            await obs.barrier(device)  # declared now, while the conversation goes on
+            await device.service.assistant.finish()  # the window closes: idle, session retired
+            kept = await _memory(obs, device, lambda m: m["summary"])
+        finally:
+            await obs.publish(f"{topics.base}/tools/read_sensor", b"", retain=True)
+    assert ANSWER in kept["summary"]

@@ -124,6 +124,19 @@ def test_registry_layers_and_session_shape() -> None:
     }
 
 
+def test_setting_the_same_tools_again_is_no_change() -> None:
+    # The caller retires the warm session only on a change: a first MQTT sync that finds no
+    # declaration must not cut off the conversation that started before it.
+    registry = ToolRegistry([LIGHT])
+    sensor = {"read_sensor": ("read it", {"type": "object"})}
+    assert registry.set_declared({}) is False
+    assert registry.set_declared(sensor) is True
+    assert registry.set_declared(dict(sensor)) is False
+    assert registry.set_declared({"read_sensor": ("read it now", {"type": "object"})}) is True
+    assert registry.set_local({}) is False
+    assert registry.set_local(sensor) is True and registry.set_local({}) is True
+
+
 async def test_two_answers_in_one_tick_first_wins_and_the_second_is_an_unknown_call() -> None:
     calls, published = broker()
     task = asyncio.create_task(calls.call("c9", "set_light", "{}", "gpt-realtime"))
