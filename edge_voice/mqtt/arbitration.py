@@ -64,21 +64,27 @@ class Arbiter:
         self, ours: ArbitrationClaim, publish: Callable[[ArbitrationClaim], Awaitable[bool]]
     ) -> bool:
         """Publish `ours`, wait the window, and say whether it is the best claim."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        if not await publish(ours):
-            log.info("arbitration: not connected; answering without asking the group")
+        started = asyncio.get_running_loop().time()
+        if await publish(ours):
+            await asyncio.sleep(self.window_s)  # the window is the protocol, not a sync hack
+        elif self._nearer(ours, started) is None:
+            log.info("arbitration: claim not sent; answering without asking the group")
             return True
-        await asyncio.sleep(self.window_s)  # the window itself is the protocol, not a sync hack
-        # A claim up to a window before ours counts too: another device may hear the wake
-        # word a few milliseconds earlier and publish first.
-        rivals = [c for t, c in self._claims if t >= started - self.window_s]
-        winner = next((c for c in rivals if beats(c, ours)), None)
+        # Not sent (not acknowledged within the window) but a nearer claim already arrived:
+        # the group heard that device, so yielding is still right.
+        winner = self._nearer(ours, started)
         if winner is not None:
             rival, theirs, mine = winner.device_id, nearness(winner), nearness(ours)
             log.info("arbitration: %s is nearer (%.3f, ours %.3f); yielding", rival, theirs, mine)
             return False
         return True
+
+    def _nearer(self, ours: ArbitrationClaim, started: float) -> ArbitrationClaim | None:
+        """A claim received that beats ours, if any."""
+        # A claim up to a window before ours counts too: another device may hear the wake
+        # word a few milliseconds earlier and publish first.
+        rivals = [c for t, c in self._claims if t >= started - self.window_s]
+        return next((c for c in rivals if beats(c, ours)), None)
 
 
 _Handover = tuple[ArbitrationClaim, "asyncio.Future[bool]"]

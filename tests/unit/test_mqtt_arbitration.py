@@ -69,6 +69,23 @@ async def test_a_claim_in_flight_when_the_connection_drops_is_answered() -> None
     assert await arbitration.claim(0.7)  # and later claims do not wait for a carrier
 
 
+async def test_a_claim_not_acknowledged_still_yields_to_a_nearer_one_it_heard() -> None:
+    # A loaded broker acknowledges late (the publish times out) while the group's claims
+    # arrive: the device heard a nearer one, so it must not answer over it.
+    arbitration = Arbitration("kitchen", WINDOW_S)
+
+    async def send(claim: ArbitrationClaim) -> bool:
+        arbitration.observe(rival(0.9))
+        return False  # not acknowledged within the window
+
+    carrier = await carrying(arbitration, send)
+    try:
+        assert not await arbitration.claim(0.7), "hall's claim arrived: yield"
+        assert await arbitration.claim(0.95), "ours is the nearest: answer"
+    finally:
+        carrier.cancel()
+
+
 def _claim(device_id: str, score: float, energy_dbfs: float | None) -> ArbitrationClaim:
     return ArbitrationClaim(
         device_id=device_id, score=score, energy_dbfs=energy_dbfs, ts="2026-05-01T00:00:00Z"
