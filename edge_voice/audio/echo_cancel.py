@@ -39,12 +39,21 @@ class EchoCanceller(Protocol):
 
 
 class FarEnd:
-    """What the sink played, as one 16 kHz block per microphone frame (silence when idle)."""
+    """What the sink played, as one 16 kHz block per microphone frame (silence when idle).
 
-    def __init__(self, tap: PlayoutTap) -> None:
+    Taken at the microphone's pace, 80 ms a frame. A frame period in which less was played
+    (the device's callback came late) is made up with silence; what is then left over beyond
+    `max_lag` (a frame) is dropped, so the reference never falls behind the echo it must
+    precede by more than that, however the two clocks jitter.
+    """
+
+    def __init__(self, tap: PlayoutTap, *, max_lag: int = FRAME_SAMPLES) -> None:
         self.tap = tap
+        self.max_lag = max_lag
         self._resampler = StreamResampler(tap.rate, SOURCE_RATE)
         self._buffer = np.zeros(0, dtype=np.int16)
+        self.dropped = 0
+        """Samples (16 kHz) dropped to keep the lag bounded."""
 
     def frame(self) -> Int16Array:
         """The next 80 ms of played audio; what was not played (yet) is silence."""
@@ -54,6 +63,9 @@ class FarEnd:
             self._buffer = np.concatenate([self._buffer, fresh])
         block = self._buffer[:FRAME_SAMPLES]
         self._buffer = self._buffer[FRAME_SAMPLES:]
+        if self._buffer.size > self.max_lag:
+            self.dropped += self._buffer.size - self.max_lag
+            self._buffer = self._buffer[-self.max_lag :]
         if block.size < FRAME_SAMPLES:
             block = np.concatenate([block, np.zeros(FRAME_SAMPLES - block.size, np.int16)])
         return block

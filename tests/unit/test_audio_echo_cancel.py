@@ -88,6 +88,16 @@ def test_far_end_blocks_are_80_ms_at_16_khz_and_silence_when_nothing_plays() -> 
     assert not far.frame().any()  # 200 ms played, 240 ms taken: then silence
 
 
+def test_far_end_lag_stays_bounded_when_the_sink_plays_ahead_of_the_mic() -> None:
+    tap = PlayoutTap(API_RATE)
+    far = FarEnd(tap)
+    tap.push(ramp(1000))  # a burst: a second played between two mic frames
+    first = far.frame()
+    assert first.size == FRAME_SAMPLES
+    assert far.dropped > 0  # not a second of lag behind the echo
+    assert far.frame().any() and not far.frame().any()  # one frame kept, then silence
+
+
 def test_room_echo_streams_the_same_convolution_as_the_whole_signal() -> None:
     rng = np.random.default_rng(1)
     ir = rng.normal(0, 0.05, 3000)  # longer than two frames: the tail spans frames
