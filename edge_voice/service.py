@@ -75,7 +75,8 @@ class Service:
         publishes its goodbye; cancelling the whole group would cut both off at once.
         """
         self.bus.publish(MetricsUpdated(metrics=self.metrics.snapshot()))
-        self.assistant.memory.publish()  # retained: what the device remembers, if anything
+        if self.assistant.memory.enabled:  # retained: what the device remembers, if anything
+            self.assistant.memory.publish()
         # Announced (MQTT) at start-up, not only at the first conversation; build_service's
         # lifecycle block already logged each replacement, in the same words.
         self.migration.announce_replacements(quiet=True)

@@ -289,6 +289,8 @@ class Assistant:
         self.calls.registry.set_config_tools(cfg.tools)
         self.calls.deadline_ms = cfg.conversation.function_deadline_ms
         self.calls.max_image_bytes = cfg.conversation.max_image_bytes
+        if "memory.enabled" in event.diff:  # switched off: the retained summary says so
+            self.memory.publish()
         if self.status is not Status.IDLE:
             self._pending_config = {"model": cfg.openai.model, "voice": cfg.voice.primary}
         self.retire_warm_session()

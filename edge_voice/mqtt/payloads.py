@@ -189,7 +189,8 @@ class ResponsePayload(OutPayload):
 
 
 class MemoryPayload(OutPayload):
-    """`<base>/memory` (retained): the summary kept across conversations (null: none)."""
+    """`<base>/memory` (retained, published while `memory.enabled` and once when switched off):
+    the summary kept across conversations (null: none)."""
 
     enabled: bool
     summary: str | None

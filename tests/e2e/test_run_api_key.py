@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import edge_voice
+from tests.support.cli_process import (
+    demo_run,
+    run_to_exit,
+    sim_process,
+    write_device_config,
+)
 from tests.support.mqtt_observer import observer, unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
@@ -20,15 +22,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 @pytest.fixture
 async def sim_url() -> AsyncIterator[str]:
     """`edge-voice sim` (any non-empty key) on a free port; its URL."""
-    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", key=None)
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        assert line.startswith("simulator listening on "), line
-        yield line.rsplit(" ", 1)[1]
-    finally:
-        proc.terminate()
-        await proc.wait()
+    async with sim_process() as url:
+        yield url
 
 
 async def test_no_key_hints_exits_non_zero_and_raises_the_problem_sensor(
@@ -36,31 +31,14 @@ async def test_no_key_hints_exits_non_zero_and_raises_the_problem_sensor(
 ) -> None:
     base_topic = unique_base()
     base = f"{base_topic}/kitchen"
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "device_id": "kitchen",
-                "state_dir": str(tmp_path / "state"),
-                "openai": {"base_url": sim_url},
-                "mqtt": {
-                    "host": mqtt_broker.host,
-                    "port": mqtt_broker.port,
-                    "base_topic": base_topic,
-                },
-                "conversation": {"follow_up_s": 1},
-            }
-        )
-    )
-    wav = demo_wav("hey_jarvis_kitchen_light.wav")
+    config = write_device_config(tmp_path, mqtt_broker, sim_url, base_topic)
     discovery = "homeassistant/binary_sensor/edge_voice_kitchen/api_key_problem/config"
-    run = ("run", "--config", str(config), "--source", f"wav:{wav}", "--sink", "null")
+    run = demo_run(config, today=None)  # the simulator's calendar: today's
     async with observer(mqtt_broker, f"{base}/#", discovery) as obs:
-        proc = await edge_voice(*run, "--fast", "--exit-on-eof", key=None)
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        done = await run_to_exit(*run, key=None)
         await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline", within=10)
-    assert proc.returncode == 1, err.decode()[-2000:]
-    log = err.decode()
+    assert done.code == 1, done.err[-2000:]
+    log = done.err
     assert "error: all 1 connection attempts failed" in log
     assert "WARNING edge_voice.conversation.assistant: invalid_api_key: " in log
     (error,) = [m.json() for m in obs.on(f"{base}/event/error")]
@@ -75,9 +53,8 @@ async def test_no_key_hints_exits_non_zero_and_raises_the_problem_sensor(
 
     # With any non-empty key the simulator answers: the sensor goes off, the exit is 0.
     async with observer(mqtt_broker, f"{base}/#") as obs:
-        proc = await edge_voice(*run, "--fast", "--exit-on-eof", key="sk-any-non-empty")
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        done = await run_to_exit(*run, key="sk-any-non-empty")
         await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline", within=10)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    assert done.code == 0, done.err[-2000:]
     assert [m.json() for m in obs.on(f"{base}/event/error")] == []
     assert [m.json()["api_key_problem"] for m in obs.on(f"{base}/state")][-1] is False

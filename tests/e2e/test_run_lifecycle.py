@@ -6,17 +6,19 @@ default config the conversation still completes on a live GA model, and MQTT say
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import edge_voice
+from tests.support.cli_process import (
+    demo_run,
+    run_to_exit,
+    sim_process,
+    write_device_config,
+)
 from tests.support.mqtt_observer import observer, unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
@@ -25,15 +27,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 @pytest.fixture
 async def sim_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     """`edge-voice sim --today <param>` on a free port; its URL."""
-    proc = await edge_voice("sim", "--port", "0", "--pacing", "0", "--today", request.param)
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        assert line.startswith("simulator listening on "), line
-        yield line.rsplit(" ", 1)[1]
-    finally:
-        proc.terminate()
-        await proc.wait()
+    async with sim_process("--today", request.param) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -74,39 +69,11 @@ async def test_the_default_config_completes_on_the_live_lineup(
 ) -> None:
     base_topic = unique_base()
     base = f"{base_topic}/kitchen"
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "device_id": "kitchen",
-                "state_dir": str(tmp_path / "state"),
-                "openai": {"base_url": sim_url},  # the models: the defaults
-                "mqtt": {
-                    "host": mqtt_broker.host,
-                    "port": mqtt_broker.port,
-                    "base_topic": base_topic,
-                },
-                "conversation": {"follow_up_s": 1},
-            }
-        )
-    )
+    config = write_device_config(tmp_path, mqtt_broker, sim_url, base_topic)
     reply = tmp_path / "reply.wav"
     async with observer(mqtt_broker, f"{base}/#") as obs:
-        proc = await edge_voice(
-            "run",
-            "--today",
-            today,
-            "--config",
-            str(config),
-            "--source",
-            f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
-            "--sink",
-            f"wav:{reply}",
-            "--fast",
-            "--exit-on-eof",
-        )
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()[-2000:]
+        done = await run_to_exit(*demo_run(config, f"wav:{reply}", today=today))
+        assert done.code == 0, done.err[-2000:]
         # Its goodbye is the last thing the device publishes.
         await obs.expect(f"{base}/availability", lambda m: m.payload == b"offline", within=10)
 
@@ -121,7 +88,7 @@ async def test_the_default_config_completes_on_the_live_lineup(
     assert payloads("event/error") == []
     with wave.open(str(reply)) as wav:
         assert wav.getnframes() > 0
-    log = err.decode()
+    log = done.err
     for role, model, successor in replaced:
         assert f"{role} {model} was shut down" in log
         assert f"to make it permanent: set {role}: {successor}" in log

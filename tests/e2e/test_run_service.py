@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import uuid
 import wave
 from collections.abc import AsyncIterator
@@ -14,12 +12,12 @@ from typing import Any
 
 import aiomqtt
 import pytest
-import yaml
 
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import LIGHT_TOOL, demo_wav
+from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress
+from tests.support.cli_process import demo_run, run_to_exit, write_device_config
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -58,51 +56,15 @@ async def test_wav_in_reply_out_everything_on_the_broker(
 ) -> None:
     base_topic = f"t_{uuid.uuid4().hex[:8]}"
     base = f"{base_topic}/kitchen"
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "device_id": "kitchen",
-                "state_dir": str(tmp_path / "state"),
-                "openai": {"base_url": sim.url},
-                "mqtt": {
-                    "host": mqtt_broker.host,
-                    "port": mqtt_broker.port,
-                    "base_topic": base_topic,
-                },
-                "conversation": {"follow_up_s": 1},
-                "tools": [LIGHT_TOOL],
-            }
-        )
-    )
+    config = write_device_config(tmp_path, mqtt_broker, sim.url, base_topic, tools=[LIGHT_TOOL])
     reply = tmp_path / "reply.wav"
     seen: list[tuple[str, Any]] = []
     ready = asyncio.Event()
     watcher = asyncio.create_task(flow(mqtt_broker, base, seen, ready))
     await asyncio.wait_for(ready.wait(), 10)
-    env = {**os.environ, "OPENAI_API_KEY": "sk-test-e2e-0001"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge_voice",
-        "run",
-        "--today",  # the in-process simulator's calendar (tests/conftest.py)
-        "2026-05-01",
-        "--config",
-        str(config),
-        "--source",
-        f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
-        "--sink",
-        f"wav:{reply}",
-        "--fast",
-        "--exit-on-eof",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    done = await run_to_exit(*demo_run(config, f"wav:{reply}"))
     watcher.cancel()
-    assert proc.returncode == 0, err.decode()[-2000:]
+    assert done.code == 0, done.err[-2000:]
 
     def payloads(suffix: str) -> list[Any]:
         return [p for t, p in seen if t == f"{base}/{suffix}"]
@@ -132,5 +94,5 @@ async def test_wav_in_reply_out_everything_on_the_broker(
     assert metrics["connection_success_rate"] == {"gpt-realtime": 1.0}
     with wave.open(str(reply)) as wav:
         assert wav.getframerate() == 24000 and wav.getnframes() > 24000
-    assert b"sk-test-e2e-0001" not in out + err  # the key never reaches the logs
+    assert "sk-test-e2e-0001" not in done.out + done.err  # the key never reaches the logs
     assert (tmp_path / "state" / "cost_ledger.jsonl").exists()

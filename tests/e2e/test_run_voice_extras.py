@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import uuid
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,14 +15,13 @@ from typing import Any
 import aiomqtt
 import numpy as np
 import pytest
-import yaml
 
 from edge_voice.audio.sounds import BUNDLED, load_sound
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import edge_voice
+from tests.support.cli_process import demo_run, edge_voice, run_to_exit, write_device_config
+from tests.support.mqtt_observer import unique_base
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 
@@ -32,6 +30,10 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 async def sim() -> AsyncIterator[RealtimeSimulator]:
     async with RealtimeSimulator(SimConfig(pacing=0)) as server:
         yield server
+
+
+#: A short follow-up window: each run ends soon after its answer.
+QUICK: dict[str, Any] = {"conversation": {"follow_up_s": 0.5}}
 
 
 def silence(path: Path, seconds: float = 0.5) -> Path:
@@ -44,42 +46,17 @@ def silence(path: Path, seconds: float = 0.5) -> Path:
     return path
 
 
-def write_config(tmp: Path, broker: BrokerAddress, sim: RealtimeSimulator, **extra: Any) -> Path:
-    """A device config on `broker` and `sim` (`extra` sections merged in); its base topic."""
-    config = tmp / "config.yaml"
-    data = {
-        "device_id": "kitchen",
-        "state_dir": str(tmp / "state"),
-        "openai": {"base_url": sim.url},
-        "mqtt": {"host": broker.host, "port": broker.port, "base_topic": extra.pop("base")},
-        "conversation": {"follow_up_s": 0.5},
-        **extra,
-    }
-    config.write_text(yaml.safe_dump(data))
-    return config
-
-
 async def test_say_is_spoken_into_the_sink_by_the_running_service(
     sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
 ) -> None:
-    base_topic = f"t_{uuid.uuid4().hex[:8]}"
+    base_topic = unique_base()
     base = f"{base_topic}/kitchen"
-    config = write_config(tmp_path, mqtt_broker, sim, base=base_topic)
+    config = write_device_config(tmp_path, mqtt_broker, sim.url, base_topic, **QUICK)
     reply = tmp_path / "reply.wav"
     async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as client:
         await client.subscribe(f"{base}/#", qos=1)
-        proc = await edge_voice(
-            "run",
-            "--today",  # the in-process simulator's calendar (tests/conftest.py)
-            "2026-05-01",
-            "--config",
-            str(config),
-            "--source",
-            f"wav:{silence(tmp_path / 'room.wav')}",
-            "--sink",
-            f"wav:{reply}",
-            "--fast",
-        )
+        room = f"wav:{silence(tmp_path / 'room.wav')}"
+        proc = await edge_voice(*demo_run(config, f"wav:{reply}", source=room), "--fast")
         try:
             response = await asyncio.wait_for(_announce(client, base), 30)
         finally:
@@ -112,25 +89,13 @@ async def _announce(client: aiomqtt.Client, base: str) -> dict[str, Any]:
 async def test_earcons_frame_a_conversation_in_the_sink(
     sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
 ) -> None:
-    base_topic = f"t_{uuid.uuid4().hex[:8]}"
     audio = {"earcons": {"enabled": True}}
-    config = write_config(tmp_path, mqtt_broker, sim, base=base_topic, audio=audio)
-    reply = tmp_path / "reply.wav"
-    proc = await edge_voice(
-        "run",
-        "--today",
-        "2026-05-01",
-        "--config",
-        str(config),
-        "--source",
-        f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
-        "--sink",
-        f"wav:{reply}",
-        "--fast",
-        "--exit-on-eof",
+    config = write_device_config(
+        tmp_path, mqtt_broker, sim.url, unique_base(), audio=audio, **QUICK
     )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    reply = tmp_path / "reply.wav"
+    done = await run_to_exit(*demo_run(config, f"wav:{reply}"))
+    assert done.code == 0, done.err[-2000:]
     with wave.open(str(reply), "rb") as wav:
         played = wav.readframes(wav.getnframes())
     wake, listen_end = (load_sound(BUNDLED / f"{n}.wav") for n in ("wake", "listen_end"))
@@ -142,24 +107,11 @@ async def test_the_offline_notice_when_no_model_can_be_reached(
     sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
 ) -> None:
     sim.config.refuse_models.update(["gpt-realtime", "gpt-4o-realtime-preview"])
-    config = write_config(tmp_path, mqtt_broker, sim, base=f"t_{uuid.uuid4().hex[:8]}")
+    config = write_device_config(tmp_path, mqtt_broker, sim.url, unique_base(), **QUICK)
     reply = tmp_path / "reply.wav"
-    proc = await edge_voice(
-        "run",
-        "--today",
-        "2026-05-01",
-        "--config",
-        str(config),
-        "--source",
-        f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
-        "--sink",
-        f"wav:{reply}",
-        "--fast",
-        "--exit-on-eof",
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 1, err.decode()[-2000:]  # every connection attempt failed
-    assert "all_models_failed" in err.decode()
+    done = await run_to_exit(*demo_run(config, f"wav:{reply}"))
+    assert done.code == 1, done.err[-2000:]  # every connection attempt failed
+    assert "all_models_failed" in done.err
     assert [c.model for c in sim.connections] == ["gpt-realtime", "gpt-4o-realtime-preview"]
     with wave.open(str(reply), "rb") as wav:
         played = wav.readframes(wav.getnframes())
@@ -169,26 +121,14 @@ async def test_the_offline_notice_when_no_model_can_be_reached(
 async def test_memory_is_kept_by_one_run_and_given_to_the_next(
     sim: RealtimeSimulator, mqtt_broker: BrokerAddress, tmp_path: Path
 ) -> None:
-    config = write_config(
-        tmp_path, mqtt_broker, sim, base=f"t_{uuid.uuid4().hex[:8]}", memory={"enabled": True}
+    memory = {"enabled": True}
+    config = write_device_config(
+        tmp_path, mqtt_broker, sim.url, unique_base(), memory=memory, **QUICK
     )
     summaries = []
     for _ in range(2):  # the same device, run twice
-        proc = await edge_voice(
-            "run",
-            "--today",
-            "2026-05-01",
-            "--config",
-            str(config),
-            "--source",
-            f"wav:{demo_wav('hey_jarvis_kitchen_light.wav')}",
-            "--sink",
-            "null",
-            "--fast",
-            "--exit-on-eof",
-        )
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()[-2000:]
+        done = await run_to_exit(*demo_run(config))
+        assert done.code == 0, done.err[-2000:]
         # Kept although the run ended right after the conversation.
         summaries.append(json.loads((tmp_path / "state" / "memory.json").read_text())["summary"])
     assert "I can't control the lights from here." in summaries[0]

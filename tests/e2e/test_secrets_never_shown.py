@@ -24,9 +24,8 @@ import yaml
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.integration.test_native_mcp import SCENARIO
-from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import edge_voice
+from tests.support.cli_process import demo_run, edge_voice
 from tests.support.deployed_broker import LOGINS, DeployedMosquitto
 from tests.support.mcp_server import mcp_server
 from tests.support.mqtt_observer import observer
@@ -113,21 +112,8 @@ def write_config(
 
 
 def run_args(config: Path) -> tuple[str, ...]:
-    wav = demo_wav("hey_jarvis_kitchen_light.wav")
-    return (
-        "-vv",
-        "run",
-        "--today",
-        "2026-05-01",
-        "--config",
-        str(config),
-        "--source",
-        f"wav:{wav}",
-        "--sink",
-        "null",
-        "--fast",
-        "--exit-on-eof",
-    )
+    """The demo conversation, logged at debug level: the most a log ever shows."""
+    return ("-vv", *demo_run(config), "--fast", "--exit-on-eof")
 
 
 async def communicate(*args: str, key: str | None = None, within: float = 60) -> bytes:

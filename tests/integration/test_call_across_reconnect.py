@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress
-from tests.support.mqtt_observer import observer, unique_base
-from tests.support.service_device import ask, build_device, make_config, running
+from tests.support.mqtt_observer import observer
+from tests.support.service_device import ask, light_device, running
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -28,15 +27,7 @@ def created_items(sim: RealtimeSimulator, connection: int) -> list[dict[str, Any
 async def test_an_answer_after_the_session_was_lost_goes_in_with_its_call(
     mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
-    cfg = make_config(
-        mqtt_broker,
-        tmp_path,
-        base=unique_base(),
-        sim=sim,
-        tools=[LIGHT_TOOL],
-        conversation={"function_deadline_ms": 8000},
-    )
-    device = build_device(cfg, sim=sim)
+    device = light_device(mqtt_broker, tmp_path, sim, conversation={"function_deadline_ms": 8000})
     topics = device.topics
     async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
         await ask(obs, device)  # the scenario's first turn calls set_light

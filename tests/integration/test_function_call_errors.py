@@ -12,7 +12,6 @@ import pytest
 from edge_voice.realtime.error_codes import CODE_PATTERN
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.scenario import parse_scenario
-from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress
 from tests.support.mcp_server import ToolWatch, mcp_server
 from tests.support.mqtt_observer import Observer, observer, unique_base
@@ -20,6 +19,7 @@ from tests.support.service_device import (
     WAKE_REQUEST,
     Device,
     build_device,
+    light_device,
     make_config,
     running,
 )
@@ -54,16 +54,13 @@ async def test_an_unanswered_mqtt_call_publishes_function_call_timeout(
     openai: dict[str, Any],
     mode: str,
 ) -> None:
-    cfg = make_config(
+    device = light_device(
         mqtt_broker,
         tmp_path,
-        base=unique_base(),
-        sim=sim,
-        tools=[LIGHT_TOOL],
+        sim,
         openai=openai,
         conversation={"function_deadline_ms": DEADLINE_MS},
     )
-    device = build_device(cfg, sim=sim)
     async with observer(mqtt_broker, f"{device.topics.base}/#") as obs, running(device):
         call, error = await _timed_out_call(obs, device)
     assert (call["mode"], call["answered_by"], call["name"]) == (mode, "mqtt", "set_light")

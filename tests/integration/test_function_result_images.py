@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress
-from tests.support.mqtt_observer import observer, unique_base
-from tests.support.service_device import WAKE_REQUEST, build_device, make_config, running
+from tests.support.mqtt_observer import observer
+from tests.support.service_device import (
+    WAKE_REQUEST,
+    light_device,
+    running,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -41,15 +44,7 @@ async def test_an_unusable_image_is_an_error_result_and_an_error_event(
     data: bytes,
     reason: str,
 ) -> None:
-    cfg = make_config(
-        mqtt_broker,
-        tmp_path,
-        base=unique_base(),
-        sim=sim,
-        tools=[LIGHT_TOOL],
-        conversation={"max_image_bytes": MAX_BYTES},
-    )
-    device = build_device(cfg, sim=sim)
+    device = light_device(mqtt_broker, tmp_path, sim, conversation={"max_image_bytes": MAX_BYTES})
     topics = device.topics
     async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
         await device.mic.play(WAKE_REQUEST)

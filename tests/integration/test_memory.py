@@ -99,17 +99,29 @@ async def test_off_by_default_nothing_is_asked_or_kept(
 ) -> None:
     device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
     async with observer(mqtt_broker, f"{device.topics.base}/#") as obs, running(device):
-        assert (await _memory(obs, device, lambda m: True)) | {"ts": None} == {
-            "enabled": False,
-            "summary": None,
-            "updated": None,
-            "ts": None,
-        }
         await _converse(obs, device)
         await obs.barrier(device)
     assert not [e for _, e in sim.received if e.get("type") == "response.create"]
     assert len(obs.on(device.topics.event("response"))) == 1
+    assert not obs.on(device.topics.memory), "no retained memory topic for a feature that is off"
     assert not (tmp_path / "memory.json").exists()
+
+
+async def test_switching_memory_on_and_off_at_runtime_updates_the_retained_topic(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
+    set_topic = f"{device.topics.base}/config/set"
+    async with observer(mqtt_broker, f"{device.topics.base}/#") as obs, running(device):
+        await obs.publish(set_topic, json.dumps({"memory": {"enabled": True}}))
+        assert (await obs.answer(device, set_topic))["status"] == "ok"
+        assert (await _memory(obs, device, lambda m: m["enabled"]))["summary"] is None
+        await _converse(obs, device)
+        assert (await _memory(obs, device, lambda m: m["summary"]))["enabled"] is True
+        await obs.publish(set_topic, json.dumps({"memory": {"enabled": False}}))
+        assert (await obs.answer(device, set_topic))["status"] == "ok"
+        off = await _memory(obs, device, lambda m: not m["enabled"])
+        assert off["summary"] is None, "off: the summary is no longer offered"
 
 
 async def test_a_summary_older_than_max_age_is_not_used(

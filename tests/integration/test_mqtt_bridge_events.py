@@ -19,6 +19,7 @@ from tests.support.service_device import (
     ConnectGate,
     Device,
     build_device,
+    light_device,
     make_config,
     running,
 )
@@ -132,10 +133,8 @@ async def test_while_the_broker_is_down_the_queue_bound_holds_states_first_then_
             assert (await obs.expect(topics.state)).json()["status"] == "idle"
         assert texts == [f"answer {i}" for i in range(3, 8)]
         # The bound (5) held: the first state went before any event, then the 3 oldest events;
-        # the last state was never queued behind the events, only remembered. The retained
-        # `memory` of start-up, still queued at the outage, made room too (re-published on
-        # connect from what is remembered).
-        assert (device.bridge.dropped, outbox.dropped_states) == (3, 3)
+        # the last state was never queued behind the events, only remembered.
+        assert (device.bridge.dropped, outbox.dropped_states) == (3, 2)
         assert not obs.on(topics.state)[1:], "the latest state only, once"
     drops = [r for r in caplog.records if "dropped the oldest" in r.getMessage()]
     assert len(drops) == 3 and "3 dropped so far" in drops[-1].getMessage()
@@ -154,15 +153,7 @@ async def test_a_function_call_queued_while_the_broker_was_away_is_dropped_at_it
     caplog.set_level(logging.WARNING, logger="edge_voice.mqtt")
     gate = ConnectGate(monkeypatch)
     broker = restartable_broker.address
-    cfg = make_config(
-        broker,
-        tmp_path,
-        base=unique_base(),
-        sim=sim,
-        tools=[LIGHT_TOOL],
-        conversation={"function_deadline_ms": 300},
-    )
-    device = build_device(cfg, sim=sim)
+    device = light_device(broker, tmp_path, sim, conversation={"function_deadline_ms": 300})
     topics = device.topics
     events = device.bus.subscribe()
     async with running(device):

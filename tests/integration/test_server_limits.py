@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import LIGHT_TOOL
 from tests.support.broker import BrokerAddress
 from tests.support.mqtt_observer import observer, unique_base
 from tests.support.service_device import (
     WAKE_REQUEST,
     ask,
     build_device,
+    light_device,
     make_config,
     running,
 )
@@ -121,15 +121,7 @@ async def test_a_rate_limited_answer_after_a_function_result_is_told_and_does_no
     mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
     # "wait" calls: the answer after the result is our own response.create.
-    cfg = make_config(
-        mqtt_broker,
-        tmp_path,
-        base=unique_base(),
-        sim=sim,
-        tools=[LIGHT_TOOL],
-        openai={"disable_new_features": True},
-    )
-    device = build_device(cfg, sim=sim)
+    device = light_device(mqtt_broker, tmp_path, sim, openai={"disable_new_features": True})
     topics = device.topics
     async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
         await device.mic.play(WAKE_REQUEST)  # "Hey Jarvis, turn on the kitchen light."

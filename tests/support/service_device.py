@@ -31,9 +31,9 @@ from edge_voice.mqtt.connection import ReconnectPolicy
 from edge_voice.mqtt.topics import Topics
 from edge_voice.service import Service, build_service
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.assistant_rig import demo_wav, frames_of
+from tests.support.assistant_rig import LIGHT_TOOL, demo_wav, frames_of
 from tests.support.broker import BrokerAddress
-from tests.support.mqtt_observer import TIMEOUT, Observer
+from tests.support.mqtt_observer import TIMEOUT, Observer, unique_base
 
 API_KEY = "sk-test-device-0001"
 #: Where a device without a simulator would look for the Realtime API: nothing listens there.
@@ -167,6 +167,16 @@ def build_device(
         cfg, api_key=SecretStr(API_KEY), sink=parse_sink(sink), bridge_options=options
     )
     return Device(service, sim=sim)
+
+
+def light_device(
+    broker: BrokerAddress, state_dir: Path, sim: RealtimeSimulator, **sections: Any
+) -> Device:
+    """A device of its own base topic on `broker` and `sim` that declares the light tool."""
+    cfg = make_config(
+        broker, state_dir, base=unique_base(), sim=sim, tools=[LIGHT_TOOL], **sections
+    )
+    return build_device(cfg, sim=sim)
 
 
 @contextlib.asynccontextmanager
