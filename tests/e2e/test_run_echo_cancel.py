@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 from bench.echo_rooms import ROOMS, espeak, room_responses
 from edge_voice.audio.resample import resample
@@ -22,7 +21,7 @@ from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.speech import bundled_speech
 from tests.support.assistant_rig import demo_wav
 from tests.support.broker import BrokerAddress
-from tests.support.cli_process import edge_voice
+from tests.support.cli_process import edge_voice, write_device_config
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(150)]
 
@@ -69,22 +68,16 @@ def mic_input(path: Path, *, stop: bool) -> Path:
 
 
 def config(tmp: Path, broker: BrokerAddress, sim: RealtimeSimulator, audio: dict[str, Any]) -> Path:
-    path = tmp / "config.yaml"
-    data = {
-        "device_id": "kitchen",
-        "state_dir": str(tmp / "state"),
-        "openai": {"base_url": sim.url},
-        "mqtt": {
-            "host": broker.host,
-            "port": broker.port,
-            "base_topic": f"t_{uuid.uuid4().hex[:8]}",
-        },
-        "conversation": {"follow_up_s": 0.5},
-        "tools": [],
-        "audio": {"room_echo": str(room_ir(tmp / "room.wav")), **audio},
-    }
-    path.write_text(yaml.safe_dump(data))
-    return path
+    """The device in the living room (its echo through `room.wav`), `audio` merged in."""
+    return write_device_config(
+        tmp,
+        broker,
+        sim.url,
+        f"t_{uuid.uuid4().hex[:8]}",
+        conversation={"follow_up_s": 0.5},
+        tools=[],
+        audio={"room_echo": str(room_ir(tmp / "room.wav")), **audio},
+    )
 
 
 async def run(tmp: Path, broker: BrokerAddress, sim: RealtimeSimulator, **audio: Any) -> str:
