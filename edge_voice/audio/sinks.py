@@ -269,7 +269,8 @@ class SpeakerSink(AudioSink):
                 take = min(size, len(self._buffer))
                 if take:
                     outdata[:take] = self._buffer[:take]
-                    self._taps.push(self._buffer[:take])  # what the device plays now
+                    if self._taps:  # the echo canceller's reference: what plays now
+                        self._taps.push(self._buffer[:take])
                     del self._buffer[:take]
                 emptied = take > 0 and not self._buffer
             if take < size:
