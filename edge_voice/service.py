@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from edge_voice.audio.echo_cancel import FarEnd, cancel_echo, make_canceller
+from edge_voice.audio.room_echo import RoomEcho, add_room_echo, load_impulse_response
 from edge_voice.audio.sinks import AudioSink
 from edge_voice.audio.wakeword import WakeWordDetector
+from edge_voice.config.audio_schema import AudioConfig
 from edge_voice.config.overrides import log_startup
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigStore
@@ -40,6 +43,13 @@ from edge_voice.realtime.session import RealtimeSession
 
 log = logging.getLogger(__name__)
 
+#: What the microphone's frames pass through before the wake word and the uplink.
+AudioPath = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
+
+
+def _unchanged(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    return source
+
 
 @dataclass
 class Service:
@@ -52,6 +62,7 @@ class Service:
     assistant: Assistant
     bridge: MqttBridge
     mcp: McpBridge
+    audio_path: AudioPath = _unchanged
 
     async def run(
         self, source: AsyncIterator[bytes], *, exit_on_eof: bool = False, keep_running: bool = False
@@ -94,7 +105,7 @@ class Service:
     ) -> None:
         try:  # listen closes the assistant at the end
             await self.assistant.mic.listen(
-                source, exit_on_eof=exit_on_eof, keep_running=keep_running
+                self.audio_path(source), exit_on_eof=exit_on_eof, keep_running=keep_running
             )
         finally:
             self.bridge.stop()  # after the assistant's last state, so the broker gets it
@@ -149,7 +160,31 @@ def build_service(
     bridge = MqttBridge(
         store=store, bus=bus, control=assistant, arbitration=arbitration, options=options
     )
-    return Service(store, bus, metrics, migration, assistant, bridge, mcp)
+    audio_path = echo_path(effective.audio, sink)
+    return Service(store, bus, metrics, migration, assistant, bridge, mcp, audio_path)
+
+
+def echo_path(cfg: AudioConfig, sink: AudioSink) -> AudioPath:
+    """The simulated room (audio.room_echo), then the echo canceller (audio.echo_cancel).
+
+    Built here, at start, so a missing extra or a bad impulse response stops the start-up.
+    """
+    canceller = make_canceller(cfg.echo_cancel)
+    room = None if cfg.room_echo is None else RoomEcho(load_impulse_response(cfg.room_echo))
+    # Each tap is made now, before anything plays, so both see the same played audio.
+    room_far = None if room is None else FarEnd(sink.tap())
+    cancel_far = None if canceller is None else FarEnd(sink.tap())
+    if canceller is not None:
+        log.info("echo cancellation: %s (the mic stays open while answering)", cfg.echo_cancel)
+
+    def path(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        if room is not None and room_far is not None:
+            source = add_room_echo(source, room, room_far)
+        if canceller is not None and cancel_far is not None:
+            source = cancel_echo(source, canceller, cancel_far)
+        return source
+
+    return path
 
 
 def _secrets(cfg: EdgeVoiceConfig, api_key: SecretStr | None) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from edge_voice.audio.device import (
     parse_device,
 )
 from edge_voice.audio.pcm import API_RATE, SAMPLE_WIDTH
+from edge_voice.audio.playout import PlayoutTap, PlayoutTaps
 from edge_voice.audio.resample import StreamResampler
 from edge_voice.audio.timing import Clock, SimulatedPlayback, Sleep
 
@@ -52,6 +53,19 @@ class AudioSink(ABC):
         self.item_id: str | None = None
         """The conversation item whose audio is playing, as given to `begin_response`."""
         self.closed = False
+        self._taps = PlayoutTaps()
+
+    @property
+    def playout_rate(self) -> int:
+        """The rate the audio is played at, and so the rate of every tap."""
+        return self.rate
+
+    def tap(self) -> PlayoutTap:
+        """A tap of what is played from now on (the echo canceller's far end)."""
+        return self._taps.add(self.playout_rate, before_take=self._commit)
+
+    def _commit(self) -> None:  # noqa: B027 - a hook: a real device pushes as it plays
+        """Hand the audio played since the last call to the taps (simulated devices)."""
 
     def begin_response(self, item_id: str | None = None) -> None:
         """Start accounting for a new response; `played_ms` and `received_ms` restart at 0."""
@@ -130,22 +144,50 @@ class _SimulatedSink(AudioSink):
         self.realtime = realtime
         self._playback = SimulatedPlayback(self.rate, clock) if realtime else None
         self._sleep = sleep
+        self._unplayed = bytearray()  # realtime, audio kept: written, not yet played
+
+    def _keeps_audio(self) -> bool:
+        """Whether played audio goes anywhere (a file, a tap)."""
+        return bool(self._taps)
+
+    def _played(self, pcm24k: bytes) -> None:
+        """Audio the simulated device has just played."""
+        self._taps.push(pcm24k)
 
     def _pending(self) -> int:
+        self._commit()
         return 0 if self._playback is None else self._playback.pending()
 
     def _discard(self) -> None:
+        self._commit()
+        self._unplayed.clear()
         if self._playback is not None:
             self._playback.discard()
 
     async def _write(self, pcm24k: bytes) -> None:
-        if self._playback is not None:
-            self._playback.queue(len(pcm24k) // SAMPLE_WIDTH)
+        if self._playback is None:
+            self._played(pcm24k)  # written is played, at once
+            return
+        self._playback.queue(len(pcm24k) // SAMPLE_WIDTH)
+        if self._keeps_audio():
+            self._unplayed += pcm24k
+            self._commit()
+
+    def _commit(self) -> None:
+        """Move the part of the queue the simulated device has played on."""
+        if self._playback is None or not self._unplayed:
+            return
+        queued = len(self._unplayed) // SAMPLE_WIDTH
+        played = (queued - min(self._playback.pending(), queued)) * SAMPLE_WIDTH
+        if played:
+            self._played(bytes(self._unplayed[:played]))
+            del self._unplayed[:played]
 
     async def drain(self) -> None:
         """Wait (realtime) until the simulated device has played everything; else return."""
         while self._playback is not None and (remaining := self._playback.remaining_s()) > 0:
             await self._sleep(remaining)
+        self._commit()
 
 
 class NullSink(_SimulatedSink):
@@ -177,7 +219,6 @@ class WavSink(_SimulatedSink):
         self._wav.setnchannels(1)
         self._wav.setsampwidth(SAMPLE_WIDTH)
         self._wav.setframerate(self.rate)
-        self._unplayed = bytearray()  # realtime only: written, not yet played
 
     @property
     def frames_written(self) -> int:
@@ -185,37 +226,13 @@ class WavSink(_SimulatedSink):
         self._commit()
         return int(self._wav.getnframes())
 
-    async def _write(self, pcm24k: bytes) -> None:
-        await super()._write(pcm24k)
-        if self._playback is None:
-            # writeframesraw: the header is patched once on close, not on every chunk.
-            self._wav.writeframesraw(pcm24k)
-        else:
-            self._unplayed += pcm24k
-            self._commit()
+    def _keeps_audio(self) -> bool:
+        return True  # the file holds what was played
 
-    def _commit(self) -> None:
-        """Move the part of the queue the simulated device has played into the file."""
-        if self._playback is None or not self._unplayed:
-            return
-        played = len(self._unplayed) - min(self._playback.pending(), len(self._unplayed) // 2) * 2
-        if played:
-            self._wav.writeframesraw(bytes(self._unplayed[:played]))
-            del self._unplayed[:played]
-
-    def _pending(self) -> int:
-        self._commit()
-        return len(self._unplayed) // SAMPLE_WIDTH
-
-    def _discard(self) -> None:
-        self._commit()
-        self._unplayed.clear()
-        super()._discard()
-
-    async def drain(self) -> None:
-        """Wait (realtime) until the simulated device has played everything; then it is on disk."""
-        await super().drain()
-        self._commit()
+    def _played(self, pcm24k: bytes) -> None:
+        # writeframesraw: the header is patched once on close, not on every chunk.
+        self._wav.writeframesraw(pcm24k)
+        super()._played(pcm24k)
 
     def _close(self) -> None:
         self._commit()
@@ -238,6 +255,11 @@ class SpeakerSink(AudioSink):
         self._stream: Any = None
         self._emptied = asyncio.Event()
 
+    @property
+    def playout_rate(self) -> int:
+        """The device's rate: the taps get what PortAudio took, as it took it."""
+        return self.device_rate
+
     def _open(self) -> None:
         loop = asyncio.get_running_loop()
 
@@ -247,6 +269,8 @@ class SpeakerSink(AudioSink):
                 take = min(size, len(self._buffer))
                 if take:
                     outdata[:take] = self._buffer[:take]
+                    if self._taps:  # the echo canceller's reference: what plays now
+                        self._taps.push(self._buffer[:take])
                     del self._buffer[:take]
                 emptied = take > 0 and not self._buffer
             if take < size:

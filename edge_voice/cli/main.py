@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge_voice import __version__
+from edge_voice.audio.echo_cancel import EchoCancelUnavailableError
+from edge_voice.audio.echo_cancel import check_available as check_echo_cancel
 from edge_voice.cli.demo import add_demo_arguments
 from edge_voice.cli.evaluate import add_eval_arguments
 from edge_voice.cli.models import print_chain, print_models
@@ -40,6 +42,11 @@ def _today(value: str | None) -> dt.date:
 def cmd_config_check(args: argparse.Namespace) -> int:
     """Validate a config file; print its effective config (secrets redacted) and the overrides."""
     cfg = load_config(args.file)
+    try:
+        check_echo_cancel(cfg.audio.echo_cancel)
+    except EchoCancelUnavailableError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"# {args.file}: valid")
     print(dump_yaml(config_to_dict(cfg, secrets="redact")), end="")
     key = resolve_api_key(cfg)

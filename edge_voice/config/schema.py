@@ -15,15 +15,12 @@ from pydantic import (
     model_validator,
 )
 
-from edge_voice.audio.sinks import check_sink_spec
-from edge_voice.audio.sounds import check_sound_spec
-from edge_voice.audio.sources import check_source_spec
+from edge_voice.config.audio_schema import AudioConfig
 from edge_voice.config.mcp import McpServerConfig
 from edge_voice.config.mcp_schema import McpBridgeConfig
 from edge_voice.config.memory_schema import MemoryConfig
 from edge_voice.config.paths import FsPath
 from edge_voice.config.section import Section
-from edge_voice.config.sounds_schema import EarconsConfig
 from edge_voice.config.topic_rules import (
     check_device_id,
     check_ha_status_topic,
@@ -174,39 +171,6 @@ class MqttConfig(Section):
     @classmethod
     def _topic(cls, value: str) -> str:
         return check_topic(value)
-
-
-class AudioConfig(Section):
-    """Where sound comes from and goes to."""
-
-    source: str = "mic"
-    sink: str = "speaker"
-    echo_cancelled: bool = False
-    earcons: EarconsConfig = Field(default_factory=EarconsConfig)
-    offline_notice: str = "default"
-
-    @field_validator("offline_notice")
-    @classmethod
-    def _offline_notice(cls, value: str) -> str:
-        return check_sound_spec(value, "offline")
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        check_source_spec(value)
-        return value
-
-    @field_validator("sink", mode="before")
-    @classmethod
-    def _null_sink(cls, value: object) -> object:
-        # `sink: null`, as the docs write it, reads as YAML's null (an env override too).
-        return "null" if value is None else value
-
-    @field_validator("sink")
-    @classmethod
-    def _sink(cls, value: str) -> str:
-        check_sink_spec(value)
-        return value
 
 
 class ConversationConfig(Section):

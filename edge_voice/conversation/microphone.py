@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
+from edge_voice.config.audio_schema import AudioConfig
 from edge_voice.conversation.states import Status, Trigger
 from edge_voice.conversation.wake_evidence import RecentPower, WakeEvidence
 from edge_voice.conversation.wake_profiles import profile_name
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 
 #: Where the microphone streams to the session (AWAKE: held until the session is ready).
 MIC_OPEN: Final = frozenset({Status.AWAKE, Status.LISTENING, Status.FOLLOW_UP})
+
+
+def open_while_answering(audio: AudioConfig) -> bool:
+    """The mic streams during the answer when echo is cancelled (by the system, or here)."""
+    return audio.echo_cancelled or audio.echo_cancel != "none"
 
 
 class Detection(Protocol):
@@ -114,7 +120,7 @@ class Microphone:
                 a.uplink.put(frame)  # kept in case the group lets us answer
             elif heard is not None:
                 self._heard(heard)
-        elif status in MIC_OPEN or a.config.audio.echo_cancelled:
+        elif status in MIC_OPEN or open_while_answering(a.config.audio):
             a.uplink.put(frame)  # AWAKE: held until the session is ready
         elif heard is not None:  # mic gated while speaking: the wake word interrupts
             self._publish(heard)
@@ -124,7 +130,7 @@ class Microphone:
         """Frames go to the session whatever the wake word hears (on_frame's second branch)."""
         status = self.a.status
         return status is not Status.IDLE and (
-            status in MIC_OPEN or self.a.config.audio.echo_cancelled
+            status in MIC_OPEN or open_while_answering(self.a.config.audio)
         )
 
     def replace(self, wake: WakeWord) -> None:
