@@ -57,6 +57,7 @@ from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.scenario import parse_scenario
 
+log = logging.getLogger("bench.soak")
 #: Faults applied before the conversation starts (the simulator's one-shot switches, the flow).
 BEFORE = ("drop", "refused", "rate_limit", "slow_audio", *FUNCTION_FAULTS)
 #: Faults that strike at a random moment of the conversation.
@@ -207,6 +208,8 @@ class Soak:
                 await self.probe.status({"idle"}, stamp, 60)
         except TimeoutError:
             self.hung += 1
+            recent = [status for _, status in self.probe.states[-6:]]
+            log.warning("soak: conversation hung under %s; last states %s", faults, recent)
             await self.service.assistant.stop()
         finally:
             await asyncio.gather(*strikes)
