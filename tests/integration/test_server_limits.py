@@ -147,3 +147,36 @@ async def test_a_rate_limited_answer_after_a_function_result_is_told_and_does_no
         await obs.status(device, "follow_up")  # the user may ask again
         await obs.status(device, "idle")
     assert _asked_again(sim) == 2  # after the result, and once more
+
+
+async def test_a_rate_limit_retry_due_when_the_session_expires_is_asked_on_the_new_session(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    # The soak's hang: the expiry's restore cancelled the due retry (the link re-asks only an
+    # answer that was cut, and this one never began), and the listen timer was off for it.
+    sim.config.rate_limit_responses = 1
+    sim.config.rate_limit_retry_after_s = 2.0
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
+    topics = device.topics
+
+    def refused() -> bool:
+        return any(
+            e.get("type") == "error" and e["error"].get("code") == "rate_limit_exceeded"
+            for c in sim.connections
+            for e in c.sent
+        )
+
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await ask(obs, device)
+        await sim.wait_for(refused, within=15)
+        assert sim.expire_sessions() == 1  # before the retry is due (2 s)
+        said = await obs.expect(
+            topics.event("transcript"), lambda m: m.json()["role"] == "assistant", within=15
+        )
+        assert said.json()["text"]
+        await obs.status(device, "idle", after=said)
+        codes = [m.json()["code"] for m in obs.on(topics.event("error"))]
+        assert "rate_limit_exceeded" not in codes, "answered: nothing to tell the user"
+    assert sim.connection_count == 2
+    asked = [cid for cid, e in sim.received if e.get("type") == "response.create"]
+    assert asked == [sim.connections[1].id], asked  # once, on the new session
