@@ -323,8 +323,9 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
     await soak.converse([])  # the service still serves after everything above
     final_answered = soak.completed > answered
     await soak.flow.settled()
-    published = soak.probe.published
     await soak.flow.wait_for(lambda: _received_all(soak), within=15)
+    # Counted now, copies: the service goes on publishing while it shuts down, after the count.
+    published, arrivals = Counter(soak.probe.published), dict(soak.flow.arrivals)
     end = resources()
     return Figures(
         conversations=count,
@@ -344,9 +345,9 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         answers=dict(soak.probe.answers),
         unanswered_faults=dict(soak.unanswered_faults),
         published=published,
-        published_at=soak.probe.published_at,
-        arrivals=soak.flow.arrivals,
-        copies=soak.flow.copies,
+        published_at=dict(soak.probe.published_at),
+        arrivals={key: list(times) for key, times in arrivals.items()},
+        copies=dict(soak.flow.copies),
         response_messages=soak.flow.response_messages,
         response_cost_nusd=soak.flow.response_cost_nusd,
         broker_stops=list(soak.broker.stops),

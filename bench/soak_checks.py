@@ -85,6 +85,8 @@ class Figures:
                     self.unexplained.append(self.copies.get(key, "?"))
         for key, sent in self.published.items():
             lost += max(0, sent - len(self.arrivals.get(key, [])))
+        # The same event (payload, `ts` and ids) handed to the outbox twice: the service's copy.
+        twice = sum(sent - 1 for sent in self.published.values())
         return {
             "published": sum(self.published.values()),
             "received": sum(len(t) for t in self.arrivals.values()),
@@ -93,6 +95,7 @@ class Figures:
             "foreign": foreign,
             "redelivered_after_restart": redelivered,
             "duplicated_without_restart": unexplained,
+            "published_twice_by_service": twice,
         }
 
     def event_costs(self) -> tuple[int, int]:
@@ -161,6 +164,8 @@ def _delivery_broken(f: Figures) -> list[str]:
         broken.append(f"{d['foreign']} messages received that the device never published")
     if d["duplicated_without_restart"]:
         broken.append(f"{d['duplicated_without_restart']} events duplicated with no restart")
+    if d["published_twice_by_service"]:
+        broken.append(f"{d['published_twice_by_service']} events published twice by the service")
     return broken
 
 
@@ -207,7 +212,8 @@ def table(f: Figures, broken: list[str]) -> str:
             f"{d['published']} / {d['received']} (lost {d['lost']}, dropped "
             f"{d['dropped_by_outbox']} of bound {f.queue_bound}, redelivered after restart "
             f"{d['redelivered_after_restart']}, duplicated otherwise "
-            f"{d['duplicated_without_restart']})",
+            f"{d['duplicated_without_restart']}, published twice "
+            f"{d['published_twice_by_service']})",
         ),
         (
             "cost ledger / event/response sum",
