@@ -3,8 +3,9 @@
 QoS 1 is at-least-once. A publication in flight when the broker stops (sent, PUBACK not yet
 back) is sent again after the reconnect, and the broker may deliver a message again to a
 persistent subscriber after its own restart. So a second copy of a message is allowed only
-when a broker restart lies between the device queueing it and the copy's arrival; any other
-copy is a duplicate the service made, and breaks the run. Copies are told apart by the whole
+when a broker restart (the old broker's exit: after SIGTERM it still takes publications for a
+moment) lies between the device queueing it and the copy's arrival; any other copy is a
+duplicate the service made, and breaks the run. Copies are told apart by the whole
 payload: every event carries its `ts` (milliseconds) and its own ids (response_id, call_id).
 """
 

@@ -66,7 +66,7 @@ class SoakBroker:
             "max_queued_messages 100000\nset_tcp_nodelay true\n"
         )
         self._proc: asyncio.subprocess.Process | None = None
-        #: monotonic times of each stop (restarts), for telling QoS 1 redeliveries apart.
+        #: monotonic times each stopped broker exited, for telling QoS 1 redeliveries apart.
         self.stops: list[float] = []
 
     async def start(self) -> None:
@@ -91,7 +91,6 @@ class SoakBroker:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        self.stops.append(time.monotonic())
         saved = self.database.stat().st_mtime_ns if self.database.exists() else -1
         proc.terminate()
         try:
@@ -100,6 +99,9 @@ class SoakBroker:
         except TimeoutError:
             proc.kill()
             await proc.wait()
+        # When it is gone, not when it was told to go: until it exits it still takes
+        # publications (PUBACKs never sent), and their copies after the restart are its doing.
+        self.stops.append(time.monotonic())
         if not self.database.exists() or self.database.stat().st_mtime_ns == saved:
             raise RuntimeError(f"mosquitto did not save its database ({self.database})")
 
