@@ -306,13 +306,14 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
     await soak.converse([])  # warm-up: the baseline is taken with everything in use once
     soak.completed = soak.unanswered = soak.hung = 0
     start = resources()
-    tenth: dict[str, float] = start
+    tenth, by_tenth = start, list[float]()
     for n in range(count):
         await soak.converse(soak.schedule(n))
-        if n + 1 == max(1, count // 10):
-            tenth = resources()
-        if (n + 1) % max(1, count // 10) == 0:  # a long run says how far it is (stderr)
-            print(f"soak: {n + 1}/{count} conversations", file=sys.stderr, flush=True)
+        if (n + 1) % max(1, count // 10) == 0:  # RSS by tenth; and how far it is (stderr)
+            now = resources()
+            tenth = tenth if by_tenth else now
+            by_tenth.append(now["rss_mb"])
+            print(f"soak: {n + 1}/{count}, RSS {now['rss_mb']:.1f} MB", file=sys.stderr, flush=True)
     completed, unanswered = soak.completed, soak.unanswered
     # A function fault waits for a call answered over MQTT; the MCP turn makes none.
     for _ in range(6):
@@ -360,6 +361,7 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         start=start,
         tenth=tenth,
         end=end,
+        rss_by_tenth=by_tenth,
     )
 
 

@@ -68,6 +68,8 @@ class Figures:
     tenth: dict[str, Any]
     end: dict[str, Any]
     unexplained: list[str] = field(default_factory=list)
+    #: RSS (MB) after each tenth of the run: flat, or a slope (growth per conversation).
+    rss_by_tenth: list[float] = field(default_factory=list)
 
     def delivery(self) -> dict[str, int]:
         """Published vs received QoS 1 events: unique, lost, redelivered, unexplained copies."""
@@ -135,6 +137,7 @@ class Figures:
             "resources_after_first_tenth": self.tenth,
             "resources_end": self.end,
             "rss_growth_after_first_tenth_mb": round(self.end["rss_mb"] - self.tenth["rss_mb"], 2),
+            "rss_mb_by_tenth": [round(mb, 1) for mb in self.rss_by_tenth],
             "duplicates_without_restart": self.unexplained,
             "broken": broken,
         }
@@ -224,6 +227,7 @@ def table(f: Figures, broken: list[str]) -> str:
             "RSS start / tenth / end",
             f"{f.start['rss_mb']:.1f} / {f.tenth['rss_mb']:.1f} / {f.end['rss_mb']:.1f} MB",
         ),
+        ("RSS by tenth", " ".join(f"{mb:.1f}" for mb in f.rss_by_tenth) + " MB"),
         ("open fds start / end", f"{f.start['fds']:.0f} / {f.end['fds']:.0f}"),
         ("asyncio tasks start / end", f"{f.start['tasks']:.0f} / {f.end['tasks']:.0f}"),
         ("errors published", ", ".join(f"{k} {v}" for k, v in sorted(f.errors.items()))),
