@@ -353,6 +353,7 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         response_cost_nusd=soak.flow.response_cost_nusd,
         broker_stops=list(soak.broker.stops),
         dropped_events=soak.service.bridge.dropped,
+        expired_events=soak.service.bridge.outbox.expired,
         queue_bound=soak.service.store.effective.mqtt.queue_size,
         responses=soak.probe.responses,
         final_answered=final_answered,
