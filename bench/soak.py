@@ -57,6 +57,7 @@ from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from edge_voice.sim.scenario import parse_scenario
 
+log = logging.getLogger("bench.soak")
 #: Faults applied before the conversation starts (the simulator's one-shot switches, the flow).
 BEFORE = ("drop", "refused", "rate_limit", "slow_audio", *FUNCTION_FAULTS)
 #: Faults that strike at a random moment of the conversation.
@@ -207,6 +208,8 @@ class Soak:
                 await self.probe.status({"idle"}, stamp, 60)
         except TimeoutError:
             self.hung += 1
+            recent = [status for _, status in self.probe.states[-6:]]
+            log.warning("soak: conversation hung under %s; last states %s", faults, recent)
             await self.service.assistant.stop()
         finally:
             await asyncio.gather(*strikes)
@@ -303,13 +306,14 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
     await soak.converse([])  # warm-up: the baseline is taken with everything in use once
     soak.completed = soak.unanswered = soak.hung = 0
     start = resources()
-    tenth: dict[str, float] = start
+    tenth, by_tenth = start, list[float]()
     for n in range(count):
         await soak.converse(soak.schedule(n))
-        if n + 1 == max(1, count // 10):
-            tenth = resources()
-        if (n + 1) % max(1, count // 10) == 0:  # a long run says how far it is (stderr)
-            print(f"soak: {n + 1}/{count} conversations", file=sys.stderr, flush=True)
+        if (n + 1) % max(1, count // 10) == 0:  # RSS by tenth; and how far it is (stderr)
+            now = resources()
+            tenth = tenth if by_tenth else now
+            by_tenth.append(now["rss_mb"])
+            print(f"soak: {n + 1}/{count}, RSS {now['rss_mb']:.1f} MB", file=sys.stderr, flush=True)
     completed, unanswered = soak.completed, soak.unanswered
     # A function fault waits for a call answered over MQTT; the MCP turn makes none.
     for _ in range(6):
@@ -320,8 +324,9 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
     await soak.converse([])  # the service still serves after everything above
     final_answered = soak.completed > answered
     await soak.flow.settled()
-    published = soak.probe.published
     await soak.flow.wait_for(lambda: _received_all(soak), within=15)
+    # Counted now, copies: the service goes on publishing while it shuts down, after the count.
+    published, arrivals = Counter(soak.probe.published), dict(soak.flow.arrivals)
     end = resources()
     return Figures(
         conversations=count,
@@ -341,13 +346,14 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         answers=dict(soak.probe.answers),
         unanswered_faults=dict(soak.unanswered_faults),
         published=published,
-        published_at=soak.probe.published_at,
-        arrivals=soak.flow.arrivals,
-        copies=soak.flow.copies,
+        published_at=dict(soak.probe.published_at),
+        arrivals={key: list(times) for key, times in arrivals.items()},
+        copies=dict(soak.flow.copies),
         response_messages=soak.flow.response_messages,
         response_cost_nusd=soak.flow.response_cost_nusd,
         broker_stops=list(soak.broker.stops),
         dropped_events=soak.service.bridge.dropped,
+        expired_events=soak.service.bridge.outbox.expired,
         queue_bound=soak.service.store.effective.mqtt.queue_size,
         responses=soak.probe.responses,
         final_answered=final_answered,
@@ -356,6 +362,7 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         start=start,
         tenth=tenth,
         end=end,
+        rss_by_tenth=by_tenth,
     )
 
 

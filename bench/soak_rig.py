@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import socket
 import tempfile
@@ -44,6 +45,9 @@ class SoakBroker:
     Persistence is on so that a persistent (clean_session=False) subscriber's session and its
     queued QoS 1 messages survive the restart, as they would on a deployed broker: what the
     device flushes right after it reconnects is queued for the observer until it is back.
+    Each stop checks that the broker saved its database: one that could not (started as root,
+    mosquitto drops to the `mosquitto` user, who cannot write the temp dir) forgets the
+    observer's session, and the events queued for it would count as lost.
     """
 
     def __init__(self) -> None:
@@ -54,13 +58,15 @@ class SoakBroker:
         self.host, self.port = "127.0.0.1", free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="edge_voice_soak_mqtt_")
         self.conf = Path(self._dir.name) / "mosquitto.conf"
+        self.database = Path(self._dir.name) / "mosquitto.db"
+        user = "user root\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"{user}listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             f"persistence true\npersistence_location {self._dir.name}/\n"
             "max_queued_messages 100000\nset_tcp_nodelay true\n"
         )
         self._proc: asyncio.subprocess.Process | None = None
-        #: monotonic times of each stop (restarts), for telling QoS 1 redeliveries apart.
+        #: monotonic times each stopped broker exited, for telling QoS 1 redeliveries apart.
         self.stops: list[float] = []
 
     async def start(self) -> None:
@@ -85,7 +91,7 @@ class SoakBroker:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        self.stops.append(time.monotonic())
+        saved = self.database.stat().st_mtime_ns if self.database.exists() else -1
         proc.terminate()
         try:
             async with asyncio.timeout(10):
@@ -93,6 +99,11 @@ class SoakBroker:
         except TimeoutError:
             proc.kill()
             await proc.wait()
+        # When it is gone, not when it was told to go: until it exits it still takes
+        # publications (PUBACKs never sent), and their copies after the restart are its doing.
+        self.stops.append(time.monotonic())
+        if not self.database.exists() or self.database.stat().st_mtime_ns == saved:
+            raise RuntimeError(f"mosquitto did not save its database ({self.database})")
 
     async def close(self) -> None:
         """Stop and remove its files."""

@@ -61,6 +61,7 @@ class ConversationHistory:
     def replay_items(self, protocol: WireProtocol) -> list[dict[str, Any]]:
         """`conversation.item.create` items that rebuild the conversation on a new session."""
         answered = {e.call_id for e in self._entries if e.kind == "function_call_output"}
+        called = {e.call_id for e in self._entries if e.kind == "function_call"}
         items: list[dict[str, Any]] = []
         for entry in self._entries:
             if entry.kind in ("user", "assistant"):
@@ -68,7 +69,9 @@ class ConversationHistory:
             elif entry.kind == "function_call" and entry.call_id in answered:
                 # A call without its output would leave the new session waiting for one.
                 items.append(_call_item(entry))
-            elif entry.kind == "function_call_output":
+            elif entry.kind == "function_call_output" and entry.call_id in called:
+                # An output whose call fell out of the bound is refused by the server
+                # ("Tool call ID not found in conversation"): both go, or neither.
                 items.append(function_call_output_item(str(entry.call_id), entry.text))
         return items
 

@@ -132,7 +132,15 @@ class SessionEventHandler:
     async def _link_restored(self, event: LinkRestored) -> None:
         log.info("session restored on %s (%s)", event.model, event.reason)
         self.calls.link_restored()
-        self.rate_limits.cancel()  # a cut answer is asked for again by the link itself
+        if event.response_resumed:
+            self.rate_limits.cancel()  # a cut answer is asked for again by the link itself
+        # Else a due retry stays: the refused request never began, so the link does not ask
+        # for it, and the retry asks the new session (the conversation is replayed there).
+        elif self.a.status is Status.LISTENING and not self.rate_limits.waiting:
+            # The new session heard nothing of an utterance the old one was hearing (its
+            # speech_started stopped the timer; its speech_stopped will never come): listen
+            # anew, within the timer, rather than wait forever.
+            self.a.set_timer(self.a.listen_timeout_s)
         self.a.publish_state()
 
     async def _audio(self, event: ev.AudioDelta) -> None:

@@ -4,6 +4,7 @@ are handled without an alarm, and without losing what the user asked."""
 from __future__ import annotations
 
 import logging
+import wave
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,14 @@ from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress
 from tests.support.mqtt_observer import observer, unique_base
 from tests.support.service_device import (
+    REQUEST,
     WAKE_REQUEST,
     ask,
     build_device,
     light_device,
     make_config,
     running,
+    start_conversation,
 )
 
 pytestmark = pytest.mark.broker
@@ -139,3 +142,75 @@ async def test_a_rate_limited_answer_after_a_function_result_is_told_and_does_no
         await obs.status(device, "follow_up")  # the user may ask again
         await obs.status(device, "idle")
     assert _asked_again(sim) == 2  # after the result, and once more
+
+
+async def test_a_rate_limit_retry_due_when_the_session_expires_is_asked_on_the_new_session(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    # The soak's hang: the expiry's restore cancelled the due retry (the link re-asks only an
+    # answer that was cut, and this one never began), and the listen timer was off for it.
+    sim.config.rate_limit_responses = 1
+    sim.config.rate_limit_retry_after_s = 2.0
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
+    topics = device.topics
+
+    def refused() -> bool:
+        return any(
+            e.get("type") == "error" and e["error"].get("code") == "rate_limit_exceeded"
+            for c in sim.connections
+            for e in c.sent
+        )
+
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await ask(obs, device)
+        await sim.wait_for(refused, within=15)
+        assert sim.expire_sessions() == 1  # before the retry is due (2 s)
+        said = await obs.expect(
+            topics.event("transcript"), lambda m: m.json()["role"] == "assistant", within=15
+        )
+        assert said.json()["text"]
+        await obs.status(device, "idle", after=said)
+        codes = [m.json()["code"] for m in obs.on(topics.event("error"))]
+        assert "rate_limit_exceeded" not in codes, "answered: nothing to tell the user"
+    assert sim.connection_count == 2
+    asked = [cid for cid, e in sim.received if e.get("type") == "response.create"]
+    assert asked == [sim.connections[1].id], asked  # once, on the new session
+
+
+def _wav_part(source: Path, target: Path, end: float, *, silent: bool = False) -> Path:
+    """The first `end` (a fraction of its length) of `source`, or that long of silence."""
+    with wave.open(str(source), "rb") as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    width = params.sampwidth * params.nchannels
+    cut = frames[: int(len(frames) * end) // width * width]
+    with wave.open(str(target), "wb") as w:
+        w.setparams(params)
+        w.writeframes(bytes(len(cut)) if silent else cut)
+    return target
+
+
+async def test_the_session_expiring_while_the_user_speaks_does_not_leave_it_listening(
+    mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
+) -> None:
+    # The soak's hang: speech_started stopped the listen timer, the expiry took the session
+    # (and with it the end of the utterance), and the new session never heard any speech.
+    begun = _wav_part(REQUEST, tmp_path / "begun.wav", 0.6)
+    quiet = _wav_part(REQUEST, tmp_path / "quiet.wav", 1.0, silent=True)
+    device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
+    topics = device.topics
+
+    def speaking() -> bool:
+        return any(
+            e.get("type") == "input_audio_buffer.speech_started"
+            for c in sim.connections
+            for e in c.sent
+        )
+
+    async with observer(mqtt_broker, f"{topics.base}/#") as obs, running(device):
+        await start_conversation(obs, device)
+        await device.mic.play(begun, silence_s=0.0)
+        await sim.wait_for(speaking, within=15)
+        assert sim.expire_sessions() == 1
+        await device.mic.play(quiet, silence_s=0.0)  # the room after the cut-off words
+        await obs.status(device, "idle", within=20)
+    assert sim.connection_count == 2  # the session was replaced, then the conversation ended

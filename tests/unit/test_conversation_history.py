@@ -55,3 +55,23 @@ def test_history_is_bounded_and_clearable() -> None:
     ]
     history.clear()
     assert history.replay_items("ga") == []
+
+
+def test_an_output_whose_call_fell_out_of_the_bound_is_not_replayed() -> None:
+    # The soak's `invalid_value`: a warm session's history is full, the oldest call was
+    # dropped but its output kept; the server refuses an output whose call it was not given
+    # ("Tool call ID ... not found in conversation").
+    history = ConversationHistory(max_items=4)
+    history.add_user("turn on the kitchen light")
+    history.add_function_call("call_1", "set_light", '{"room":"kitchen"}')
+    history.add_function_output("call_1", '{"ok":true}')
+    history.add_assistant("The kitchen light is on.")
+    history.add_user("and the hall")
+    history.add_user("please")  # the bound (4) keeps the output, not its call
+    items = history.replay_items("ga")
+    assert [i["type"] for i in items] == ["message", "message", "message"], items
+    given: set[str] = set()
+    for item in items:
+        if item["type"] == "function_call":
+            given.add(item["call_id"])
+        assert item["type"] != "function_call_output" or item["call_id"] in given, items
