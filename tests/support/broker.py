@@ -63,6 +63,9 @@ class LocalMosquitto:
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "max_packet_size 1048576\n"
             "set_tcp_nodelay true\n"
+            # Mosquitto drops what a subscriber has not acknowledged beyond 1000 queued
+            # messages (its default); a storm test's observer may fall that far behind.
+            "max_queued_messages 100000\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
         #: Where the broker runs: relative paths in its config are relative to it.
