@@ -32,10 +32,21 @@ START_TIMEOUT_S = 60.0
 HTTP_TIMEOUT_S = 10.0
 
 
-def hass_binary() -> Path | None:
-    """`$EDGE_VOICE_HASS` or the default venv's `hass`, when it exists."""
-    path = Path(os.environ.get("EDGE_VOICE_HASS", DEFAULT_HASS))
-    return path if path.is_file() and os.access(path, os.X_OK) else None
+def hass_binary(variable: str = "EDGE_VOICE_HASS") -> Path | None:
+    """`$variable`'s `hass` (for EDGE_VOICE_HASS, else the default venv's), when it exists."""
+    default = DEFAULT_HASS if variable == "EDGE_VOICE_HASS" else ""
+    value = os.environ.get(variable, default)
+    path = Path(value)
+    return path if value and path.is_file() and os.access(path, os.X_OK) else None
+
+
+def hass_release(binary: Path) -> tuple[int, int]:
+    """The (year, month) release of an installed `hass`, from `hass --version` (no start)."""
+    out = subprocess.run(
+        [str(binary), "--version"], capture_output=True, text=True, check=True, timeout=60
+    )
+    year, month = out.stdout.strip().split(".")[:2]
+    return int(year), int(month)
 
 
 def _b64(data: bytes) -> str:
