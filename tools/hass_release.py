@@ -7,12 +7,21 @@ with the interpreter the venv is made from, before anything is installed.
     python3 tools/hass_release.py            # the release for the running interpreter
     python3 tools/hass_release.py 3.13.5     # ... for that Python version
     python3 tools/hass_release.py --table    # the whole table
+    python3 tools/hass_release.py --newer-python  # an interpreter here whose release is newer
+
+`--newer-python` prints the path of the newest Python found on PATH or under pyenv whose release
+is newer than the running interpreter's (exit 1 when there is none): `scripts/test` installs that
+release as a second Home Assistant for the tests that need HA >= 2024.5.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 Version = tuple[int, int, int]
 
@@ -72,12 +81,75 @@ def _dotted(version: Version) -> str:
     return ".".join(map(str, version))
 
 
+def candidates() -> list[str]:
+    """Interpreters that may be at hand: python3.N on PATH, then pyenv's (newest first)."""
+    found: list[str] = []
+    for minor in range(RELEASES[0].high[1], RELEASES[-1].low[1] - 1, -1):
+        on_path = shutil.which(f"python3.{minor}")
+        found += [on_path] if on_path else []
+        root = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser()
+        pyenv = root.glob(f"versions/3.{minor}.*/bin/python3.{minor}")
+        found += [str(p) for p in sorted(pyenv, key=_pyenv_version, reverse=True)]
+    return found
+
+
+def _pyenv_version(interpreter: Path) -> Version:
+    try:
+        return parse(interpreter.parents[1].name)
+    except ValueError:
+        return (0, 0, 0)
+
+
+def version_of(interpreter: str) -> Version | None:
+    """The version `interpreter` reports, or None when it does not run (e.g. a pyenv shim)."""
+    try:
+        out = subprocess.run(  # noqa: S603 (an interpreter found on PATH or under pyenv)
+            [interpreter, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return parse(out.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def newer_python(current: Version) -> str | None:
+    """The first candidate whose release is newer than `current`'s (or that `current` lacks)."""
+    try:
+        have = pick(current).version
+    except ValueError:
+        have = ""
+    for interpreter in candidates():
+        version = version_of(interpreter)
+        if version is None:
+            continue
+        try:
+            release = pick(version).version
+        except ValueError:
+            continue
+        if _release_key(release) > _release_key(have):
+            return interpreter
+    return None
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in release.split(".")) if release else ()
+
+
 def main(argv: list[str]) -> int:
     """Print the release for the Python version given (default: this interpreter)."""
     if argv[:1] == ["--table"]:
         for r in RELEASES:
             note = "" if r.verified else "  (resolved, not run)"
             print(f"{_dotted(r.low):>8} <= Python < {_dotted(r.high):<8} {r.version}{note}")
+        return 0
+    if argv[:1] == ["--newer-python"]:
+        found = newer_python(sys.version_info[:3])
+        if found is None:
+            return 1
+        print(found)
         return 0
     try:
         python = parse(argv[0]) if argv else sys.version_info[:3]

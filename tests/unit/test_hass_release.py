@@ -68,7 +68,7 @@ def test_each_release_has_its_pinned_set(release: hass_release.Release) -> None:
     # The frontend is critical: without it HA starts in recovery mode.
     assert any(pin.startswith("home-assistant-frontend==") for pin in pins)
     # An unverified set says so where a reader of the file sees it.
-    assert ("resolved, not run" in text) is (not release.verified)
+    assert ("resolved, not run" in text.lower()) is (not release.verified)
 
 
 def test_the_command_line_answers_for_the_running_interpreter() -> None:
@@ -90,3 +90,18 @@ def test_the_command_line_refuses_an_unsupported_python() -> None:
     )
     assert out.returncode == 2
     assert "no Home Assistant release for Python 3.9.18" in out.stderr
+
+
+def test_an_interpreter_reports_its_version_and_a_missing_one_none() -> None:
+    assert hass_release.version_of(sys.executable) == sys.version_info[:3]
+    assert hass_release.version_of("/nonexistent/python3.99") is None
+
+
+def test_a_newer_python_has_a_newer_release_or_there_is_none() -> None:
+    # The newest release of the table has nothing newer above it, whatever is installed.
+    assert hass_release.newer_python(RELEASES[0].low) is None
+    found = hass_release.newer_python((3, 11, 7))
+    if found is not None:  # which Pythons a machine has is its own business
+        version = hass_release.version_of(found)
+        assert version is not None
+        assert pick(version).version != "2024.3.3"
