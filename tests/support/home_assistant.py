@@ -41,11 +41,17 @@ def hass_binary(variable: str = "EDGE_VOICE_HASS") -> Path | None:
 
 
 def hass_release(binary: Path) -> tuple[int, int]:
-    """The (year, month) release of an installed `hass`, from `hass --version` (no start)."""
-    out = subprocess.run(
-        [str(binary), "--version"], capture_output=True, text=True, check=True, timeout=60
-    )
-    year, month = out.stdout.strip().split(".")[:2]
+    """The (year, month) release of an installed `hass`, without starting it: from the record
+    scripts/install_home_assistant.sh leaves in the venv, else `hass --version` (seconds)."""
+    stamp = binary.parent.parent / ".edge_voice_hass"  # "homeassistant 2025.4.4 python 3.13.0"
+    words = stamp.read_text().split() if stamp.is_file() else []
+    if len(words) >= 2 and words[0] == "homeassistant":
+        version = words[1]
+    else:
+        version = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+    year, month = version.split(".")[:2]
     return int(year), int(month)
 
 
