@@ -21,6 +21,12 @@ release="$("$PYTHON" "$here/../tools/hass_release.py")"
 pins="$here/hass/$release/constraints.txt"
 want="homeassistant $release python $("$PYTHON" -c 'import platform; print(platform.python_version())')"
 stamp="$VENV/.edge_voice_hass"
+if [ -x "$VENV/bin/hass" ] && [ ! -f "$stamp" ]; then
+  # A venv from before the record (the same 2024.3.3 set): adopt it when it is what we want.
+  have="homeassistant $("$VENV/bin/hass" --version 2>/dev/null || true)"
+  have="$have python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())')"
+  [ "$have" != "$want" ] || echo "$want" >"$stamp"
+fi
 if [ -x "$VENV/bin/hass" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
   [ ! "$pins" -nt "$stamp" ]; then
   exit 0
