@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from edge_voice.events import Transcript
 from edge_voice.mqtt.discovery import ENTITIES, discovery_configs
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress, LocalMosquitto
@@ -149,22 +148,7 @@ async def test_home_assistant_shows_one_device_with_working_entities(
 
         await _pick_a_voice(hass, ids, device)
         await _talk(hass, ids, device)
-        if "announce" in ids:
-            await _announce(hass, ids, device)
-
-
-async def _announce(hass: HomeAssistant, ids: dict[str, str], device: Device) -> None:
-    """An automation's `notify.send_message`: the device speaks the message (out of band)."""
-    spoken: list[str] = []
-    device.bus.on(Transcript, lambda t: spoken.append(t.text) if t.role == "assistant" else None)
-    text = "The washing machine is done."
-    await asyncio.to_thread(
-        hass.call_service,
-        "notify",
-        "send_message",
-        {"entity_id": ids["announce"], "message": text},
-    )
-    await until("the device to speak the announcement", lambda: text in spoken, hass)
+        # That the `notify` entity speaks: tests/e2e/test_home_assistant_notify.py.
 
 
 async def _one_device(hass: HomeAssistant, ids: dict[str, str], device_id: str) -> None:

@@ -32,10 +32,27 @@ START_TIMEOUT_S = 60.0
 HTTP_TIMEOUT_S = 10.0
 
 
-def hass_binary() -> Path | None:
-    """`$EDGE_VOICE_HASS` or the default venv's `hass`, when it exists."""
-    path = Path(os.environ.get("EDGE_VOICE_HASS", DEFAULT_HASS))
-    return path if path.is_file() and os.access(path, os.X_OK) else None
+def hass_binary(variable: str = "EDGE_VOICE_HASS") -> Path | None:
+    """`$variable`'s `hass` (for EDGE_VOICE_HASS, else the default venv's), when it exists."""
+    default = DEFAULT_HASS if variable == "EDGE_VOICE_HASS" else ""
+    value = os.environ.get(variable, default)
+    path = Path(value)
+    return path if value and path.is_file() and os.access(path, os.X_OK) else None
+
+
+def hass_release(binary: Path) -> tuple[int, int]:
+    """The (year, month) release of an installed `hass`, without starting it: from the record
+    scripts/install_home_assistant.sh leaves in the venv, else `hass --version` (seconds)."""
+    stamp = binary.parent.parent / ".edge_voice_hass"  # "homeassistant 2025.4.4 python 3.13.0"
+    words = stamp.read_text().split() if stamp.is_file() else []
+    if len(words) >= 2 and words[0] == "homeassistant":
+        version = words[1]
+    else:
+        version = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+    year, month = version.split(".")[:2]
+    return int(year), int(month)
 
 
 def _b64(data: bytes) -> str:

@@ -27,9 +27,28 @@ def make_pki(pki: Path) -> Pki:
     pki.mkdir(parents=True, exist_ok=True)
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
     ca = ("-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial")
-    (pki / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    # The extensions Python >= 3.13's strict verification (ssl.VERIFY_X509_STRICT, on in the
+    # default context) demands: a CA with keyUsage, a leaf with an authority key identifier.
+    ca_ext = ("-addext", "basicConstraints=critical,CA:TRUE")
+    ca_ext += ("-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    (pki / "san.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        "authorityKeyIdentifier=keyid,issuer\n"
+        "subjectKeyIdentifier=hash\n"
+    )
     for command in (
-        ["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=test-ca"],
+        [
+            "req",
+            "-x509",
+            *ec,
+            *ca_ext,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=test-ca",
+        ],
         ["req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
         ["x509", "-req", "-in", "server.csr", *ca, "-out", "server.pem", "-extfile", "san.ext"],
     ):
