@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.broker import BrokerAddress
 from tests.support.deployed_broker import DeployedMosquitto
+from tests.support.home_assistant import own_broker
 from tests.support.node_red import require_node_red
 
 
@@ -21,3 +22,10 @@ def deployed() -> Iterator[BrokerAddress]:
         yield broker.address
     finally:
         broker.close()
+
+
+@pytest.fixture
+def broker() -> Iterator[BrokerAddress]:
+    """A broker of this test's own (the Home Assistant tests: its discovery prefix is global)."""
+    with own_broker() as address:
+        yield address

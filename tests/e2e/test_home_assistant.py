@@ -9,10 +9,9 @@ as the MQTT config flow leaves it. Skipped unless a Home Assistant venv is insta
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,59 +19,32 @@ import pytest
 
 from edge_voice.mqtt.discovery import ENTITIES, discovery_configs
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.broker import BrokerAddress, LocalMosquitto
-from tests.support.home_assistant import HomeAssistant, hass_binary
+from tests.support.broker import BrokerAddress
+from tests.support.home_assistant import (
+    HASS_REQUIRED,
+    NO_HASS,
+    HomeAssistant,
+    hass_binary,
+    running_hass,
+    until,
+)
 from tests.support.service_device import REQUEST, Device, build_device, make_config, running
 
 HASS = hass_binary()
-#: `scripts/test` with EDGE_VOICE_WITH_HASS=1 (as CI runs it) installs HA: then a missing
-#: install is a failure, never a silent skip.
-REQUIRED = os.environ.get("EDGE_VOICE_WITH_HASS") == "1"
 
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.timeout(90),
-    pytest.mark.skipif(
-        HASS is None and not REQUIRED,
-        reason="no Home Assistant venv: run scripts/install_home_assistant.sh /tmp/hass_venv "
-        "or set EDGE_VOICE_HASS=/path/to/bin/hass",
-    ),
+    pytest.mark.skipif(HASS is None and not HASS_REQUIRED, reason=NO_HASS),
 ]
-
-DEADLINE_S = 20.0
-POLL_S = 0.2
-
-
-@pytest.fixture
-def broker() -> Iterator[BrokerAddress]:
-    """A broker of this test's own: Home Assistant's `homeassistant/` prefix is not shared."""
-    mosquitto = LocalMosquitto()
-    mosquitto.start()
-    try:
-        yield mosquitto.address
-    finally:
-        mosquitto.close()
 
 
 @pytest.fixture
 def hass(broker: BrokerAddress) -> Iterator[HomeAssistant]:
     assert HASS is not None, "EDGE_VOICE_WITH_HASS=1 but no hass found (EDGE_VOICE_HASS)"
     ha = HomeAssistant(HASS, broker)
-    try:
-        ha.start()
+    with running_hass(ha):
         yield ha
-    finally:
-        ha.close()
-
-
-async def until(what: str, probe: Callable[[], Any], ha: HomeAssistant) -> Any:
-    """Poll `probe` (a REST read of HA, or the store) until it returns something truthy; bounded."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE_S
-    while asyncio.get_running_loop().time() < deadline:
-        if result := await asyncio.to_thread(probe):
-            return result
-        await asyncio.sleep(POLL_S)
-    pytest.fail(f"timed out waiting for {what}\n--- Home Assistant log ---\n{ha.log_tail()}")
 
 
 def entity_id(component: str, device_id: str, name: str) -> str:

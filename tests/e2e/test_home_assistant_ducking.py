@@ -9,33 +9,33 @@ Assistant venv.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.broker import BrokerAddress, LocalMosquitto
-from tests.support.home_assistant import HomeAssistant, hass_binary
+from tests.support.broker import BrokerAddress
+from tests.support.home_assistant import (
+    HASS_REQUIRED,
+    NO_HASS,
+    HomeAssistant,
+    hass_binary,
+    running_hass,
+    until,
+)
 from tests.support.service_device import build_device, make_config, running
 
 HASS = hass_binary()
-REQUIRED = os.environ.get("EDGE_VOICE_WITH_HASS") == "1"
 BLUEPRINT = Path(__file__).resolve().parents[2] / "homeassistant/blueprints/automation/edge_voice"
 
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.timeout(90),
-    pytest.mark.skipif(
-        HASS is None and not REQUIRED,
-        reason="no Home Assistant venv: run scripts/install_home_assistant.sh /tmp/hass_venv "
-        "or set EDGE_VOICE_HASS=/path/to/bin/hass",
-    ),
+    pytest.mark.skipif(HASS is None and not HASS_REQUIRED, reason=NO_HASS),
 ]
 
 SPEAKER = "media_player.speaker"
@@ -68,35 +68,12 @@ automation:
 
 
 @pytest.fixture
-def broker() -> Iterator[BrokerAddress]:
-    mosquitto = LocalMosquitto()
-    mosquitto.start()
-    try:
-        yield mosquitto.address
-    finally:
-        mosquitto.close()
-
-
-@pytest.fixture
 def hass(broker: BrokerAddress) -> Iterator[HomeAssistant]:
     assert HASS is not None, "EDGE_VOICE_WITH_HASS=1 but no hass found (EDGE_VOICE_HASS)"
     ha = HomeAssistant(HASS, broker, extra_config=EXTRA)
     shutil.copytree(BLUEPRINT, ha.config_dir / "blueprints/automation/edge_voice")
-    try:
-        ha.start()
+    with running_hass(ha):
         yield ha
-    finally:
-        ha.close()
-
-
-async def until(what: str, probe: Callable[[], Any], ha: HomeAssistant) -> Any:
-    """Poll `probe` until it returns something truthy; bounded."""
-    deadline = asyncio.get_running_loop().time() + 20.0
-    while asyncio.get_running_loop().time() < deadline:
-        if result := await asyncio.to_thread(probe):
-            return result
-        await asyncio.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}\n--- Home Assistant log ---\n{ha.log_tail()}")
 
 
 async def test_the_blueprint_lowers_the_speaker_while_the_device_listens(

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from edge_voice.events import Transcript
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.broker import BrokerAddress, LocalMosquitto
-from tests.support.home_assistant import HomeAssistant, hass_binary, hass_release
+from tests.support.broker import BrokerAddress
+from tests.support.home_assistant import (
+    HomeAssistant,
+    hass_binary,
+    hass_release,
+    running_hass,
+    until,
+)
 from tests.support.service_device import build_device, make_config, running
 
 #: MQTT `notify` came in 2024.5; the automation below is written as docs/HOME_ASSISTANT.md shows
@@ -66,40 +71,13 @@ pytestmark = [
     pytest.mark.skipif(HASS is None, reason=WHY_NOT),
 ]
 
-DEADLINE_S = 20.0
-POLL_S = 0.2
-
-
-@pytest.fixture
-def broker() -> Iterator[BrokerAddress]:
-    """A broker of this test's own: Home Assistant's `homeassistant/` prefix is not shared."""
-    mosquitto = LocalMosquitto()
-    mosquitto.start()
-    try:
-        yield mosquitto.address
-    finally:
-        mosquitto.close()
-
 
 @pytest.fixture
 def hass(broker: BrokerAddress) -> Iterator[HomeAssistant]:
     assert HASS is not None
     ha = HomeAssistant(HASS, broker, extra_config=EXTRA)
-    try:
-        ha.start()
+    with running_hass(ha):
         yield ha
-    finally:
-        ha.close()
-
-
-async def until(what: str, probe: Callable[[], Any], ha: HomeAssistant) -> Any:
-    """Poll `probe` until it returns something truthy; bounded."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE_S
-    while asyncio.get_running_loop().time() < deadline:
-        if result := await asyncio.to_thread(probe):
-            return result
-        await asyncio.sleep(POLL_S)
-    pytest.fail(f"timed out waiting for {what}\n--- Home Assistant log ---\n{ha.log_tail()}")
 
 
 async def test_an_automation_and_a_service_call_make_the_device_speak(

@@ -9,7 +9,9 @@ Install the venv with `scripts/install_home_assistant.sh`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -22,10 +24,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.support.broker import BrokerAddress, free_port
+import pytest
+
+from tests.support.broker import BrokerAddress, LocalMosquitto, free_port
 
 DEFAULT_HASS = "/tmp/hass_venv/bin/hass"
 START_TIMEOUT_S = 60.0
@@ -247,3 +252,45 @@ class HomeAssistant:
         """Stop and remove the config dir."""
         self.stop()
         self._dir.cleanup()
+
+
+#: `scripts/test` with EDGE_VOICE_WITH_HASS=1 (as CI runs it) installs HA: then a missing
+#: install is a failure, never a silent skip.
+HASS_REQUIRED = os.environ.get("EDGE_VOICE_WITH_HASS") == "1"
+#: Why the tests that need Home Assistant skip without one.
+NO_HASS = (
+    "no Home Assistant venv: run scripts/install_home_assistant.sh /tmp/hass_venv "
+    "or set EDGE_VOICE_HASS=/path/to/bin/hass"
+)
+
+
+@contextlib.contextmanager
+def own_broker() -> Iterator[BrokerAddress]:
+    """A broker of one test's own: Home Assistant's `homeassistant/` prefix is not shared."""
+    mosquitto = LocalMosquitto()
+    mosquitto.start()
+    try:
+        yield mosquitto.address
+    finally:
+        mosquitto.close()
+
+
+@contextlib.contextmanager
+def running_hass(ha: HomeAssistant) -> Iterator[HomeAssistant]:
+    """`ha` started (MQTT connected), closed at the end whatever happened."""
+    try:
+        ha.start()
+        yield ha
+    finally:
+        ha.close()
+
+
+async def until(what: str, probe: Callable[[], Any], ha: HomeAssistant, within: float = 20) -> Any:
+    """Poll `probe` (a REST read of HA, or the store) until it returns something truthy; bounded,
+    failing with HA's log."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if result := await asyncio.to_thread(probe):
+            return result
+        await asyncio.sleep(0.2)  # HA offers no push for these reads: a bounded poll
+    pytest.fail(f"timed out waiting for {what}\n--- Home Assistant log ---\n{ha.log_tail()}")
