@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from edge_voice.conversation.history import ConversationHistory
+from edge_voice.conversation.pending_audio import PendingAudio
 from edge_voice.models.fallback import Backoff
 from edge_voice.models.features import VoicePreference
 from edge_voice.models.migration import (
@@ -118,6 +119,8 @@ class ResilientSession:
         self._opened_at = 0.0
         self._active_response: str | None = None
         self._closed = False
+        #: What the server holds uncommitted: given to a replacement session.
+        self.pending_audio = PendingAudio()
         self._limits = limits or ReplayLimits()
         self._reconnects = 0
         self._resumed = 0
@@ -250,7 +253,10 @@ class ResilientSession:
         elif isinstance(event, ev.ResponseDone):
             self._active_response = None
         elif isinstance(event, ev.InputCommitted):
+            self.pending_audio.committed()
             self._user_spoke()
+        elif isinstance(event, ev.InputCleared):
+            self.pending_audio.committed()
         elif isinstance(event, ev.UserTranscript):
             self.history.add_user(event.text)
         elif isinstance(event, ev.TranscriptDone | ev.TextDone):
@@ -275,20 +281,42 @@ class ResilientSession:
         log.log(level, "realtime session lost (%s): reconnecting and replaying", reason)
         self._active_response = None
         self._replayed = dict(self._answered)
-        result = await self.connect()
-        items = self.history.replay_items(result.model.protocol)
-        for item in items:
-            await result.session.send_event(ConversationItemCreate(item=item))
-        self._in_session = {i["call_id"] for i in items if i["type"] == "function_call"}
-        if resume:
-            await result.session.create_response()
+        self.pending_audio.hold()
+        try:
+            result = await self.connect()
+            items = self.history.replay_items(result.model.protocol)
+            for item in items:
+                await result.session.send_event(ConversationItemCreate(item=item))
+            self._in_session = {i["call_id"] for i in items if i["type"] == "function_call"}
+            await self._give_pending_audio(result.session)
+            if resume:
+                await result.session.create_response()
+        finally:
+            self.pending_audio.release()
         return LinkRestored(result.model.name, reason, len(items), resume)
+
+    async def _give_pending_audio(self, session: RealtimeSession) -> None:
+        """The words the old session heard but never committed, to the new one."""
+        held = self.pending_audio.held()
+        for pcm in held:
+            await session.append_audio(pcm)
+        if held:
+            ms = self.pending_audio.held_ms
+            log.info("gave the new session the %.0f ms of audio the old one had not committed", ms)
 
     # --- pass-through commands that also feed the history ---------------------------------------
 
     async def append_audio(self, pcm: bytes) -> None:
-        """Stream microphone audio (24 kHz PCM16)."""
-        await self.session.append_audio(pcm)
+        """Stream microphone audio (24 kHz PCM16); while the session is being replaced it waits,
+        and audio the lost session never committed goes to the new one first."""
+        await self.pending_audio.flowing()
+        self.pending_audio.add(pcm)
+        try:
+            await self.session.append_audio(pcm)
+        except (ServerClosedError, SessionExpiredError):
+            if self._closed:
+                raise
+            log.debug("audio kept for the session that replaces the lost one")
 
     async def send_text(self, text: str) -> None:
         """Add a user text message."""
@@ -336,5 +364,6 @@ class ResilientSession:
     async def close(self) -> None:
         """End the link; events() finishes."""
         self._closed = True
+        self.pending_audio.release()
         if self._result is not None:
             await self._result.session.close()

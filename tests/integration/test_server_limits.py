@@ -3,6 +3,7 @@ are handled without an alarm, and without losing what the user asked."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import wave
 from pathlib import Path
@@ -177,25 +178,30 @@ async def test_a_rate_limit_retry_due_when_the_session_expires_is_asked_on_the_n
     assert asked == [sim.connections[1].id], asked  # once, on the new session
 
 
-def _wav_part(source: Path, target: Path, end: float, *, silent: bool = False) -> Path:
-    """The first `end` (a fraction of its length) of `source`, or that long of silence."""
+def _wav_part(
+    source: Path, target: Path, end: float, *, silent: bool = False, tail: bool = False
+) -> Path:
+    """The first `end` (a fraction of its length) of `source` (`tail`: what follows it), or
+    that long of silence."""
     with wave.open(str(source), "rb") as w:
         params, frames = w.getparams(), w.readframes(w.getnframes())
     width = params.sampwidth * params.nchannels
-    cut = frames[: int(len(frames) * end) // width * width]
+    at = int(len(frames) * end) // width * width
+    cut = frames[at:] if tail else frames[:at]
     with wave.open(str(target), "wb") as w:
         w.setparams(params)
         w.writeframes(bytes(len(cut)) if silent else cut)
     return target
 
 
-async def test_the_session_expiring_while_the_user_speaks_does_not_leave_it_listening(
+async def test_the_session_expiring_while_the_user_speaks_loses_nothing_of_the_utterance(
     mqtt_broker: BrokerAddress, sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
-    # The soak's hang: speech_started stopped the listen timer, the expiry took the session
-    # (and with it the end of the utterance), and the new session never heard any speech.
-    begun = _wav_part(REQUEST, tmp_path / "begun.wav", 0.6)
-    quiet = _wav_part(REQUEST, tmp_path / "quiet.wav", 1.0, silent=True)
+    # The soak's unanswered conversations: the expiry took the uncommitted words with it (and,
+    # before that fix, left the device listening forever). The link gives the new session what
+    # the old one had not committed, then the rest of the words: one utterance, answered.
+    begun = _wav_part(REQUEST, tmp_path / "begun.wav", 0.4)
+    rest = _wav_part(REQUEST, tmp_path / "rest.wav", 0.4, tail=True)
     device = build_device(make_config(mqtt_broker, tmp_path, base=unique_base(), sim=sim), sim=sim)
     topics = device.topics
 
@@ -211,6 +217,23 @@ async def test_the_session_expiring_while_the_user_speaks_does_not_leave_it_list
         await device.mic.play(begun, silence_s=0.0)
         await sim.wait_for(speaking, within=15)
         assert sim.expire_sessions() == 1
-        await device.mic.play(quiet, silence_s=0.0)  # the room after the cut-off words
+        await device.mic.play(rest)  # the user goes on speaking
+        answer = (await obs.expect(topics.event("response"), within=20)).json()
         await obs.status(device, "idle", within=20)
-    assert sim.connection_count == 2  # the session was replaced, then the conversation ended
+        errors = [m.json()["code"] for m in obs.on(topics.event("error"))]
+    assert answer["kind"] == "answer"
+    assert "audio_dropped" not in errors, errors
+    assert sim.connection_count == 2
+    first, second = sim.connections
+    assert "input_audio_buffer.committed" not in first.sent_types()  # cut off mid-utterance
+    assert second.sent_types().count("input_audio_buffer.committed") == 1  # one utterance
+    appended = [e["audio"] for e in second.received if e["type"] == "input_audio_buffer.append"]
+    heard_ms = sum(len(base64.b64decode(a)) for a in appended) / 48  # 24 kHz PCM16
+    # All the words, those the old session heard first: the whole utterance (one frame slack).
+    assert heard_ms >= _ms(begun) + _ms(rest) - 80, (heard_ms, _ms(begun), _ms(rest))
+
+
+def _ms(path: Path) -> float:
+    """A WAV file's length."""
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() * 1000 / w.getframerate()
