@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,12 @@ from tests.support.home_assistant import (
     HASS_REQUIRED,
     NO_HASS,
     HomeAssistant,
+    ha_device_config,
     hass_binary,
     running_hass,
     until,
 )
-from tests.support.service_device import REQUEST, Device, build_device, make_config, running
+from tests.support.service_device import REQUEST, Device, build_device, running
 
 HASS = hass_binary()
 
@@ -55,13 +55,7 @@ def entity_id(component: str, device_id: str, name: str) -> str:
 async def test_home_assistant_shows_one_device_with_working_entities(
     broker: BrokerAddress, hass: HomeAssistant, sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
-    cfg = make_config(
-        broker,
-        tmp_path,
-        base=f"t_{uuid.uuid4().hex[:12]}",
-        sim=sim,
-        mqtt={"discovery_prefix": "homeassistant", "ha_status_topic": "homeassistant/status"},
-    )
+    cfg = ha_device_config(broker, tmp_path, sim)
     configs = discovery_configs(cfg)
     # Every discovered entity, the per-wake-word numbers and profile sensors included; the
     # MQTT `notify` platform exists from HA 2024.5 on (an older HA ignores that config).

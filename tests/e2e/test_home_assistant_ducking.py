@@ -10,7 +10,6 @@ Assistant venv.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,12 @@ from tests.support.home_assistant import (
     HASS_REQUIRED,
     NO_HASS,
     HomeAssistant,
+    ha_device_config,
     hass_binary,
     running_hass,
     until,
 )
-from tests.support.service_device import build_device, make_config, running
+from tests.support.service_device import build_device, running
 
 HASS = hass_binary()
 BLUEPRINT = Path(__file__).resolve().parents[2] / "homeassistant/blueprints/automation/edge_voice"
@@ -90,14 +90,7 @@ async def test_the_blueprint_lowers_the_speaker_while_the_device_listens(
     automation = await until("the blueprint's automation", lambda: state(AUTOMATION), hass)
     assert automation["state"] == "on", hass.log_tail()  # the blueprint loaded and is valid
     assert volume() == 0.8
-    cfg = make_config(
-        broker,
-        tmp_path,
-        base=f"t_{uuid.uuid4().hex[:12]}",
-        sim=sim,
-        mqtt={"discovery_prefix": "homeassistant", "ha_status_topic": "homeassistant/status"},
-        conversation={"follow_up_s": 0.5},
-    )
+    cfg = ha_device_config(broker, tmp_path, sim, conversation={"follow_up_s": 0.5})
     device = build_device(cfg, sim=sim)
     async with running(device):
         status = "sensor.edge_voice_kitchen_status"

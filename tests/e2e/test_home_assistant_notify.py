@@ -10,7 +10,6 @@ why, otherwise.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +20,13 @@ from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress
 from tests.support.home_assistant import (
     HomeAssistant,
+    ha_device_config,
     hass_binary,
     hass_release,
     running_hass,
     until,
 )
-from tests.support.service_device import build_device, make_config, running
+from tests.support.service_device import build_device, running
 
 #: MQTT `notify` came in 2024.5; the automation below is written as docs/HOME_ASSISTANT.md shows
 #: it (`triggers:`/`actions:`/`action:`, HA 2024.10 on).
@@ -83,13 +83,7 @@ def hass(broker: BrokerAddress) -> Iterator[HomeAssistant]:
 async def test_an_automation_and_a_service_call_make_the_device_speak(
     broker: BrokerAddress, hass: HomeAssistant, sim: RealtimeSimulator, tmp_path: Path
 ) -> None:
-    cfg = make_config(
-        broker,
-        tmp_path,
-        base=f"t_{uuid.uuid4().hex[:12]}",
-        sim=sim,
-        mqtt={"discovery_prefix": "homeassistant", "ha_status_topic": "homeassistant/status"},
-    )
+    cfg = ha_device_config(broker, tmp_path, sim)
     device = build_device(cfg, sim=sim)
     spoken: list[str] = []
     device.bus.on(Transcript, lambda t: spoken.append(t.text) if t.role == "assistant" else None)

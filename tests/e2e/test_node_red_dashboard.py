@@ -18,6 +18,7 @@ from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress, LocalMosquitto
 from tests.support.dashboard import DashboardPage, headless_chromium, require_chromium
+from tests.support.home_assistant import HA_MQTT
 from tests.support.mqtt_observer import observer
 from tests.support.node_red import NodeRed, require_node_red, running_node_red
 from tests.support.service_device import ask, build_device, make_config, running
@@ -28,7 +29,7 @@ FLOWS = ("function-calls.json", "model-control.json", "cost-dashboard.json")
 #: The flows subscribe to edge_voice's defaults: base topic and HA discovery prefix.
 #: The cost test talks to each of these models once.
 MODELS = ("gpt-realtime", "gpt-realtime-mini")
-MQTT = {"discovery_prefix": "homeassistant", "ha_status_topic": "homeassistant/status"}
+MQTT = HA_MQTT
 
 
 @pytest.fixture(scope="module")

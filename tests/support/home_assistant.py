@@ -30,7 +30,11 @@ from typing import Any
 
 import pytest
 
+from edge_voice.config.schema import EdgeVoiceConfig
+from edge_voice.sim.realtime_server import RealtimeSimulator
 from tests.support.broker import BrokerAddress, LocalMosquitto, free_port
+from tests.support.mqtt_observer import unique_base
+from tests.support.service_device import make_config
 
 DEFAULT_HASS = "/tmp/hass_venv/bin/hass"
 START_TIMEOUT_S = 60.0
@@ -294,3 +298,17 @@ async def until(what: str, probe: Callable[[], Any], ha: HomeAssistant, within: 
             return result
         await asyncio.sleep(0.2)  # HA offers no push for these reads: a bounded poll
     pytest.fail(f"timed out waiting for {what}\n--- Home Assistant log ---\n{ha.log_tail()}")
+
+
+#: Where Home Assistant looks: its own discovery prefix and birth topic (not a test's own).
+HA_MQTT: dict[str, str] = {
+    "discovery_prefix": "homeassistant",
+    "ha_status_topic": "homeassistant/status",
+}
+
+
+def ha_device_config(
+    broker: BrokerAddress, state_dir: Path, sim: RealtimeSimulator, **sections: Any
+) -> EdgeVoiceConfig:
+    """A device of its own base topic that announces itself to the real Home Assistant."""
+    return make_config(broker, state_dir, base=unique_base(), sim=sim, mqtt=HA_MQTT, **sections)
