@@ -16,9 +16,9 @@ from playwright.async_api import Browser, expect
 
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
-from tests.support.broker import BrokerAddress, LocalMosquitto
+from tests.support.broker import BrokerAddress
 from tests.support.dashboard import DashboardPage, headless_chromium, require_chromium
-from tests.support.home_assistant import HA_MQTT
+from tests.support.home_assistant import HA_MQTT, own_broker
 from tests.support.mqtt_observer import observer
 from tests.support.node_red import NodeRed, require_node_red, running_node_red
 from tests.support.service_device import ask, build_device, make_config, running
@@ -37,12 +37,8 @@ def broker() -> Iterator[BrokerAddress]:
     """A broker for this module only: the flows use the default topics."""
     require_node_red()
     require_chromium()
-    mosquitto = LocalMosquitto()
-    mosquitto.start()
-    try:
-        yield mosquitto.address
-    finally:
-        mosquitto.close()
+    with own_broker() as address:
+        yield address
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
