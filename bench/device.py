@@ -183,3 +183,25 @@ async def running_device(mqtt_port: int, sim_url: str, pace_s: float) -> AsyncIt
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class Microphone:
+    """A quiet room between utterances: frames only while an utterance is queued (the soak's
+    microphone, and the tests' beneath their WAV playing)."""
+
+    def __init__(self) -> None:
+        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def queue(self, frames: list[bytes]) -> None:
+        """Queue an utterance's frames, all at once."""
+        for frame in frames:
+            self._frames.put_nowait(frame)
+
+    def close(self) -> None:
+        """End the source (the service shuts down)."""
+        self._frames.put_nowait(None)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The source the service reads."""
+        while (frame := await self._frames.get()) is not None:
+            yield frame

@@ -26,7 +26,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bench import machine
-from bench.device import REQUEST_WAV, wav_frames
+from bench.device import REQUEST_WAV, Microphone, wav_frames
 from bench.soak_checks import Figures, check, resources, table
 from bench.soak_rig import (
     FUNCTION_FAULTS,
@@ -34,7 +34,6 @@ from bench.soak_rig import (
     Flow,
     Key,
     McpHome,
-    Microphone,
     SoakBroker,
     message_key,
 )
@@ -204,7 +203,7 @@ class Soak:
             await self.service.assistant.start()
             stamp, status = await self.probe.status({"listening", "idle"}, started, 30)
             if status == "listening":
-                self.mic.play(self.speech)
+                self.mic.queue(self.speech)
                 await self.probe.status({"idle"}, stamp, 60)
         except TimeoutError:
             self.hung += 1

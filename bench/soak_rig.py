@@ -14,7 +14,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,27 +287,6 @@ class Flow:
         except TimeoutError:
             return False
         return True
-
-
-class Microphone:
-    """A quiet room between utterances: frames only while the soak speaks."""
-
-    def __init__(self) -> None:
-        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    def play(self, frames: list[bytes]) -> None:
-        """Queue an utterance."""
-        for frame in frames:
-            self._frames.put_nowait(frame)
-
-    def close(self) -> None:
-        """End the source (the service shuts down)."""
-        self._frames.put_nowait(None)
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        """The source the service reads."""
-        while (frame := await self._frames.get()) is not None:
-            yield frame
 
 
 #: The soak's conversation: one MQTT-answered call, one MCP call, each with its fallback.

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
+from bench.device import Microphone as QueuedMicrophone
 from edge_voice.audio.sinks import parse_sink
 from edge_voice.config.schema import EdgeVoiceConfig
 from edge_voice.config.store import ConfigChange, ConfigStore
@@ -84,15 +85,13 @@ def scaled(frame: bytes, gain: float) -> bytes:
     return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
 
 
-class Microphone:
+class Microphone(QueuedMicrophone):
     """The device's microphone: the test plays WAV speech into it (80 ms frames, 16 kHz).
 
     Between utterances it sends nothing, like a quiet room: the assistant's timers run on the
     clock, and the simulator's server VAD ends a turn on the silence played after the speech.
+    The queue, its end and the source are the soak's (bench/device.py).
     """
-
-    def __init__(self) -> None:
-        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
 
     async def play(self, path: Path, *, silence_s: float = 1.0, gain: float = 1.0) -> None:
         """Queue the frames of a WAV file, then `silence_s` of silence, all at once.
@@ -103,17 +102,7 @@ class Microphone:
         frames = [frame async for frame in frames_of(path, silence_s=silence_s)]
         if gain != 1.0:
             frames = [scaled(frame, gain) for frame in frames]
-        for frame in frames:
-            self._frames.put_nowait(frame)
-
-    def close(self) -> None:
-        """End the source (the service then shuts down)."""
-        self._frames.put_nowait(None)
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        """The source the service reads."""
-        while (frame := await self._frames.get()) is not None:
-            yield frame
+        self.queue(frames)
 
 
 @dataclass
