@@ -65,19 +65,19 @@ class Arbiter:
     ) -> bool:
         """Publish `ours`, wait the window, and say whether it is the best claim."""
         started = asyncio.get_running_loop().time()
-        if await publish(ours):
+        sent = await publish(ours)
+        if sent:
             await asyncio.sleep(self.window_s)  # the window is the protocol, not a sync hack
-        elif self._nearer(ours, started) is None:
-            log.info("arbitration: claim not sent; answering without asking the group")
-            return True
         # Not sent (not acknowledged within the window) but a nearer claim already arrived:
         # the group heard that device, so yielding is still right.
         winner = self._nearer(ours, started)
-        if winner is not None:
-            rival, theirs, mine = winner.device_id, nearness(winner), nearness(ours)
-            log.info("arbitration: %s is nearer (%.3f, ours %.3f); yielding", rival, theirs, mine)
-            return False
-        return True
+        if winner is None:
+            if not sent:
+                log.info("arbitration: claim not sent; answering without asking the group")
+            return True
+        rival, theirs, mine = winner.device_id, nearness(winner), nearness(ours)
+        log.info("arbitration: %s is nearer (%.3f, ours %.3f); yielding", rival, theirs, mine)
+        return False
 
     def _nearer(self, ours: ArbitrationClaim, started: float) -> ArbitrationClaim | None:
         """A claim received that beats ours, if any."""
