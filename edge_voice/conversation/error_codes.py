@@ -32,7 +32,8 @@ DESCRIPTIONS: Final[dict[ConversationErrorCode, str]] = {
     ConversationErrorCode.MCP_LIST_TOOLS_FAILED: "OpenAI could not list a native MCP server's "
     "tools; the model goes on without them",
     ConversationErrorCode.UNDECLARED_TOOL: "the model called a tool the conversation does not "
-    "offer (none declared by that name, or left out by the wake word's profile): it was not run, "
+    "offer (none declared by that name, left out by the wake word's profile, or an MCP tool "
+    "whose server went away, which the message says): it was not run, "
     "neither published on `event/function_call` nor sent to an MCP server, and the model got an "
     "error result; the event carries `call_id`, `name` and `model`",
     ConversationErrorCode.ANNOUNCEMENT_FAILED: "an announcement (`say`) could not be spoken: no "

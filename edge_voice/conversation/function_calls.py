@@ -24,6 +24,8 @@ END_CONVERSATION = "end_conversation"
 GET_TIME = "get_time"
 #: How much of a call's arguments and output the INFO log shows.
 LOG_CHARS = 200
+#: How many withdrawn MCP tool names are remembered (to say why a call of one was refused).
+MAX_WITHDRAWN = 256
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,24 @@ class ToolRegistry:
         }
         self._declared: dict[str, Tool] = {}
         self._local: dict[str, Tool] = {}
+        #: MCP tools offered once and withdrawn since (their server went away), bounded.
+        self._withdrawn: dict[str, None] = {}
 
     def set_local(self, tools: Mapping[str, tuple[str, Mapping[str, Any]]]) -> bool:
         """Replace the tools answered here by an MCP server: name → (description, parameters);
         whether that changed them."""
         old, self._local = self._local, {n: Tool(n, d, p, "mcp") for n, (d, p) in tools.items()}
+        for name in old.keys() - self._local.keys():
+            self._withdrawn[name] = None
+        for name in self._local.keys() & self._withdrawn.keys():
+            del self._withdrawn[name]
+        while len(self._withdrawn) > MAX_WITHDRAWN:
+            del self._withdrawn[next(iter(self._withdrawn))]
         return old != self._local
+
+    def withdrawn(self, name: str) -> bool:
+        """Whether `name` was an MCP tool whose server no longer offers it (is away)."""
+        return name in self._withdrawn and name not in self.tools()
 
     def set_config_tools(self, config_tools: list[ToolConfig]) -> None:
         """Replace the tools that come from the config."""
@@ -197,7 +211,10 @@ class FunctionCallBroker:
             # Only a tool both declared now and offered to this session ever runs, whatever
             # the model asks for: not one a wake word's profile left out, nor one declared
             # after the session began (the model was never told of it).
-            return self._undeclared(call_id, name, model, known=tool is not None)
+            known = "not offered in this conversation" if tool is not None else "not declared"
+            if self.registry.withdrawn(name):
+                known = "an MCP tool its server no longer offers (the server is away)"
+            return self._undeclared(call_id, name, model, where=known)
         if tool.source == "builtin":
             return self._builtin(name)
         if tool.source == "mcp":
@@ -261,9 +278,8 @@ class FunctionCallBroker:
                 return note_on_output(output, f"the tool's image was refused: {exc}")
         return output
 
-    def _undeclared(self, call_id: str, name: str, model: str, *, known: bool) -> str:
+    def _undeclared(self, call_id: str, name: str, model: str, *, where: str) -> str:
         """Refuse a call of a tool the session does not offer: logged, on MQTT, an error output."""
-        where = "not offered in this conversation" if known else "not declared"
         message = f"function call {call_id} on {model}: the model called {name!r}, {where}; not run"
         log.warning("%s", clip(message, self._secrets))
         self._bus.publish(

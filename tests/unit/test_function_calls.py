@@ -93,6 +93,25 @@ async def test_a_declared_tool_the_session_was_not_offered_never_runs() -> None:
     assert calls.pending == []
 
 
+async def test_a_call_of_an_mcp_tool_whose_server_went_away_says_so() -> None:
+    # A replayed history can make the model call a tool the session offered before its MCP
+    # server went away: refused like any undeclared tool, but the message says why.
+    calls, published = broker()
+    forecast = {"mcp_home_forecast": ("the forecast", {"type": "object"})}
+    calls.registry.set_local(forecast)
+    calls.registry.set_local({})
+    await calls.call("c7", "mcp_home_forecast", "{}", "gpt-realtime")
+    event = published.get_nowait()
+    assert isinstance(event, ErrorOccurred) and event.code == "undeclared_tool"
+    assert "its server no longer offers (the server is away)" in event.message
+    calls.registry.set_local(forecast)  # back: no longer withdrawn
+    assert not calls.registry.withdrawn("mcp_home_forecast")
+    calls.registry.set_local({})
+    await calls.call("c8", "mcp_home_never", "{}", "gpt-realtime")
+    event = published.get_nowait()
+    assert isinstance(event, ErrorOccurred) and "'mcp_home_never', not declared" in event.message
+
+
 async def test_builtins_answer_locally() -> None:
     calls, published = broker()
     assert json.loads(await calls.call("c5", "get_time", "{}", "m")) == {
