@@ -22,35 +22,27 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
 from bench import machine
 from bench.device import REQUEST_WAV, Microphone, wav_frames
-from bench.soak_checks import Figures, check, resources, table
+from bench.soak_checks import Figures, check, progress, resources, table
+from bench.soak_probe import Probe
 from bench.soak_rig import (
     FUNCTION_FAULTS,
     SCENARIO,
     Flow,
-    Key,
     McpHome,
     SoakBroker,
-    message_key,
 )
 from edge_voice.audio.pcm import SILENCE_FRAME
 from edge_voice.audio.sinks import NullSink
 from edge_voice.config.schema import EdgeVoiceConfig
-from edge_voice.events import (
-    ErrorOccurred,
-    FallbackOccurred,
-    ResponseCompleted,
-    ServiceState,
-    Transcript,
-)
 from edge_voice.metrics.cost_ledger import CostLedger
 from edge_voice.mqtt.bridge import BridgeOptions
 from edge_voice.mqtt.connection import ReconnectPolicy
-from edge_voice.mqtt.payloads import Publication
 from edge_voice.service import Service, build_service
 from edge_voice.sim.config import SimConfig
 from edge_voice.sim.realtime_server import RealtimeSimulator
@@ -94,73 +86,6 @@ def soak_config(state_dir: Path, broker: SoakBroker, sim_url: str, mcp_url: str)
 
 
 @dataclass
-class Probe:
-    """What the service published (the outbox's intake) and said on its bus."""
-
-    published: Counter[Key] = field(default_factory=Counter)
-    published_at: dict[Key, float] = field(default_factory=dict)
-    states: list[tuple[float, str]] = field(default_factory=list)
-    responses: int = 0
-    cost_nusd: int = 0
-    errors: Counter[str] = field(default_factory=Counter)
-    fallbacks: int = 0
-    broker_connects: int = 0
-    #: What the assistant said, by text (the MCP tool's answer shows that the server is back).
-    answers: Counter[str] = field(default_factory=Counter)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def attach(self, service: Service) -> None:
-        """Hook the bus and the outbox's `put` and `set_connected` (reads only)."""
-        bus, outbox = service.bus, service.bridge.outbox
-        bus.on(ServiceState, self._state)
-        bus.on(ResponseCompleted, self._response)
-        bus.on(ErrorOccurred, lambda e: self.errors.update([e.code]))
-        bus.on(FallbackOccurred, lambda _: self._fallback())
-        bus.on(Transcript, self._transcript)
-        put, set_connected = outbox.put, outbox.set_connected
-
-        def counted_put(publication: Publication, *, remember: bool = True) -> None:
-            if not publication.retain:
-                key = message_key(publication.topic, publication.payload)
-                self.published[key] += 1
-                self.published_at.setdefault(key, time.monotonic())
-            put(publication, remember=remember)
-
-        def counted_connect(connected: bool) -> None:
-            self.broker_connects += connected and not outbox.connected
-            set_connected(connected)
-
-        outbox.put = counted_put  # type: ignore[method-assign]
-        outbox.set_connected = counted_connect  # type: ignore[method-assign]
-
-    def _transcript(self, event: Transcript) -> None:
-        if event.role == "assistant":
-            self.answers[event.text] += 1
-
-    def _fallback(self) -> None:
-        self.fallbacks += 1
-
-    def _state(self, event: ServiceState) -> None:
-        if not self.states or self.states[-1][1] != event.status:
-            self.states.append((time.monotonic(), event.status))
-            self.changed.set()
-
-    def _response(self, event: ResponseCompleted) -> None:
-        self.responses += 1
-        self.changed.set()
-
-    async def status(self, wanted: set[str], after: float, within: float) -> tuple[float, str]:
-        """The first state in `wanted` entered after `after` (TimeoutError past `within`)."""
-        async with asyncio.timeout(within):
-            while True:
-                for stamp, seen in self.states:
-                    if stamp >= after and seen in wanted:
-                        return stamp, seen
-                self.changed.clear()
-                await self.changed.wait()
-
-
-@dataclass
 class Soak:
     """One soak run: the parts, the random schedule, and what was counted."""
 
@@ -190,6 +115,12 @@ class Soak:
 
     def __post_init__(self) -> None:
         self._order = self.rng.sample(FAULTS, len(FAULTS))
+
+    def records(self) -> tuple[object, ...]:
+        """The rig's own records, which grow by design (counted apart from the service)."""
+        p, f = self.probe, self.flow
+        return (p.published, p.published_at, p.states, p.answers, f.arrivals, f.copies,
+                self.sim.connections, self.broker.stops)  # fmt: skip
 
     async def converse(self, faults: list[str]) -> None:
         """One conversation (conversation/start, the request, back to idle) under `faults`."""
@@ -304,15 +235,15 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         await soak.service.bridge.wait_connected()
     await soak.converse([])  # warm-up: the baseline is taken with everything in use once
     soak.completed = soak.unanswered = soak.hung = 0
-    start = resources()
-    tenth, by_tenth = start, list[float]()
+    start = resources(soak.records())
+    tenth, by_tenth = start, list[dict[str, Any]]()
     for n in range(count):
         await soak.converse(soak.schedule(n))
         if (n + 1) % max(1, count // 10) == 0:  # RSS by tenth; and how far it is (stderr)
-            now = resources()
+            now = resources(soak.records())
             tenth = tenth if by_tenth else now
-            by_tenth.append(now["rss_mb"])
-            print(f"soak: {n + 1}/{count}, RSS {now['rss_mb']:.1f} MB", file=sys.stderr, flush=True)
+            by_tenth.append(now)
+            print(progress(n + 1, count, now), file=sys.stderr, flush=True)
     completed, unanswered = soak.completed, soak.unanswered
     # A function fault waits for a call answered over MQTT; the MCP turn makes none.
     for _ in range(6):
@@ -326,7 +257,7 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
     await soak.flow.wait_for(lambda: _received_all(soak), within=15)
     # Counted now, copies: the service goes on publishing while it shuts down, after the count.
     published, arrivals = Counter(soak.probe.published), dict(soak.flow.arrivals)
-    end = resources()
+    end = resources(soak.records())
     return Figures(
         conversations=count,
         seed=0,
@@ -361,7 +292,7 @@ async def _drive(soak: Soak, count: int, began: float) -> Figures:
         start=start,
         tenth=tenth,
         end=end,
-        rss_by_tenth=by_tenth,
+        memory_by_tenth=by_tenth,
     )
 
 

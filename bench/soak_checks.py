@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.soak_rig import Key
-from bench.stats import proc_rss_mb
+from bench.stats import deep_size_mb, malloc_in_use_mb, malloc_trim, proc_rss_mb, python_heap_mb
 
 #: Allowed for RSS after the first tenth: allocator and cache noise, not per-conversation growth.
 RSS_SLACK_MB = 16.0
 RSS_PER_CONVERSATION_MB = 0.01
+#: Allowed for the live heap (less the rig's records) after the first tenth: bounded caches
+#: filling (latency windows, history), with no allowance per conversation: flat.
+LIVE_SLACK_MB = 2.0
 #: Open fds and tasks may differ by a connection being (re)opened at the moment of counting.
 FD_SLACK = 2
 TASK_SLACK = 2
@@ -70,8 +73,12 @@ class Figures:
     tenth: dict[str, Any]
     end: dict[str, Any]
     unexplained: list[str] = field(default_factory=list)
-    #: RSS (MB) after each tenth of the run: flat, or a slope (growth per conversation).
-    rss_by_tenth: list[float] = field(default_factory=list)
+    #: The memory figures of `resources` after each tenth of the run.
+    memory_by_tenth: list[dict[str, Any]] = field(default_factory=list)
+
+    def by_tenth(self, key: str) -> list[float]:
+        """One memory figure (MB) after each tenth: `rss_mb`, `service_live_mb`, ..."""
+        return [m[key] for m in self.memory_by_tenth if m[key] is not None]
 
     def delivery(self) -> dict[str, int]:
         """Published vs received QoS 1 events: unique, lost, redelivered, unexplained copies."""
@@ -140,7 +147,10 @@ class Figures:
             "resources_after_first_tenth": self.tenth,
             "resources_end": self.end,
             "rss_growth_after_first_tenth_mb": round(self.end["rss_mb"] - self.tenth["rss_mb"], 2),
-            "rss_mb_by_tenth": [round(mb, 1) for mb in self.rss_by_tenth],
+            **{
+                f"{key}_by_tenth": [round(mb, 2) for mb in self.by_tenth(key)]
+                for key in ("rss_mb", "rss_trimmed_mb", "service_live_mb", "rig_mb")
+            },
             "duplicates_without_restart": self.unexplained,
             "broken": broken,
         }
@@ -197,6 +207,10 @@ def _resources_broken(f: Figures) -> list[str]:
     growth = f.end["rss_mb"] - f.tenth["rss_mb"]
     if growth > RSS_SLACK_MB + RSS_PER_CONVERSATION_MB * f.conversations:
         broken.append(f"RSS grew {growth:.1f} MB after the first tenth")
+    if f.end["service_live_mb"] is not None and f.tenth["service_live_mb"] is not None:
+        live = f.end["service_live_mb"] - f.tenth["service_live_mb"]
+        if live > LIVE_SLACK_MB:
+            broken.append(f"the live heap (less the rig's records) grew {live:.2f} MB")
     if f.end["fds"] > f.start["fds"] + FD_SLACK:
         broken.append(f"open fds {f.start['fds']:.0f} at the start, {f.end['fds']:.0f} at the end")
     if f.end["tasks"] > f.start["tasks"] + TASK_SLACK:
@@ -234,7 +248,10 @@ def table(f: Figures, broken: list[str]) -> str:
             "RSS start / tenth / end",
             f"{f.start['rss_mb']:.1f} / {f.tenth['rss_mb']:.1f} / {f.end['rss_mb']:.1f} MB",
         ),
-        ("RSS by tenth", " ".join(f"{mb:.1f}" for mb in f.rss_by_tenth) + " MB"),
+        ("RSS by tenth", _tenths(f, "rss_mb", 1)),
+        ("RSS after malloc_trim by tenth", _tenths(f, "rss_trimmed_mb", 1)),
+        ("live heap less rig by tenth", _tenths(f, "service_live_mb", 2)),
+        ("rig's records by tenth", _tenths(f, "rig_mb", 2)),
         ("open fds start / end", f"{f.start['fds']:.0f} / {f.end['fds']:.0f}"),
         ("asyncio tasks start / end", f"{f.start['tasks']:.0f} / {f.end['tasks']:.0f}"),
         ("errors published", ", ".join(f"{k} {v}" for k, v in sorted(f.errors.items()))),
@@ -244,6 +261,11 @@ def table(f: Figures, broken: list[str]) -> str:
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
     lines += [f"BROKEN: {b}" for b in broken] or ["all invariants held"]
     return "\n".join(lines)
+
+
+def _tenths(f: Figures, key: str, digits: int) -> str:
+    figures = f.by_tenth(key)
+    return " ".join(f"{mb:.{digits}f}" for mb in figures) + " MB" if figures else "n/a"
 
 
 RIG_CODE = (
@@ -258,17 +280,36 @@ RIG_CODE = (
 )
 
 
-def resources() -> dict[str, Any]:
-    """RSS (MB), open file descriptors and asyncio tasks of this process, after a collection."""
+def resources(rig: tuple[object, ...] = ()) -> dict[str, Any]:
+    """RSS (MB) as read and after glibc gives back what it keeps, the live heap (malloc in use
+    and Python's objects) less the rig's own records (`rig`), open fds and asyncio tasks."""
     gc.collect()
     names = [_task_name(t) for t in asyncio.all_tasks()]
+    rss = proc_rss_mb()
+    malloc_trim()
+    malloc, rig_mb = malloc_in_use_mb(), deep_size_mb(*rig)
+    live = None if malloc is None else malloc + python_heap_mb()
     return {
-        "rss_mb": proc_rss_mb(),
+        "rss_mb": rss,
+        "rss_trimmed_mb": proc_rss_mb(),
+        "live_mb": live,
+        "rig_mb": rig_mb,
+        "service_live_mb": None if live is None else live - rig_mb,
         "fds": len(list(Path("/proc/self/fd").iterdir())),
         "tasks": len([n for n in names if n.startswith("service:")]),
         "rig_tasks": len([n for n in names if n.startswith("rig:")]),
         "task_names": dict(Counter(names)),
     }
+
+
+def progress(done: int, count: int, now: dict[str, Any]) -> str:
+    """One line for stderr after each tenth: how far, and the memory figures."""
+    live = now["service_live_mb"]
+    return (
+        f"soak: {done}/{count}, RSS {now['rss_mb']:.1f} MB (trimmed {now['rss_trimmed_mb']:.1f}), "
+        f"live heap less the rig's records {'n/a' if live is None else f'{live:.2f}'} MB, "
+        f"rig {now['rig_mb']:.2f} MB"
+    )
 
 
 def _task_name(task: asyncio.Task[Any]) -> str:
