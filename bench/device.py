@@ -138,6 +138,12 @@ class Device:
             next_at += self.pace_s
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
+    def forget(self) -> None:
+        """Drop the stamps gathered so far (a long run keeps its memory to the service's)."""
+        del self.states[:-1]  # the current state: wait_status looks for the next one
+        self.sink.writes.clear()
+        self.mic_frames.clear()
+
     async def converse(self, speech: list[bytes], *, cold: bool) -> dict[str, float]:
         """One conversation (conversation/start, the speech, the answer, back to idle)."""
         assistant = self.service.assistant

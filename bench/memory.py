@@ -2,8 +2,10 @@
 
 The service runs in a child process of its own (`python -m bench.memory URL PORT N`) with only
 the bench's probes; the simulator is another process (`edge-voice sim --pacing 0`), so neither
-the simulator nor the rest of the bench is in the figure. Conversations run as fast as the
-wake word scorer allows: the source is not paced.
+the simulator nor the rest of the bench is in the figure (the probes' stamps are dropped after
+each conversation). Conversations run as fast as the wake word scorer allows: the source is not
+paced. Besides RSS: RSS after glibc's `malloc_trim` (what the allocator keeps after frees is
+given back) and the live heap (malloc in use plus CPython's objects).
 """
 
 from __future__ import annotations
@@ -19,24 +21,38 @@ from typing import Any
 
 from bench.broker import Mosquitto
 from bench.device import REQUEST_WAV, running_device, wav_frames
-from bench.stats import proc_rss_mb
+from bench.stats import malloc_in_use_mb, malloc_trim, proc_rss_mb, python_heap_mb
 
 SCENARIO = 'name: bench\nloop: true\nturns:\n  - {user: "What time is it?", say: "Ten past ten."}\n'
 
 
+def _reading() -> dict[str, float | None]:
+    rss = proc_rss_mb()
+    malloc_trim()
+    malloc = malloc_in_use_mb()
+    return {
+        "rss": rss,
+        "trimmed": proc_rss_mb(),
+        "live": None if malloc is None else malloc + python_heap_mb(),
+    }
+
+
 async def child(url: str, port: int, count: int) -> None:
-    """Run `count` conversations; print RSS (MB) after 1, 10% and every conversation count."""
+    """Run `count` conversations; print the memory (MB) after 1, each tenth and the last."""
     speech = await wav_frames(REQUEST_WAV)
     silence = [b"\0" * len(speech[0])] * 12
-    rss: dict[int, float] = {0: proc_rss_mb()}
+    readings: dict[int, dict[str, float | None]] = {}
+    tenth = max(1, count // 10)
     async with running_device(port, url, pace_s=0.0) as device:
-        rss[0] = proc_rss_mb()
+        gc.collect()
+        readings[0] = _reading()
         for n in range(1, count + 1):
             await device.converse(speech + silence, cold=False)
-            if n in (1, max(1, count // 10), count):
+            device.forget()  # the probes' stamps are the bench's, not the service's
+            if n == 1 or n % tenth == 0 or n == count:
                 gc.collect()
-                rss[n] = proc_rss_mb()
-    print(json.dumps(rss), flush=True)
+                readings[n] = _reading()
+    print(json.dumps(readings), flush=True)
 
 
 async def measure(count: int) -> dict[str, Any]:
@@ -62,14 +78,19 @@ async def measure(count: int) -> dict[str, Any]:
         finally:
             sim.terminate()
             await sim.wait()
-    rss = {int(k): v for k, v in json.loads(out.decode().strip().splitlines()[-1]).items()}
+    readings = {int(k): v for k, v in json.loads(out.decode().strip().splitlines()[-1]).items()}
     tenth = max(1, count // 10)
+    first, last = readings[tenth], readings[count]
+    live = None if last["live"] is None else last["live"] - first["live"]
     return {
-        "rss_idle_mb": rss[0],
-        f"rss_after_{count}_conversations_mb": rss[count],
-        "rss_growth_mb": rss[count] - rss[tenth],
+        "rss_idle_mb": readings[0]["rss"],
+        f"rss_after_{count}_conversations_mb": last["rss"],
+        "rss_growth_mb": last["rss"] - first["rss"],
+        "rss_trimmed_growth_mb": last["trimmed"] - first["trimmed"],
+        "live_heap_growth_mb": live,
         "rss_growth_from_conversation": tenth,
         "conversations": count,
+        "by_conversation": readings,
     }
 
 
