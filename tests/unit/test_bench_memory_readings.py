@@ -47,7 +47,12 @@ def test_malloc_trim_gives_back_what_glibc_kept() -> None:
     # (so free() cannot shrink the heap's top): freed, glibc keeps their pages until trimmed.
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-c", _TRIM_PROBE], cwd=root, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _TRIM_PROBE],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.split()
     grown, kept, trimmed = (float(x) for x in out[:3])
     assert grown > 20, out
